@@ -1,0 +1,41 @@
+# Group CRM. The two commands a new user needs: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+DEV_ENV := DEBUG=true
+# Production-shaped settings for `check --deploy` (no real secret; nothing connects).
+DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$(shell date +%s)-not-a-real-secret-but-long-enough-to-pass \
+	ALLOWED_HOSTS=crm.example.com DATABASE_URL=postgres://crm@db.invalid:5432/crm \
+	CELERY_BROKER_URL=redis://redis.invalid:6379/0
+
+.PHONY: install messages run test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP) messages
+
+messages: $(STAMP)
+	@$(DEV_ENV) $(BIN)/python manage.py compilemessages --ignore=.venv --verbosity=0
+
+run: install
+	$(DEV_ENV) $(BIN)/python manage.py runall
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(wildcard */services.py */selectors.py */services/*.py */selectors/*.py)
+	$(BIN)/lint-imports
+	$(DEV_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,262 @@
+"""The configuration UI for administrators: business units, users and roles, API keys, jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm import services
+from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
+from crm.policy import visible_unit_ids
+from crm.scopes import known_scopes
+
+admin.site.site_header = _("Group CRM administration")
+admin.site.site_title = _("Group CRM")
+admin.site.index_title = _("Configuration")
+admin.site.site_url = "/"
+
+
+def confirm_action(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: Any,
+    question: Any,
+) -> TemplateResponse | None:
+    """Render a confirmation page for a bulk action; ``None`` once the user has confirmed."""
+    if request.POST.get("confirmed") == "yes":
+        return None
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "question": question,
+        "objects": queryset,
+        "action": action,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+class ScopedAdminMixin:
+    """Admin lists obey the same business-unit policy as every other screen."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        qs = super().get_queryset(request)  # type: ignore[misc]
+        return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs
+
+
+@admin.register(BusinessUnit)
+class BusinessUnitAdmin(ScopedAdminMixin, admin.ModelAdmin[BusinessUnit]):
+    list_display = ["code", "name", "industry", "is_active", "created_at"]
+    list_filter = ["industry", "is_active"]
+    search_fields = ["code", "name"]
+    ordering = ["code"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = [
+        "username",
+        "email",
+        "first_name",
+        "last_name",
+        "roles",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_active", "is_staff", "is_superuser", "groups", "business_units", "language"]
+    search_fields = ["username", "first_name", "last_name", "email"]
+    filter_horizontal = ["groups", "user_permissions", "business_units"]
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        (_("Group CRM"), {"fields": ("business_units", "language")}),
+    )
+    add_fieldsets = (
+        *DjangoUserAdmin.add_fieldsets,
+        (_("Group CRM"), {"fields": ("email", "business_units", "groups", "language")}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        qs = super().get_queryset(request).prefetch_related("groups")
+        unit_ids = visible_unit_ids(request.user)
+        if unit_ids is not None:
+            qs = qs.filter(business_units__in=unit_ids).distinct()
+        return qs
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj: User) -> str:
+        return ", ".join(g.name for g in obj.groups.all())
+
+
+class ApiKeyForm(forms.ModelForm[ApiKey]):
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"), widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "business_unit", "scopes", "rate", "expires_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "scopes" in self.fields:  # read-only once the key is issued
+            choices = [(k, f"{k} — {v}") for k, v in known_scopes().items()]
+            self.fields["scopes"].choices = choices
+
+    def clean_expires_at(self) -> Any:
+        value = self.cleaned_data.get("expires_at")
+        if value and value <= timezone.now():
+            raise forms.ValidationError(_("The expiry must be in the future."))
+        return value
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[ApiKey]):
+    form = ApiKeyForm
+    list_display = [
+        "name",
+        "prefix",
+        "business_unit",
+        "scope_list",
+        "state",
+        "expires_at",
+        "last_used_at",
+    ]
+    list_filter = ["business_unit", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["business_unit"]
+    search_fields = ["name", "prefix", "business_unit__name", "business_unit__code"]
+    autocomplete_fields = ["business_unit"]
+    readonly_fields = [
+        "prefix",
+        "created_by",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+        "last_used_at",
+    ]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        if obj is not None:  # a key's unit and scopes are fixed once issued: issue a new one
+            return [*self.readonly_fields, "business_unit", "scopes"]
+        return self.readonly_fields
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        fields = ["name", "business_unit", "scopes", "rate", "expires_at"]
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes)
+
+    @admin.display(description=_("state"))
+    def state(self, obj: ApiKey) -> str:
+        if obj.is_revoked:
+            return str(_("revoked"))
+        if obj.is_expired():
+            return str(_("expired"))
+        return str(_("active"))
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = services.issue_api_key(
+            name=obj.name,
+            business_unit=obj.business_unit,
+            scopes=form.cleaned_data["scopes"],
+            created_by=request.user,  # type: ignore[arg-type]
+            expires_at=obj.expires_at,
+            rate=obj.rate,
+        )
+        obj.__dict__.update(issued.api_key.__dict__)
+        request._issued_raw_key = issued.raw_key  # type: ignore[attr-defined]
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: Any = None
+    ) -> HttpResponse:
+        raw_key = getattr(request, "_issued_raw_key", None)
+        if raw_key is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("API key issued"),
+            "api_key": obj,
+            "raw_key": raw_key,
+            "opts": self.model._meta,
+        }
+        response = TemplateResponse(request, "admin/crm/apikey/issued.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @admin.action(description=_("Revoke selected API keys"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> TemplateResponse | None:
+        confirmation = confirm_action(
+            self,
+            request,
+            queryset,
+            action="revoke",
+            title=_("Revoke API keys"),
+            question=_("Partners using these keys will be refused at once. This cannot be undone."),
+        )
+        if confirmation is not None:
+            return confirmation
+        count = services.revoke_api_keys(keys=queryset, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(
+            request,
+            ngettext("%(n)d key revoked.", "%(n)d keys revoked.", count) % {"n": count},
+            messages.SUCCESS,
+        )
+        return None
+
+
+@admin.register(Job)
+class JobAdmin(ScopedAdminMixin, admin.ModelAdmin[Job]):
+    list_display = [
+        "kind",
+        "status",
+        "progress",
+        "business_unit",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "kind", "business_unit"]
+    list_select_related = ["business_unit", "created_by"]
+    search_fields = ["kind", "message", "id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in Job._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
+    list_display = ["owner", "key", "method", "path", "status_code", "created_at"]
+    list_filter = ["method", "status_code"]
+    search_fields = ["owner", "key", "path"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

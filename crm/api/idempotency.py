@@ -1,0 +1,124 @@
+"""``Idempotency-Key`` for every POST.
+
+One transaction per keyed POST: a transaction-scoped advisory lock on (caller, key) admits one
+request at a time, so a concurrent duplicate is answered 409 at once instead of waiting. The
+stored response is written in the same transaction as the work, so a response is stored if and
+only if the work committed; a request that failed (an exception, or a 5xx) leaves no key and
+may be retried. Same key + same body replays the stored response (``Idempotent-Replayed:
+true``); same key + another body is 422 ``idempotency_key_reused``. Keys live 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api.exceptions import problem_response
+from crm.models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEPT_HEADERS = ("Location",)
+
+
+def owner_of(request: Request) -> str:
+    api_key = getattr(request.user, "api_key", None)
+    if api_key is not None:
+        return f"api_key:{api_key.pk}"
+    return f"user:{request.user.pk}"
+
+
+def fingerprint(request: Request) -> str:
+    """Hash of method, path and body; a JSON body is compared by value, not by spelling."""
+    raw = request._request.body
+    try:
+        body = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":"))
+        payload = body.encode()
+    except (ValueError, UnicodeDecodeError):
+        payload = raw
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), payload):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _lock_id(owner: str, key: str) -> int:
+    return int.from_bytes(
+        hashlib.sha256(f"{owner}\0{key}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def key_required(request: Request) -> bool:
+    """Partners must send a key; the web UI's session calls may."""
+    return getattr(request.user, "api_key", None) is not None
+
+
+def run_idempotent(request: Request, handler: Callable[[], Response]) -> Response:
+    key = request.headers.get(HEADER)
+    if key is None:
+        if key_required(request):
+            return problem_response(
+                400,
+                "idempotency_key_missing",
+                _("POST requests made with an API key need an Idempotency-Key header."),
+            )
+        return handler()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        return problem_response(
+            400,
+            "idempotency_key_invalid",
+            _("The Idempotency-Key header must be 1 to %(n)d characters.") % {"n": MAX_KEY_LENGTH},
+        )
+    owner = owner_of(request)
+    print_ = fingerprint(request)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(owner, key)])
+            (locked,) = cursor.fetchone()
+        if not locked:
+            return problem_response(
+                409,
+                "idempotency_key_in_progress",
+                _("A request with this Idempotency-Key is still being processed; retry later."),
+            )
+        cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
+        stored = IdempotencyKey.objects.filter(owner=owner, key=key).first()
+        if stored is not None and stored.created_at < cutoff:
+            stored.delete()
+            stored = None
+        if stored is not None:
+            if stored.fingerprint != print_:
+                return problem_response(
+                    422,
+                    "idempotency_key_reused",
+                    _("This Idempotency-Key was used with a different request body."),
+                )
+            headers = {**stored.response_headers, REPLAYED_HEADER: "true"}
+            return Response(stored.response_body, status=stored.status_code, headers=headers)
+        response = handler()
+        if response.status_code >= 500:
+            transaction.set_rollback(True)
+            return response
+        body = json.loads(JSONRenderer().render(response.data) or b"null")
+        IdempotencyKey.objects.create(
+            owner=owner,
+            key=key,
+            fingerprint=print_,
+            method=request.method,
+            path=request.path[:500],
+            status_code=response.status_code,
+            response_body=body,
+            response_headers={h: response[h] for h in KEPT_HEADERS if response.has_header(h)},
+        )
+        return response

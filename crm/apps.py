@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
+    """After every migrate: role groups get the permissions their patterns name."""
+    from crm.roles import sync_roles
+
+    sync_roles()
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    verbose_name = _("Customer master and platform")
+
+    def ready(self) -> None:
+        from crm import (
+            selectors,
+            services,  # noqa: F401  (registers the crm job handlers)
+        )
+        from crm.registry import (
+            DashboardCard,
+            NavItem,
+            SearchProvider,
+            register_card,
+            register_nav,
+            register_search,
+        )
+        from crm.roles import ADMIN
+        from crm.web import views
+
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_roles")
+
+        register_nav(NavItem("home", _("Dashboard"), "home", icon="home", order=0))
+        register_nav(
+            NavItem(
+                "business-units",
+                _("Business units"),
+                "business-unit-list",
+                icon="building",
+                permission="crm.view_businessunit",
+                order=80,
+            )
+        )
+        register_nav(
+            NavItem(
+                "jobs",
+                _("Background jobs"),
+                "job-list",
+                icon="clock",
+                permission="crm.view_job",
+                order=90,
+            )
+        )
+        register_search(
+            SearchProvider(
+                "business-units",
+                _("Business units"),
+                selectors.search_business_units,
+                permission="crm.view_businessunit",
+                order=80,
+            )
+        )
+        register_search(
+            SearchProvider(
+                "users", _("Users"), selectors.search_users, permission="crm.view_user", order=90
+            )
+        )
+        register_card(
+            DashboardCard(
+                "my-units",
+                _("Your business units"),
+                "crm/cards/units.html",
+                views.context_for_units_card,
+                permission="crm.view_businessunit",
+                order=10,
+            )
+        )
+        register_card(
+            DashboardCard(
+                "team",
+                _("Active users per role"),
+                "crm/cards/team.html",
+                views.context_for_team_card,
+                roles=frozenset({ADMIN}),
+                order=20,
+            )
+        )
+        register_card(
+            DashboardCard(
+                "jobs",
+                _("Recent background jobs"),
+                "crm/cards/jobs.html",
+                views.context_for_jobs_card,
+                permission="crm.view_job",
+                order=90,
+                width=12,
+            )
+        )

@@ -1,0 +1,110 @@
+"""Background jobs: a registry of job kinds and the runner Celery calls.
+
+An app registers a handler with ``@job_handler("app.kind", label=...)``; the handler receives
+a :class:`JobContext` to report progress and to see whether cancellation was requested.
+Progress is written with a single ``UPDATE`` outside the handler's own transactions, so the
+UI sees it while the work goes on. Running a job twice (Celery delivers at least once) is
+harmless: only a queued job is started.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Job, JobStatus
+
+logger = logging.getLogger(__name__)
+
+
+class JobCancelled(Exception):
+    """Raised inside a handler (by ``JobContext.check_cancelled``) to stop early."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    kind: str
+    label: Any
+    handler: Callable[[JobContext], Any]
+
+
+_REGISTRY: dict[str, JobKind] = {}
+
+
+def job_handler(kind: str, *, label: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(func: Callable[[JobContext], Any]) -> Callable[[JobContext], Any]:
+        _REGISTRY[kind] = JobKind(kind=kind, label=label, handler=func)
+        return func
+
+    return register
+
+
+def job_kinds() -> dict[str, JobKind]:
+    return dict(_REGISTRY)
+
+
+def job_label(kind: str) -> Any:
+    entry = _REGISTRY.get(kind)
+    return entry.label if entry else kind
+
+
+class JobContext:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.params = job.params
+
+    def progress(self, percent: float, message: str = "") -> None:
+        """Record progress (0-100) and check for cancellation."""
+        value = max(0, min(100, int(percent)))
+        Job.objects.filter(pk=self.job.pk).update(progress=value, message=str(message)[:300])
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise JobCancelled
+
+
+def run_job(job_id: Any) -> str:
+    """Run one queued job to the end; returns its final status."""
+    started = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
+    job = Job.objects.filter(pk=job_id).first()
+    if job is None:
+        return "missing"
+    if not started:
+        return job.status
+    entry = _REGISTRY.get(job.kind)
+    try:
+        if entry is None:
+            raise LookupError(_("Unknown job kind: %(kind)s") % {"kind": job.kind})
+        if job.cancel_requested:
+            raise JobCancelled
+        result = entry.handler(JobContext(job))
+    except JobCancelled:
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.CANCELLED, finished_at=timezone.now(), message=_("Cancelled")
+        )
+        return JobStatus.CANCELLED
+    except Exception as exc:  # the job records any failure; the worker stays up
+        logger.exception("job %s (%s) failed", job.pk, job.kind)
+        Job.objects.filter(pk=job.pk).update(
+            status=JobStatus.FAILED,
+            finished_at=timezone.now(),
+            error=f"{exc}\n\n{traceback.format_exc(limit=5)}",
+            message=str(exc)[:300],
+        )
+        return JobStatus.FAILED
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        progress=100,
+        result=result,
+    )
+    return JobStatus.SUCCEEDED

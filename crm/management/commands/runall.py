@@ -1,0 +1,93 @@
+"""``make run``: migrate, load the demo once, then web + Celery worker + beat in one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from crm.demo import DEMO_PASSWORD, USERS
+from crm.models import BusinessUnit
+
+
+class Command(BaseCommand):
+    help = "Run the web server, a Celery worker and the beat scheduler together (Ctrl-C stops all)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--addr", default=os.environ.get("CRM_ADDR", "127.0.0.1:8000"))
+        parser.add_argument("--no-demo", action="store_true", help="Do not load the demo data.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=1)
+        call_command("createcachetable", verbosity=0)
+        if not options["no_demo"] and not BusinessUnit.objects.exists():
+            self.stdout.write("Loading the demo data (first run only)…")
+            call_command("load_demo", verbosity=0)
+        env = {**os.environ, "DATABASE_URL": os.environ["DATABASE_URL"]}
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "crm"]
+        commands = {
+            "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
+            "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
+            "beat": [
+                *celery,
+                "beat",
+                "--loglevel=INFO",
+                f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}",
+            ],
+        }
+        procs = {
+            name: subprocess.Popen(cmd, env=env, cwd=settings.BASE_DIR)  # noqa: S603
+            for name, cmd in commands.items()
+        }
+        self._banner(options["addr"])
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        exit_code = 0
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {proc.returncode}; stopping all.")
+                    exit_code = proc.returncode or 1
+                    stopping = True
+            time.sleep(0.5)
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.stdout.write("Stopped web, worker and beat.")
+        if exit_code:
+            sys.exit(exit_code)
+
+    def _banner(self, addr: str) -> None:
+        url = f"http://{addr}/"
+        lines = [
+            "",
+            "=" * 64,
+            f"  Group CRM is running at {url}",
+            f"  Admin UI: {url}admin/    API docs: {url}api/docs/",
+            "  Demo logins (password for all: " + DEMO_PASSWORD + "):",
+            *(f"    {u.username:<10} {u.role}" for u in USERS),
+            "  Press Ctrl-C to stop the web server, worker and beat.",
+            "=" * 64,
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

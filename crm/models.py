@@ -1,0 +1,292 @@
+"""Platform models: users, business units, partner API keys, idempotency keys, jobs.
+
+The customer master (customers, identities, transactions, timeline) joins them in its own
+issue; every app's rows that belong to a unit point to ``BusinessUnit``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.policy import ScopedQuerySet
+
+
+class Industry(models.TextChoices):
+    AUTOMOTIVE = "automotive", _("Car dealership")
+    PROPERTY = "property", _("Property management")
+    RETAIL = "retail", _("Supermarket / retail")
+    LOGISTICS = "logistics", _("Logistics")
+    OTHER = "other", _("Other")
+
+
+class BusinessUnitQuerySet(ScopedQuerySet["BusinessUnit"]):
+    def active(self) -> BusinessUnitQuerySet:
+        return self.filter(is_active=True)
+
+
+class BusinessUnit(models.Model):
+    """A unit of the group. Users, pools, rules, coupons and transactions belong to one."""
+
+    code = models.SlugField(
+        _("code"),
+        max_length=32,
+        unique=True,
+        help_text=_("Short stable code used in reports and the API, e.g. AUTO, PROP."),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    industry = models.CharField(
+        _("industry"), max_length=20, choices=Industry.choices, default=Industry.OTHER
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    scope_field: ClassVar[str] = "id"
+    objects = BusinessUnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("business unit")
+        verbose_name_plural = _("business units")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class User(AbstractUser):
+    """A person working in the CRM: belongs to one or more business units, has roles."""
+
+    business_units = models.ManyToManyField(
+        BusinessUnit,
+        related_name="users",
+        blank=True,
+        verbose_name=_("business units"),
+    )
+    language = models.CharField(
+        _("interface language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+    )
+
+    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def get_full_name(self) -> str:
+        """Chinese names read family name first, without a space (张建国); others as usual."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+            return f"{last}{first}"
+        return super().get_full_name()
+
+    def role_names(self) -> list[str]:
+        return [g.name for g in self.groups.all()]
+
+
+class ApiKeyQuerySet(ScopedQuerySet["ApiKey"]):
+    def usable(self, now: Any = None) -> ApiKeyQuerySet:
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class ApiKey(models.Model):
+    """A partner's key: belongs to one business unit, carries scopes, is stored hashed.
+
+    The full key (``crm_<prefix>_<secret>``) is shown once when it is issued; only the prefix
+    (to find the row) and a SHA-256 of the whole key are kept.
+    """
+
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Who uses it, e.g. 'Store POS'.")
+    )
+    business_unit = models.ForeignKey(
+        BusinessUnit,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        verbose_name=_("business unit"),
+    )
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=40), default=list, verbose_name=_("scopes"))
+    rate = models.CharField(
+        _("rate limit"),
+        max_length=20,
+        blank=True,
+        validators=[RegexValidator(r"^\d+/(s|sec|m|min|h|hour|d|day)$")],
+        help_text=_("Requests per period, e.g. 600/min. Empty: the default rate."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    def is_expired(self, now: Any = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class IdempotencyKey(models.Model):
+    """A POST's stored response, replayed when the same caller sends the same key again."""
+
+    owner = models.CharField(max_length=64, help_text="user:<id> or api_key:<id>")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    status_code = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_owner_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class JobQuerySet(ScopedQuerySet["Job"]):
+    def visible_to(self, user: Any) -> JobQuerySet:
+        from crm.policy import visible_unit_ids
+
+        unit_ids = visible_unit_ids(user)
+        if unit_ids is None:
+            return self.all()
+        api_key = getattr(user, "api_key", None)
+        mine = Q(api_key=api_key) if api_key else Q(created_by_id=getattr(user, "pk", None))
+        return self.filter(mine | Q(business_unit__in=unit_ids))
+
+    def finished(self) -> JobQuerySet:
+        return self.filter(status__in=FINISHED_JOB_STATUSES)
+
+
+class Job(models.Model):
+    """Long work (imports, recomputes, bulk issue) run by Celery, with progress for the UI."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(_("kind"), max_length=60)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(
+        _("progress"), default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    message = models.CharField(_("message"), max_length=300, blank=True)
+    result = models.JSONField(_("result"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    cancel_requested = models.BooleanField(_("cancel requested"), default=False)
+    business_unit = models.ForeignKey(
+        BusinessUnit,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("business unit"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("created by"),
+    )
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("background job")
+        verbose_name_plural = _("background jobs")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="job_owner_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100), name="job_progress_0_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES
+
+    @property
+    def label(self) -> str:
+        from crm.jobs import job_label
+
+        return job_label(self.kind)

@@ -1,0 +1,80 @@
+"""Roles are Django groups with permissions.
+
+The groups are created by a migration; their permissions are declared here for ``crm`` and by
+each app in its ``AppConfig.role_permissions`` (so that ``crm`` never names the apps built on
+it), and synchronised after every ``migrate``. A pattern is ``app_label.codename`` where
+either part may be ``*`` or end in ``*`` (``crm.view_*``, ``*.view_*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+ADMIN = "admin"
+SALES_MANAGER = "sales_manager"
+SALES_REP = "sales_rep"
+MEMBER_SERVICE = "member_service"
+MARKETING = "marketing"
+AUDITOR = "auditor"
+
+ROLE_LABELS = {
+    ADMIN: _("Administrator"),
+    SALES_MANAGER: _("Sales manager"),
+    SALES_REP: _("Sales rep"),
+    MEMBER_SERVICE: _("Member service"),
+    MARKETING: _("Marketing"),
+    AUDITOR: _("Auditor (read-only)"),
+}
+ROLES = tuple(ROLE_LABELS)
+
+# Roles that work in the Django admin (the configuration UI); the others use the web UI only.
+STAFF_ROLES = frozenset({ADMIN, MARKETING, AUDITOR})
+
+CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ADMIN: ["*.*"],
+    SALES_MANAGER: ["crm.view_businessunit", "crm.view_user", "crm.view_job", "crm.add_job"],
+    SALES_REP: ["crm.view_businessunit", "crm.view_job"],
+    MEMBER_SERVICE: ["crm.view_businessunit", "crm.view_job"],
+    MARKETING: ["crm.view_businessunit", "crm.view_job", "crm.add_job"],
+    AUDITOR: ["*.view_*"],
+}
+
+
+def role_permission_patterns() -> dict[str, list[str]]:
+    """Patterns per role: crm's own plus what every installed app declares."""
+    merged: dict[str, list[str]] = {role: list(p) for role, p in CRM_ROLE_PERMISSIONS.items()}
+    for config in apps.get_app_configs():
+        for role, patterns in getattr(config, "role_permissions", {}).items():
+            merged.setdefault(role, []).extend(patterns)
+    return merged
+
+
+def _matches(pattern: str, value: str) -> bool:
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    return pattern == value
+
+
+def expand(patterns: Iterable[str], permissions: Iterable[tuple[int, str, str]]) -> set[int]:
+    """Permission ids of ``(id, app_label, codename)`` rows that match any pattern."""
+    wanted = [p.split(".", 1) for p in patterns]
+    return {
+        pk
+        for pk, app_label, codename in permissions
+        if any(_matches(a, app_label) and _matches(c, codename) for a, c in wanted)
+    }
+
+
+def sync_roles(group_model=None, permission_model=None) -> None:  # type: ignore[no-untyped-def]
+    """Create the role groups and give each exactly the permissions its patterns name."""
+    if group_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    rows = list(permission_model.objects.values_list("id", "content_type__app_label", "codename"))
+    for role, patterns in role_permission_patterns().items():
+        group, _created = group_model.objects.get_or_create(name=role)
+        group.permissions.set(expand(patterns, rows))

@@ -1,0 +1,19 @@
+"""API key scopes: crm declares its own; each app adds its own in ``AppConfig.api_scopes``."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.utils.translation import gettext_lazy as _
+
+CRM_SCOPES = {
+    "business_units:read": _("Read business units"),
+    "jobs:read": _("Read the status of background jobs"),
+    "jobs:write": _("Cancel background jobs"),
+}
+
+
+def known_scopes() -> dict[str, object]:
+    merged: dict[str, object] = dict(CRM_SCOPES)
+    for config in apps.get_app_configs():
+        merged.update(getattr(config, "api_scopes", {}))
+    return merged

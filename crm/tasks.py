@@ -1,0 +1,23 @@
+"""Celery entry points: thin wrappers around services. Every task is safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from crm import services
+from crm.jobs import run_job as _run_job
+
+
+@shared_task(name="crm.tasks.run_job")
+def run_job(job_id: str) -> str:
+    return _run_job(job_id)
+
+
+@shared_task(name="crm.tasks.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    return services.purge_idempotency_keys()
+
+
+@shared_task(name="crm.tasks.purge_finished_jobs")
+def purge_finished_jobs() -> int:
+    return services.purge_finished_jobs()

@@ -1,0 +1,46 @@
+"""URLs: the web shell, the apps' screens, the admin, and the REST API under ``/api/v1/``."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+from django.views import defaults
+from drf_spectacular.views import SpectacularSwaggerView
+
+from crm.api.exceptions import api_not_found, api_server_error
+from crm.registry import web_routes
+from crm.web.forms import LoginForm
+
+docs_view = SpectacularSwaggerView.as_view(url_name="api:schema")
+docs_view.login_required = False  # type: ignore[attr-defined]
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("", include("django.contrib.auth.urls")),
+    path("", include("crm.web.urls")),
+    *web_routes(),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(("crm.api.urls", "api"), namespace="api")),
+    path("api/docs/", docs_view, name="api-docs"),
+]
+
+
+@login_not_required
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    return defaults.page_not_found(request, exception)
+
+
+@login_not_required
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return defaults.server_error(request)

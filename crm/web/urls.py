@@ -1,0 +1,16 @@
+from django.urls import path
+
+from crm.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("business-units/", views.business_unit_list, name="business-unit-list"),
+    path("business-units/<int:pk>/", views.business_unit_detail, name="business-unit-detail"),
+    path("jobs/", views.job_list, name="job-list"),
+    path("jobs/housekeeping/", views.job_start_housekeeping, name="job-start-housekeeping"),
+    path("jobs/<uuid:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/<uuid:pk>/progress/", views.job_progress, name="job-progress"),
+    path("jobs/<uuid:pk>/cancel/", views.job_cancel, name="job-cancel"),
+    path("i18n/switch/", views.switch_language, name="switch-language"),
+]
