@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Job, JobStatus
@@ -32,14 +33,19 @@ class JobKind:
     kind: str
     label: Any
     handler: Callable[[JobContext], Any]
+    result_labels: dict[str, Any]
 
 
 _REGISTRY: dict[str, JobKind] = {}
 
 
-def job_handler(kind: str, *, label: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def job_handler(
+    kind: str, *, label: Any, result_labels: dict[str, Any] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a job kind; ``result_labels`` name the keys of its result dict for the UI."""
+
     def register(func: Callable[[JobContext], Any]) -> Callable[[JobContext], Any]:
-        _REGISTRY[kind] = JobKind(kind=kind, label=label, handler=func)
+        _REGISTRY[kind] = JobKind(kind, label, func, dict(result_labels or {}))
         return func
 
     return register
@@ -52,6 +58,15 @@ def job_kinds() -> dict[str, JobKind]:
 def job_label(kind: str) -> Any:
     entry = _REGISTRY.get(kind)
     return entry.label if entry else kind
+
+
+def job_result_items(kind: str, result: Any) -> list[tuple[Any, Any]]:
+    """``(label, value)`` pairs of a dict result, labelled as the job kind declares."""
+    if not isinstance(result, dict):
+        return []
+    entry = _REGISTRY.get(kind)
+    labels = entry.result_labels if entry else {}
+    return [(labels.get(key, key), value) for key, value in result.items()]
 
 
 class JobContext:
@@ -81,6 +96,12 @@ def run_job(job_id: Any) -> str:
     if not started:
         return job.status
     entry = _REGISTRY.get(job.kind)
+    # Messages are written in the language of whoever started the job.
+    with translation.override(job.params.get("_language") or settings.LANGUAGE_CODE):
+        return _run(job, entry)
+
+
+def _run(job: Job, entry: JobKind | None) -> str:
     try:
         if entry is None:
             raise LookupError(_("Unknown job kind: %(kind)s") % {"kind": job.kind})

@@ -290,3 +290,9 @@ class Job(models.Model):
         from crm.jobs import job_label
 
         return job_label(self.kind)
+
+    @property
+    def result_items(self) -> list[tuple[Any, Any]]:
+        from crm.jobs import job_result_items
+
+        return job_result_items(self.kind, self.result)

@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from crm.errors import DomainError
 from crm.jobs import JobContext, job_handler, job_kinds
@@ -96,7 +96,7 @@ def start_job(
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,
-            params=params or {},
+            params={**(params or {}), "_language": get_language()},
             created_by=None if api_key or not getattr(user, "pk", None) else user,
             api_key=api_key,
             business_unit=business_unit or (api_key.business_unit if api_key else None),
@@ -145,7 +145,14 @@ def purge_finished_jobs(*, now: datetime | None = None, days: int = 90) -> int:
     return _delete_in_batches(Job.objects.finished().filter(finished_at__lt=cutoff))
 
 
-@job_handler("crm.housekeeping", label=gettext_lazy("Housekeeping"))
+@job_handler(
+    "crm.housekeeping",
+    label=gettext_lazy("Housekeeping"),
+    result_labels={
+        "idempotency_keys_deleted": gettext_lazy("Expired idempotency keys deleted"),
+        "jobs_deleted": gettext_lazy("Old finished jobs deleted"),
+    },
+)
 def housekeeping(ctx: JobContext) -> dict[str, int]:
     """Purge expired idempotency keys and old finished jobs, reporting progress."""
     ctx.progress(5, _("Purging expired idempotency keys"))

@@ -10,6 +10,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = load_platform_demo()
+        if options["verbosity"] == 0:
+            return
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded: {counts}"))
         for spec in USERS:
             self.stdout.write(f"  {spec.username:<10} {spec.role:<15} password: {DEMO_PASSWORD}")
