@@ -7,8 +7,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import QuerySet
+from django.contrib.auth.models import Group
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -17,7 +19,8 @@ from django.utils.translation import ngettext
 
 from crm import services
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
-from crm.policy import visible_unit_ids
+from crm.policy import sees_all_units
+from crm.roles import ROLE_LABELS
 from crm.scopes import known_scopes
 
 admin.site.site_header = _("Group CRM administration")
@@ -58,8 +61,22 @@ class ScopedAdminMixin:
         return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs
 
 
+class BusinessUnitForm(forms.ModelForm[BusinessUnit]):
+    class Meta:
+        model = BusinessUnit
+        fields = ["code", "name", "industry", "is_active"]
+
+    def clean_code(self) -> str:
+        code = BusinessUnit.normalize_code(self.cleaned_data["code"])
+        others = BusinessUnit.objects.filter(code=code).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("A business unit with this code already exists."))
+        return code
+
+
 @admin.register(BusinessUnit)
 class BusinessUnitAdmin(ScopedAdminMixin, admin.ModelAdmin[BusinessUnit]):
+    form = BusinessUnitForm
     list_display = ["code", "name", "industry", "is_active", "created_at"]
     list_filter = ["industry", "is_active"]
     search_fields = ["code", "name"]
@@ -77,7 +94,14 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "last_login",
     ]
-    list_filter = ["is_active", "is_staff", "is_superuser", "groups", "business_units", "language"]
+    list_filter = [
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "groups",
+        ("business_units", admin.RelatedOnlyFieldListFilter),
+        "language",
+    ]
     search_fields = ["username", "first_name", "last_name", "email"]
     filter_horizontal = ["groups", "user_permissions", "business_units"]
     fieldsets = (
@@ -90,15 +114,11 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        qs = super().get_queryset(request).prefetch_related("groups")
-        unit_ids = visible_unit_ids(request.user)
-        if unit_ids is not None:
-            qs = qs.filter(business_units__in=unit_ids).distinct()
-        return qs
+        return super().get_queryset(request).visible_to(request.user).prefetch_related("groups")
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
-        return ", ".join(g.name for g in obj.groups.all())
+        return ", ".join(str(ROLE_LABELS.get(g.name, g.name)) for g in obj.groups.all())
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -135,7 +155,10 @@ class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[ApiKey]):
         "expires_at",
         "last_used_at",
     ]
-    list_filter = ["business_unit", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        ("business_unit", admin.RelatedOnlyFieldListFilter),
+        ("revoked_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["business_unit"]
     search_fields = ["name", "prefix", "business_unit__name", "business_unit__code"]
     autocomplete_fields = ["business_unit"]
@@ -234,7 +257,7 @@ class JobAdmin(ScopedAdminMixin, admin.ModelAdmin[Job]):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind", "business_unit"]
+    list_filter = ["status", "kind", ("business_unit", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["business_unit", "created_by"]
     search_fields = ["kind", "message", "id"]
     date_hierarchy = "created_at"
@@ -249,14 +272,43 @@ class JobAdmin(ScopedAdminMixin, admin.ModelAdmin[Job]):
 
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
+    """Stored API responses: for administrators only (they may contain any unit's data)."""
+
     list_display = ["owner", "key", "method", "path", "status_code", "created_at"]
     list_filter = ["method", "status_code"]
     search_fields = ["owner", "key", "path"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return sees_all_units(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_all_units(request.user) and super().has_view_permission(request, obj)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleAdmin(GroupAdmin):
+    """Roles are groups; their names are stable codes, shown with the translated label."""
+
+    list_display = ["name", "label", "permission_count"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
+        return super().get_queryset(request).annotate(n_permissions=Count("permissions"))
+
+    @admin.display(description=_("role"))
+    def label(self, obj: Group) -> str:
+        return str(ROLE_LABELS.get(obj.name, "—"))
+
+    @admin.display(description=_("permissions"), ordering="n_permissions")
+    def permission_count(self, obj: Group) -> int:
+        return obj.n_permissions  # type: ignore[attr-defined]

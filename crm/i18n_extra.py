@@ -26,4 +26,8 @@ THIRD_PARTY_STRINGS = [
     gettext_noop("Session key hash (sha256)"),
     gettext_noop("Form Data"),
     gettext_noop("Meta Data"),
+    # Django 5.2 admin strings not yet in its own zh_Hans catalogue
+    gettext_noop("Model name"),
+    gettext_noop("Add link"),
+    gettext_noop("Change or view list link"),
 ]

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from crm.errors import DomainError
 from crm.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,9 @@ class JobContext:
     def progress(self, percent: float, message: str = "") -> None:
         """Record progress (0-100) and check for cancellation."""
         value = max(0, min(100, int(percent)))
-        Job.objects.filter(pk=self.job.pk).update(progress=value, message=str(message)[:300])
+        Job.objects.filter(pk=self.job.pk).update(
+            progress=value, message=str(message)[:300], updated_at=timezone.now()
+        )
         self.check_cancelled()
 
     def check_cancelled(self) -> None:
@@ -87,8 +90,9 @@ class JobContext:
 
 def run_job(job_id: Any) -> str:
     """Run one queued job to the end; returns its final status."""
+    now = timezone.now()
     started = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now()
+        status=JobStatus.RUNNING, started_at=now, updated_at=now
     )
     job = Job.objects.filter(pk=job_id).first()
     if job is None:
@@ -104,7 +108,7 @@ def run_job(job_id: Any) -> str:
 def _run(job: Job, entry: JobKind | None) -> str:
     try:
         if entry is None:
-            raise LookupError(_("Unknown job kind: %(kind)s") % {"kind": job.kind})
+            raise DomainError(_("Unknown job kind: %(kind)s") % {"kind": job.kind})
         if job.cancel_requested:
             raise JobCancelled
         result = entry.handler(JobContext(job))
@@ -115,11 +119,17 @@ def _run(job: Job, entry: JobKind | None) -> str:
         return JobStatus.CANCELLED
     except Exception as exc:  # the job records any failure; the worker stays up
         logger.exception("job %s (%s) failed", job.pk, job.kind)
+        # A domain error's message is meant for people; anything else is a bug: say so plainly
+        # and keep the traceback for administrators only.
+        error = (
+            exc.message if isinstance(exc, DomainError) else _("Internal error; see the job log.")
+        )
         Job.objects.filter(pk=job.pk).update(
             status=JobStatus.FAILED,
             finished_at=timezone.now(),
-            error=f"{exc}\n\n{traceback.format_exc(limit=5)}",
-            message=str(exc)[:300],
+            error=str(error),
+            traceback=traceback.format_exc(limit=8),
+            message=str(error)[:300],
         )
         return JobStatus.FAILED
     Job.objects.filter(pk=job.pk).update(
@@ -129,3 +139,14 @@ def _run(job: Job, entry: JobKind | None) -> str:
         result=result,
     )
     return JobStatus.SUCCEEDED
+
+
+def fail_stale_jobs(*, now: Any = None) -> int:
+    """Mark running jobs whose worker died as failed (no start or progress for too long)."""
+    cutoff = (now or timezone.now()) - settings.JOB_STALE_AFTER
+    return Job.objects.filter(status=JobStatus.RUNNING, updated_at__lt=cutoff).update(
+        status=JobStatus.FAILED,
+        finished_at=now or timezone.now(),
+        error=_("The worker running this job stopped; start the job again."),
+        message=_("Worker lost"),
+    )

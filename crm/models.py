@@ -16,6 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -58,13 +59,31 @@ class BusinessUnit(models.Model):
         verbose_name = _("business unit")
         verbose_name_plural = _("business units")
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="business_unit_code_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(code=Upper("code")), name="business_unit_code_upper"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    @staticmethod
+    def normalize_code(code: str) -> str:
+        """Codes are stored upper-case (``auto`` and ``AUTO`` are one unit)."""
+        return code.strip().upper()
+
+
+class CrmUserManager(UserManager.from_queryset(ScopedQuerySet)):  # type: ignore[misc]
+    pass
+
 
 class User(AbstractUser):
     """A person working in the CRM: belongs to one or more business units, has roles."""
+
+    scope_field: ClassVar[str] = "business_units"
+    scope_many: ClassVar[bool] = True  # a user in two visible units is listed once
 
     business_units = models.ManyToManyField(
         BusinessUnit,
@@ -76,10 +95,12 @@ class User(AbstractUser):
         _("interface language"),
         max_length=10,
         choices=settings.LANGUAGES,
-        default=settings.LANGUAGE_CODE,
+        blank=True,
+        default="",
+        help_text=_("Empty: the language chosen on the sign-in page or the browser's."),
     )
 
-    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
+    objects = CrmUserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -157,6 +178,13 @@ class ApiKey(models.Model):
         verbose_name = _("API key")
         verbose_name_plural = _("API keys")
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scopes__len__gt=0), name="api_key_has_scopes"),
+            models.CheckConstraint(
+                condition=Q(revoked_by__isnull=True) | Q(revoked_at__isnull=False),
+                name="api_key_revoked_by_needs_revoked_at",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -179,15 +207,15 @@ class ApiKey(models.Model):
 class IdempotencyKey(models.Model):
     """A POST's stored response, replayed when the same caller sends the same key again."""
 
-    owner = models.CharField(max_length=64, help_text="user:<id> or api_key:<id>")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=500)
-    status_code = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(null=True)
-    response_headers = models.JSONField(default=dict)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    owner = models.CharField(_("caller"), max_length=64, help_text=_("user:<id> or api_key:<id>"))
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    response_body = models.JSONField(_("response body"), null=True)
+    response_headers = models.JSONField(_("response headers"), default=dict)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency key")
@@ -219,8 +247,9 @@ class JobQuerySet(ScopedQuerySet["Job"]):
         if unit_ids is None:
             return self.all()
         api_key = getattr(user, "api_key", None)
-        mine = Q(api_key=api_key) if api_key else Q(created_by_id=getattr(user, "pk", None))
-        return self.filter(mine | Q(business_unit__in=unit_ids))
+        if api_key is not None:  # a partner sees only the jobs it started itself
+            return self.filter(api_key=api_key)
+        return self.filter(Q(created_by_id=user.pk) | Q(business_unit__in=unit_ids))
 
     def finished(self) -> JobQuerySet:
         return self.filter(status__in=FINISHED_JOB_STATUSES)
@@ -241,6 +270,9 @@ class Job(models.Model):
     message = models.CharField(_("message"), max_length=300, blank=True)
     result = models.JSONField(_("result"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(
+        _("traceback"), blank=True, help_text=_("For administrators; never shown to partners.")
+    )
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
     business_unit = models.ForeignKey(
         BusinessUnit,
@@ -259,10 +291,16 @@ class Job(models.Model):
         verbose_name=_("created by"),
     )
     api_key = models.ForeignKey(
-        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="jobs"
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="jobs",
+        verbose_name=_("API key"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     objects = JobQuerySet.as_manager()
@@ -271,11 +309,23 @@ class Job(models.Model):
         verbose_name = _("background job")
         verbose_name_plural = _("background jobs")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["created_by", "-created_at"], name="job_owner_recent")]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="job_owner_recent"),
+            models.Index(
+                fields=["updated_at"], condition=Q(status="running"), name="job_running_progress"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(progress__gte=0) & Q(progress__lte=100), name="job_progress_0_100"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=FINISHED_JOB_STATUSES) | Q(finished_at__isnull=False),
+                name="job_finished_has_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -284,6 +334,15 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_JOB_STATUSES
+
+    def can_be_cancelled_by(self, user: Any) -> bool:
+        """The job's starter, or whoever may change jobs (administrators)."""
+        api_key = getattr(user, "api_key", None)
+        if api_key is not None:
+            return self.api_key_id == api_key.pk and api_key.has_scope("jobs:write")
+        return user.has_perm("crm.change_job") or (
+            self.created_by_id == user.pk and user.has_perm("crm.add_job")
+        )
 
     @property
     def label(self) -> str:

@@ -56,7 +56,8 @@ class ScopedQuerySet(models.QuerySet[_M]):
         if unit_ids is None:
             return self.all()
         field = getattr(self.model, "scope_field", "business_unit")
-        return self.filter(**{f"{field}__in": unit_ids})
+        scoped = self.filter(**{f"{field}__in": unit_ids})
+        return scoped.distinct() if getattr(self.model, "scope_many", False) else scoped
 
 
 def get_visible_or_404(queryset: ScopedQuerySet[_M], user: Any, **lookup: Any) -> _M:

@@ -8,7 +8,6 @@ from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet
 
 from crm.models import BusinessUnit, Job, User
-from crm.policy import visible_unit_ids
 from crm.registry import SearchResult
 from crm.roles import ROLE_LABELS
 
@@ -25,6 +24,7 @@ def business_unit_list(
 
 
 def business_unit_members(*, unit: BusinessUnit) -> QuerySet[User]:
+    """Active users of a unit the caller may already see (the unit is the scope)."""
     return unit.users.filter(is_active=True).prefetch_related("groups").order_by("username")
 
 
@@ -65,16 +65,18 @@ def search_business_units(user: Any, query: str, limit: int) -> list[SearchResul
 def search_users(user: Any, query: str, limit: int) -> list[SearchResult]:
     from django.urls import reverse
 
-    found = User.objects.filter(
-        Q(username__icontains=query)
-        | Q(first_name__icontains=query)
-        | Q(last_name__icontains=query)
-        | Q(email__icontains=query)
+    if not user.is_staff:  # results open the user in the admin UI
+        return []
+    found = (
+        User.objects.visible_to(user)
+        .filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+        .order_by("username")[:limit]
     )
-    unit_ids = visible_unit_ids(user)
-    if unit_ids is not None:
-        found = found.filter(business_units__in=unit_ids).distinct()
-    found = found.order_by("username")[:limit]
     return [
         SearchResult(
             title=u.get_full_name() or u.username,

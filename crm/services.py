@@ -54,6 +54,8 @@ def issue_api_key(
 ) -> IssuedKey:
     """Create a key; the raw key is returned once and never stored."""
     scopes = sorted(set(scopes))
+    if not scopes:
+        raise UnknownScope(_("Choose at least one scope."), field="scopes")
     unknown = [s for s in scopes if s not in known_scopes()]
     if unknown:
         raise UnknownScope(

@@ -102,6 +102,18 @@ TEMPLATES = [
     },
 ]
 
+
+def _required_in_production(name: str) -> None:
+    """Production must name its database and broker: never fall back to the embedded ones."""
+    if not DEBUG and not env.str(name, default=""):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{name} is not set (required when DEBUG is off).")
+
+
+_required_in_production("DATABASE_URL")
+_required_in_production("CELERY_BROKER_URL")
+
 # --- Database: PostgreSQL everywhere -------------------------------------------------------
 _db = env.db_url_config(ensure_database_url(VAR_DIR))
 _db["HOST"] = unquote(_db.get("HOST", ""))
@@ -146,6 +158,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "crm.middleware.client_ip"
+# Number of reverse proxies in front of gunicorn that append to X-Forwarded-For (0: none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -201,11 +216,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem"):
-    _queue = VAR_DIR / "celery" / "queue"
+    _queue, _control = VAR_DIR / "celery" / "queue", VAR_DIR / "celery" / "control"
     _queue.mkdir(parents=True, exist_ok=True)
+    _control.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
+        "control_folder": str(_control),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
@@ -224,7 +241,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.purge_finished_jobs",
         "schedule": 24 * 3600.0,
     },
+    "fail-stale-jobs": {
+        "task": "crm.tasks.fail_stale_jobs",
+        "schedule": 300.0,
+    },
 }
+# A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
+# marked failed once it has shown no progress for this long.
+JOB_STALE_AFTER = timedelta(minutes=env.int("JOB_STALE_MINUTES", default=30))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -244,7 +268,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "crm.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "crm.api.exceptions.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from crm import services
+from crm.jobs import fail_stale_jobs as _fail_stale_jobs
 from crm.jobs import run_job as _run_job
 
 
@@ -21,3 +22,8 @@ def purge_idempotency_keys() -> int:
 @shared_task(name="crm.tasks.purge_finished_jobs")
 def purge_finished_jobs() -> int:
     return services.purge_finished_jobs()
+
+
+@shared_task(name="crm.tasks.fail_stale_jobs")
+def fail_stale_jobs() -> int:
+    return _fail_stale_jobs()

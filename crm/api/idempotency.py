@@ -38,16 +38,43 @@ def owner_of(request: Request) -> str:
     return f"user:{request.user.pk}"
 
 
-def fingerprint(request: Request) -> str:
-    """Hash of method, path and body; a JSON body is compared by value, not by spelling."""
+def _body_parts(request: Request) -> list[bytes]:
+    """The body as bytes to hash: JSON by value (key order and spacing do not matter); a
+    multipart upload by its fields and its files' contents, read in chunks, never whole."""
+    content_type = request.content_type or ""
+    if content_type.startswith("multipart/"):
+        fields = json.dumps(
+            {k: request.data.getlist(k) for k in request.data if k not in request.FILES},
+            sort_keys=True,
+        )
+        parts = [fields.encode()]
+        for name in sorted(request.FILES):
+            for upload in request.FILES.getlist(name):
+                file_digest = hashlib.sha256()
+                for chunk in upload.chunks():
+                    file_digest.update(chunk)
+                upload.seek(0)
+                parts.append(f"{name}:{upload.name}:{file_digest.hexdigest()}".encode())
+        return parts
     raw = request._request.body
     try:
-        body = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":"))
-        payload = body.encode()
+        return [
+            json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":")).encode()
+        ]
     except (ValueError, UnicodeDecodeError):
-        payload = raw
+        return [raw]
+
+
+def fingerprint(request: Request) -> str:
+    """Hash of method, path, query string and body."""
+    query = request._request.META.get("QUERY_STRING", "")
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), payload):
+    for part in (
+        request.method.encode(),
+        request.path.encode(),
+        query.encode(),
+        *_body_parts(request),
+    ):
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()

@@ -9,13 +9,23 @@ from crm.models import BusinessUnit, Job
 
 
 class BusinessUnitSerializer(serializers.ModelSerializer[BusinessUnit]):
+    code = serializers.SlugField(max_length=32, help_text=_("Stored upper-case, e.g. AUTO."))
+
     class Meta:
         model = BusinessUnit
         fields = ["id", "code", "name", "industry", "is_active", "created_at"]
         read_only_fields = ["id", "created_at"]
 
     def validate_code(self, value: str) -> str:
-        return value.upper()
+        code = BusinessUnit.normalize_code(value)
+        others = BusinessUnit.objects.filter(code=code)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(
+                _("A business unit with this code already exists."), code="unique"
+            )
+        return code
 
 
 class JobSerializer(serializers.ModelSerializer[Job]):

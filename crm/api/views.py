@@ -6,9 +6,11 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,20 +19,6 @@ from crm.api.base import ApiView, ApiViewSet
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
 from crm.api.serializers import BusinessUnitSerializer, JobSerializer, PrincipalSerializer
 from crm.models import BusinessUnit, Job
-from crm.policy import visible_unit_ids
-
-PROBLEM_EXAMPLE = OpenApiExample(
-    "Not found",
-    value={
-        "type": "/api/problems/not_found",
-        "title": "Not Found",
-        "status": 404,
-        "code": "not_found",
-        "detail": "Not found.",
-    },
-    response_only=True,
-    status_codes=["404"],
-)
 
 
 class MeView(ApiView):
@@ -58,10 +46,7 @@ class MeView(ApiView):
     def get(self, request: Request) -> Response:
         user = request.user
         api_key = getattr(user, "api_key", None)
-        unit_ids = visible_unit_ids(user)
-        units = BusinessUnit.objects.all()
-        if unit_ids is not None:
-            units = units.filter(id__in=unit_ids)
+        units = BusinessUnit.objects.visible_to(user)
         data = {
             "kind": "api_key" if api_key else "user",
             "username": None if api_key else user.get_username(),
@@ -88,7 +73,7 @@ BU_EXAMPLE = OpenApiExample(
 
 @extend_schema_view(
     list=extend_schema(summary="List business units you can see", examples=[BU_EXAMPLE]),
-    retrieve=extend_schema(summary="One business unit", examples=[BU_EXAMPLE, PROBLEM_EXAMPLE]),
+    retrieve=extend_schema(summary="One business unit", examples=[BU_EXAMPLE]),
     create=extend_schema(
         summary="Create a business unit (administrators)",
         examples=[BU_EXAMPLE],
@@ -137,9 +122,7 @@ JOB_EXAMPLE = OpenApiExample(
 
 @extend_schema_view(
     list=extend_schema(summary="Your background jobs", examples=[JOB_EXAMPLE]),
-    retrieve=extend_schema(
-        summary="Status and progress of a job", examples=[JOB_EXAMPLE, PROBLEM_EXAMPLE]
-    ),
+    retrieve=extend_schema(summary="Status and progress of a job", examples=[JOB_EXAMPLE]),
 )
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = JobSerializer
@@ -153,6 +136,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @extend_schema(request=None, responses=JobSerializer, examples=[JOB_EXAMPLE])
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: Any = None) -> Response:
-        """Ask a job to stop: a queued job is cancelled at once, a running one at its next step."""
-        job = services.request_job_cancel(job=self.get_object())
+        """Ask a job to stop: a queued job is cancelled at once, a running one at its next step.
+
+        Partners may cancel the jobs their key started; users their own, administrators any."""
+        job = self.get_object()
+        if not job.can_be_cancelled_by(request.user):
+            raise PermissionDenied(_("You may not cancel this job."))
+        job = services.request_job_cancel(job=job)
         return Response(JobSerializer(job).data)

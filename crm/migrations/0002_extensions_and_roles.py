@@ -1,7 +1,8 @@
-"""PostgreSQL extensions for search, and the role groups with their permissions."""
+"""PostgreSQL extensions for search, the role groups with their permissions, the cache table."""
 
 from django.contrib.auth.management import create_permissions
 from django.contrib.postgres.operations import BtreeGistExtension, TrigramExtension
+from django.core.management import call_command
 from django.db import migrations
 
 
@@ -13,6 +14,11 @@ def create_roles(apps, schema_editor):
         create_permissions(config, apps=apps, verbosity=0)
         config.models_module = None
     sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+
+
+def create_cache_table(apps, schema_editor):
+    """The shared cache (throttle counters) when the database is the cache backend."""
+    call_command("createcachetable", database=schema_editor.connection.alias, verbosity=0)
 
 
 def remove_roles(apps, schema_editor):
@@ -32,4 +38,5 @@ class Migration(migrations.Migration):
         TrigramExtension(),
         BtreeGistExtension(),
         migrations.RunPython(create_roles, remove_roles),
+        migrations.RunPython(create_cache_table, migrations.RunPython.noop),
     ]

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -85,7 +86,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
 @permission_required("crm.view_job", raise_exception=True)
 def job_detail(request: HttpRequest, pk: str) -> HttpResponse:
     job = get_visible_or_404(Job.objects, request.user, pk=pk)
-    return render(request, "crm/job_detail.html", {"job": job})
+    context = {"job": job, "can_cancel": job.can_be_cancelled_by(request.user)}
+    return render(request, "crm/job_detail.html", context)
 
 
 @require_GET
@@ -100,6 +102,8 @@ def job_progress(request: HttpRequest, pk: str) -> HttpResponse:
 @permission_required("crm.view_job", raise_exception=True)
 def job_cancel(request: HttpRequest, pk: str) -> HttpResponse:
     job = get_visible_or_404(Job.objects, request.user, pk=pk)
+    if not job.can_be_cancelled_by(request.user):
+        raise PermissionDenied
     try:
         services.request_job_cancel(job=job)
     except DomainError as exc:

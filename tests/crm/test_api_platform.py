@@ -121,3 +121,36 @@ def test_docs_page_uses_vendored_swagger_ui(client):
     html = response.content.decode()
     assert "/static/vendor/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
+
+
+def test_unit_codes_are_unique_whatever_their_case(api, admin_user, unit_a):
+    api.force_authenticate(admin_user)
+    response = api.post("/api/v1/business-units/", {"code": "auto", "name": "重复"}, format="json")
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"]["code"][0]["code"] == "unique"
+    created = api.post("/api/v1/business-units/", {"code": "logi", "name": "物流"}, format="json")
+    assert created.status_code == 201 and created.json()["code"] == "LOGI"
+
+
+def test_business_units_page_in_code_order(api, admin_user):
+    for code in ("MMM", "AAA", "ZZZ"):
+        BusinessUnitFactory(code=code)
+    api.force_authenticate(admin_user)
+    codes = [u["code"] for u in api.get("/api/v1/business-units/").json()["results"]]
+    assert codes == ["AAA", "AUTO", "MMM", "ZZZ"]
+
+
+def test_schema_documents_idempotency_and_problem_responses(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    cancel = schema["paths"]["/api/v1/jobs/{id}/cancel/"]["post"]
+    assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in cancel["parameters"])
+    for status in ("401", "403", "404", "409", "422", "429"):
+        assert "application/problem+json" in cancel["responses"][status]["content"]
+    assert "Problem" in schema["components"]["schemas"]
+
+
+def test_an_api_key_needs_at_least_one_scope(unit_a):
+    from crm import services
+
+    with pytest.raises(services.UnknownScope):
+        services.issue_api_key(name="x", business_unit=unit_a, scopes=[])

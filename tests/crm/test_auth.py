@@ -92,7 +92,24 @@ def test_switch_rejects_unknown_languages_and_foreign_redirects(client, rep_a):
     )
     assert response.status_code == 302 and response["Location"] == reverse("home")
     rep_a.refresh_from_db()
-    assert rep_a.language == "zh-hans"
+    assert rep_a.language == ""  # unchanged: no preference yet
+
+
+def test_language_chosen_before_sign_in_is_kept(client, rep_a):
+    client.post(reverse("switch-language"), {"language": "en", "next": reverse("login")})
+    assert "Sign in" in client.get(reverse("login")).content.decode()
+    client.post(reverse("login"), {"username": "rep_a", "password": PASSWORD})
+    assert "Dashboard" in client.get(reverse("home")).content.decode()
+
+
+def test_client_address_behind_a_trusted_proxy(rf, settings):
+    from crm.middleware import client_ip
+
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert client_ip(request) == "203.0.113.9"  # what the proxy saw; the spoofed entry is ignored
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert client_ip(request) == "10.0.0.2"
 
 
 def test_session_cookie_is_http_only_and_short_lived():

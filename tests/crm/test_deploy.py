@@ -44,3 +44,11 @@ def test_production_refuses_to_start_without_a_secret_key():
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_to_fall_back_to_the_embedded_database_or_broker():
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL"):
+        env = {k: v for k, v in PRODUCTION.items() if k != name}
+        result = run_manage("check", env=env)
+        assert result.returncode != 0
+        assert f"{name} is not set" in result.stderr

@@ -48,9 +48,11 @@ def test_time_zone_is_shanghai(client, admin_user):
 class _Req:
     """The parts of a DRF request that the fingerprint reads."""
 
+    content_type = "application/json"
+
     def __init__(self, body: bytes, method: str = "POST", path: str = "/api/v1/x/") -> None:
         self.method, self.path = method, path
-        self._request = type("R", (), {"body": body})()
+        self._request = type("R", (), {"body": body, "META": {}})()
 
 
 json_values = st.recursive(

@@ -55,6 +55,16 @@ def test_same_key_with_another_body_is_422(api, admin_user):
 
 
 @pytest.mark.django_db
+def test_same_key_on_another_query_string_is_422(api, admin_user):
+    api.force_authenticate(admin_user)
+    api.post("/api/v1/business-units/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="q")
+    response = api.post(
+        "/api/v1/business-units/?dry_run=1", BODY, format="json", HTTP_IDEMPOTENCY_KEY="q"
+    )
+    assert response.status_code == 422
+
+
+@pytest.mark.django_db
 def test_keys_are_per_caller(api, admin_user):
     from tests.factories import UserFactory
 

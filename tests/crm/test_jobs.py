@@ -62,7 +62,8 @@ def test_a_failing_job_records_its_error(admin_user, start):
     job = start(kind="tests.boom", user=admin_user)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
-    assert "no header row" in job.error and job.progress == 30
+    assert "no header row" in job.traceback and job.progress == 30
+    assert job.error == "内部错误，请查看任务日志。" or job.error.startswith("Internal error")
 
 
 @pytest.mark.django_db
@@ -122,7 +123,9 @@ def test_progress_component_polls_until_the_job_finishes(client, admin_user):
     client.force_login(admin_user)
     html = client.get(reverse("job-progress", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in html and 'aria-valuenow="40"' in html
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=100)
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.SUCCEEDED, progress=100, finished_at=timezone.now()
+    )
     html = client.get(reverse("job-progress", args=[job.pk])).content.decode()
     assert "hx-trigger" not in html and 'aria-valuenow="100"' in html
 
@@ -202,3 +205,67 @@ def test_a_real_celery_worker_runs_a_job_from_the_broker(admin_user):
     assert job.status == JobStatus.SUCCEEDED, output
     assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 0}
     assert job.started_at is not None
+
+
+@pytest.mark.django_db
+def test_failure_shows_people_a_plain_message_and_keeps_the_traceback_for_admins(admin_user, start):
+    job = start(kind="tests.boom", user=admin_user)
+    job.refresh_from_db()
+    assert "Traceback" not in job.error and "ValueError" in job.traceback
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_died_is_failed_after_the_stale_timeout(admin_user, settings):
+    from crm.jobs import fail_stale_jobs
+
+    now = timezone.now()
+    stale = Job.objects.create(
+        kind="tests.steps", status=JobStatus.RUNNING, started_at=now, updated_at=now
+    )
+    assert fail_stale_jobs(now=now + settings.JOB_STALE_AFTER / 2) == 0
+    assert fail_stale_jobs(now=now + settings.JOB_STALE_AFTER * 2) == 1
+    stale.refresh_from_db()
+    assert stale.status == JobStatus.FAILED and stale.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_only_the_starter_or_an_administrator_may_cancel(client, api, unit_a, admin_user):
+    from crm.roles import AUDITOR, SALES_REP
+
+    manager = UserFactory(roles=[SALES_MANAGER], units=[unit_a])
+    job = Job.objects.create(kind="tests.steps", created_by=manager, business_unit=unit_a)
+    for role in (AUDITOR, SALES_REP):
+        other = UserFactory(roles=[role], units=[unit_a])
+        client.force_login(other)
+        assert client.get(reverse("job-detail", args=[job.pk])).status_code == 200
+        assert client.post(reverse("job-cancel", args=[job.pk])).status_code == 403
+        api.force_authenticate(other)
+        assert api.post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 403
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED
+    api.force_authenticate(admin_user)
+    assert api.post(f"/api/v1/jobs/{job.pk}/cancel/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_partners_see_only_the_jobs_their_key_started(issue_key, unit_a, admin_user):
+    from tests.conftest import key_client
+
+    api_key, raw = issue_key(unit_a, ["jobs:read", "jobs:write"])
+    mine = Job.objects.create(kind="tests.steps", api_key=api_key, business_unit=unit_a)
+    Job.objects.create(kind="tests.steps", created_by=admin_user, business_unit=unit_a)
+    ids = [j["id"] for j in key_client(raw).get("/api/v1/jobs/").json()["results"]]
+    assert ids == [str(mine.pk)]
+
+
+@pytest.mark.django_db
+def test_job_list_api_is_newest_first_with_constant_queries(
+    api, admin_user, django_assert_num_queries
+):
+    for _ in range(20):
+        Job.objects.create(kind="tests.steps", created_by=admin_user)
+    api.force_authenticate(admin_user)
+    with django_assert_num_queries(2):  # admin role check, the page
+        body = api.get("/api/v1/jobs/").json()
+    created = [j["created_at"] for j in body["results"]]
+    assert created == sorted(created, reverse=True) and len(created) == 20

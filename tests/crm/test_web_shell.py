@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.models import Job, JobStatus
 from crm.roles import AUDITOR, MEMBER_SERVICE
@@ -112,6 +113,7 @@ def test_job_list_filters_by_status_with_constant_queries(
             kind="crm.housekeeping",
             created_by=admin_user,
             status=JobStatus.SUCCEEDED if i % 2 else JobStatus.FAILED,
+            finished_at=timezone.now(),
         )
     client.force_login(admin_user)
     with django_assert_max_num_queries(9):
@@ -149,3 +151,19 @@ def test_admin_is_branded_and_usable(client, admin_user):
     assert response.status_code == 200
     assert client.get("/admin/crm/apikey/").status_code == 200
     assert client.get("/admin/crm/job/").status_code == 200
+
+
+def test_search_page_query_count_is_constant(client, admin_user, django_assert_max_num_queries):
+    for i in range(30):
+        BusinessUnitFactory(code=f"S{i:02d}", name=f"搜索单位{i:02d}")
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("search"), {"q": "搜索"})
+    assert response.context["total"] == 8  # capped per provider
+
+
+def test_rep_never_sees_user_results_that_would_open_the_admin(client, unit_a):
+    manager = UserFactory(roles=["sales_manager"], units=[unit_a])
+    client.force_login(manager)
+    response = client.get(reverse("search"), {"q": "user"})
+    assert all(not g["results"] for g in response.context["groups"] if g["provider"].key == "users")

@@ -29,6 +29,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install chromium "
         "fonts-noto-cjk`) to run the browser journeys"
     )
+    if os.environ.get("CI"):
+        # .ci/run installs Chromium; in CI a missing browser is a failure, not a skip.
+        raise pytest.UsageError(reason)
     for item in items:
         if "e2e" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))

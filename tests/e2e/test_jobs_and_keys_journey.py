@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from crm.demo import DEMO_PASSWORD, load_platform_demo
 from crm.models import ApiKey, Job, JobStatus, User
@@ -41,6 +42,7 @@ def test_progress_bar_follows_a_running_job_until_it_finishes(page):
     Job.objects.filter(pk=job.pk).update(
         status=JobStatus.SUCCEEDED,
         progress=100,
+        finished_at=timezone.now(),
         result={"idempotency_keys_deleted": 3, "jobs_deleted": 12},
     )
     expect(page.get_by_test_id("job-status")).to_have_text("已完成", timeout=10000)

@@ -26,7 +26,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=1)
-        call_command("createcachetable", verbosity=0)
         if not options["no_demo"] and not BusinessUnit.objects.exists():
             self.stdout.write("Loading the demo data (first run only)…")
             call_command("load_demo", verbosity=0)
