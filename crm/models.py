@@ -100,7 +100,7 @@ class User(AbstractUser):
         help_text=_("Empty: the language chosen on the sign-in page or the browser's."),
     )
 
-    objects = CrmUserManager()
+    objects: ClassVar[CrmUserManager] = CrmUserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("user")
