@@ -23,9 +23,7 @@ def paginate(
         return paginator.page(paginator.num_pages)
 
 
-def sort_param(request: HttpRequest, allowed: Sequence[str], default: str) -> tuple[str, str]:
-    """``(order_by, current)`` from ``?sort=field`` or ``?sort=-field`` limited to ``allowed``."""
+def sort_param(request: HttpRequest, allowed: Sequence[str], default: str) -> str:
+    """``?sort=field`` or ``?sort=-field``, limited to ``allowed`` (else ``default``)."""
     value = request.GET.get("sort", default)
-    if value.lstrip("-") not in allowed:
-        value = default
-    return value, value
+    return value if value.lstrip("-") in allowed else default

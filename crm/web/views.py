@@ -53,11 +53,11 @@ def search(request: HttpRequest) -> HttpResponse:
 @permission_required("crm.view_businessunit", raise_exception=True)
 def business_unit_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    order_by, current = sort_param(request, ["code", "name", "industry", "user_count"], "code")
-    units = selectors.business_unit_list(user=request.user, query=query, order_by=order_by)
+    sort = sort_param(request, ["code", "name", "industry", "user_count"], "code")
+    units = selectors.business_unit_list(user=request.user, query=query, order_by=sort)
     page = paginate(request, units)
     template = "crm/_business_unit_rows.html" if request.htmx else "crm/business_unit_list.html"
-    return render(request, template, {"page": page, "query": query, "sort": current})
+    return render(request, template, {"page": page, "query": query, "sort": sort})
 
 
 @require_GET
