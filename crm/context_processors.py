@@ -25,7 +25,7 @@ class _LazyRoles:
 
     def _load(self) -> list[str]:
         if self._labels is None:
-            names = self.user.groups.values_list("name", flat=True)
+            names = sorted(self.user.role_names())
             self._labels = [str(ROLE_LABELS.get(n, n)) for n in names]
         return self._labels
 

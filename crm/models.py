@@ -113,8 +113,13 @@ class User(AbstractUser):
             return f"{last}{first}"
         return super().get_full_name()
 
-    def role_names(self) -> list[str]:
-        return [g.name for g in self.groups.all()]
+    def role_names(self) -> frozenset[str]:
+        """Names of the user's role groups, read once per request (the user is per request)."""
+        cached = self.__dict__.get("_role_names")
+        if cached is None:
+            cached = frozenset(self.groups.values_list("name", flat=True))
+            self.__dict__["_role_names"] = cached
+        return cached
 
 
 class ApiKeyQuerySet(ScopedQuerySet["ApiKey"]):

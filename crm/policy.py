@@ -23,13 +23,7 @@ def sees_all_units(user: Any) -> bool:
     """True for superusers and the admin role; API keys never see across units."""
     if not getattr(user, "is_authenticated", False) or getattr(user, "api_key", None):
         return False
-    if user.is_superuser:
-        return True
-    cached = getattr(user, "_crm_sees_all", None)
-    if cached is None:
-        cached = user.groups.filter(name=ADMIN).exists()
-        user._crm_sees_all = cached
-    return bool(cached)
+    return bool(user.is_superuser or ADMIN in user.role_names())
 
 
 def visible_unit_ids(user: Any) -> set[int] | None:

@@ -28,10 +28,9 @@ SEARCH_LIMIT_PER_PROVIDER = 8
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    roles = set(request.user.groups.values_list("name", flat=True))
     cards = [
         {"card": card, "context": card.context(request.user)}
-        for card in dashboard_cards(request.user, roles)
+        for card in dashboard_cards(request.user, set(request.user.role_names()))
     ]
     return render(request, "crm/home.html", {"cards": cards})
 
