@@ -14,6 +14,21 @@ def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     sync_roles()
 
 
+def _register_event_types() -> None:
+    from crm.registry import EventType, register_event_type
+
+    for event in (
+        EventType("customer.created", _("Customer created"), "user-plus", "green"),
+        EventType("customer.merged", _("Customers merged"), "git-merge", "purple"),
+        EventType("identity.added", _("Identity added"), "id", "blue"),
+        EventType("consent.granted", _("Consent granted"), "circle-check", "green"),
+        EventType("consent.withdrawn", _("Consent withdrawn"), "circle-x", "red"),
+        EventType("tag.added", _("Tag added"), "tag", "azure"),
+        EventType("tag.removed", _("Tag removed"), "tag-off", "secondary"),
+    ):
+        register_event_type(event)
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
@@ -36,7 +51,29 @@ class CrmConfig(AppConfig):
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_roles")
 
+        _register_event_types()
+
         register_nav(NavItem("home", _("Dashboard"), "home", icon="home", order=0))
+        register_nav(
+            NavItem(
+                "customers",
+                _("Customers"),
+                "customer-list",
+                icon="users",
+                permission="crm.view_customer",
+                order=10,
+            )
+        )
+        register_nav(
+            NavItem(
+                "duplicates",
+                _("Duplicate review"),
+                "duplicate-list",
+                icon="copy",
+                permission="crm.view_duplicatecandidate",
+                order=15,
+            )
+        )
         register_nav(
             NavItem(
                 "business-units",
@@ -55,6 +92,15 @@ class CrmConfig(AppConfig):
                 icon="clock",
                 permission="crm.view_job",
                 order=90,
+            )
+        )
+        register_search(
+            SearchProvider(
+                "customers",
+                _("Customers"),
+                selectors.search_customers,
+                permission="crm.view_customer",
+                order=10,
             )
         )
         register_search(

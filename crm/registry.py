@@ -119,3 +119,77 @@ def api_routes() -> list[URLPattern | URLResolver]:
 def web_routes() -> list[URLPattern | URLResolver]:
     """``<app>/web/urls.py`` of every project app, mounted under ``/<app>/``."""
     return _app_routes("web.urls", "{label}/")
+
+
+# --- The customer master's extension points ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerPanel:
+    """A section of the 360-degree view contributed by an app.
+
+    ``context(user, customer)`` returns the template's context; it must run a constant number
+    of queries whatever the customer's history (paginate, aggregate, never loop over rows).
+    """
+
+    key: str
+    title: Any
+    template: str
+    context: Callable[[Any, Any], dict[str, Any]]
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class MergeHandler:
+    """Moves an app's rows from a merged customer to the survivor; returns how many moved.
+
+    Called by ``merge_customers`` inside its transaction, after both customers are locked.
+    """
+
+    key: str
+    label: Any
+    move: Callable[..., int]
+
+
+@dataclass(frozen=True)
+class EventType:
+    code: str
+    label: Any
+    icon: str = "point"
+    color: str = "secondary"
+
+
+_panels: dict[str, CustomerPanel] = {}
+_merge_handlers: dict[str, MergeHandler] = {}
+_event_types: dict[str, EventType] = {}
+
+
+def register_panel(panel: CustomerPanel) -> None:
+    _panels[panel.key] = panel
+
+
+def customer_panels(user: Any) -> list[CustomerPanel]:
+    return sorted(
+        (p for p in _panels.values() if _allowed(user, p.permission)), key=lambda p: p.order
+    )
+
+
+def register_merge_handler(handler: MergeHandler) -> None:
+    _merge_handlers[handler.key] = handler
+
+
+def merge_handlers() -> list[MergeHandler]:
+    return list(_merge_handlers.values())
+
+
+def register_event_type(event_type: EventType) -> None:
+    _event_types[event_type.code] = event_type
+
+
+def event_types() -> dict[str, EventType]:
+    return dict(_event_types)
+
+
+def event_type(code: str) -> EventType:
+    return _event_types.get(code) or EventType(code, code)

@@ -33,12 +33,57 @@ ROLES = tuple(ROLE_LABELS)
 # Roles that work in the Django admin (the configuration UI); the others use the web UI only.
 STAFF_ROLES = frozenset({ADMIN, MARKETING, AUDITOR})
 
+# Reading the customer master: customers, identities (masked), transactions, timeline, tags.
+CUSTOMER_READ = [
+    "crm.view_customer",
+    "crm.view_identity",
+    "crm.view_transaction",
+    "crm.view_timelineevent",
+    "crm.view_consent",
+    "crm.view_customertag",
+    "crm.view_tag",
+    "crm.view_merge",
+]
+
 CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*.*"],
-    SALES_MANAGER: ["crm.view_businessunit", "crm.view_user", "crm.view_job", "crm.add_job"],
-    SALES_REP: ["crm.view_businessunit", "crm.view_job"],
-    MEMBER_SERVICE: ["crm.view_businessunit", "crm.view_job"],
-    MARKETING: ["crm.view_businessunit", "crm.view_job", "crm.add_job"],
+    SALES_MANAGER: [
+        "crm.view_businessunit",
+        "crm.view_user",
+        "crm.view_job",
+        "crm.add_job",
+        *CUSTOMER_READ,
+        "crm.reveal_customer_pii",
+        "crm.view_duplicatecandidate",
+        "crm.merge_customer",
+    ],
+    SALES_REP: ["crm.view_businessunit", "crm.view_job", *CUSTOMER_READ],
+    MEMBER_SERVICE: [
+        "crm.view_businessunit",
+        "crm.view_job",
+        "crm.add_job",
+        *CUSTOMER_READ,
+        "crm.reveal_customer_pii",
+        "crm.add_consent",
+        "crm.add_customertag",
+        "crm.delete_customertag",
+        "crm.view_duplicatecandidate",
+        "crm.merge_customer",
+    ],
+    MARKETING: [
+        "crm.view_businessunit",
+        "crm.view_job",
+        "crm.add_job",
+        *CUSTOMER_READ,
+        *[
+            f"crm.{verb}_{model}"
+            for verb in ("add", "change", "delete")
+            for model in ("tag", "tagcategory")
+        ],
+        "crm.add_customertag",
+        "crm.delete_customertag",
+        "crm.add_transaction",
+    ],
     AUDITOR: ["*.view_*"],
 }
 

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 
 from crm.embedded import ensure_database_url
 
@@ -244,6 +245,10 @@ CELERY_BEAT_SCHEDULE = {
     "fail-stale-jobs": {
         "task": "crm.tasks.fail_stale_jobs",
         "schedule": 300.0,
+    },
+    "find-duplicate-customers": {
+        "task": "crm.tasks.find_duplicates",
+        "schedule": crontab(hour=2, minute=30),  # nightly, Asia/Shanghai
     },
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is

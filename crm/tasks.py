@@ -27,3 +27,9 @@ def purge_finished_jobs() -> int:
 @shared_task(name="crm.tasks.fail_stale_jobs")
 def fail_stale_jobs() -> int:
     return _fail_stale_jobs()
+
+
+@shared_task(name="crm.tasks.find_duplicates")
+def find_duplicates() -> str:
+    """Nightly: queue duplicate candidates, as a job so that its progress shows in the UI."""
+    return str(services.start_job(kind="crm.find_duplicates").pk)

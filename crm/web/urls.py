@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.web import views
+from crm.web import customers, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,4 +13,15 @@ urlpatterns = [
     path("jobs/<uuid:pk>/progress/", views.job_progress, name="job-progress"),
     path("jobs/<uuid:pk>/cancel/", views.job_cancel, name="job-cancel"),
     path("i18n/switch/", views.switch_language, name="switch-language"),
+]
+
+urlpatterns += [
+    path("customers/", customers.customer_list, name="customer-list"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
+    path("customers/<int:pk>/reveal/", customers.customer_reveal, name="customer-reveal"),
+    path("customers/<int:pk>/tags/", customers.customer_tag, name="customer-tag"),
+    path("duplicates/", customers.duplicate_list, name="duplicate-list"),
+    path("duplicates/scan/", customers.duplicate_scan, name="duplicate-scan"),
+    path("duplicates/<int:pk>/", customers.duplicate_review, name="duplicate-review"),
+    path("merges/<int:pk>/", customers.merge_detail, name="merge-detail"),
 ]

@@ -1,0 +1,39 @@
+"""Reading data for screens and the API. Callers import from ``crm.selectors``."""
+
+from crm.selectors.customers import (
+    CustomerPage,
+    current_consents,
+    customer_list,
+    customer_overview,
+    customer_timeline,
+    customer_transactions,
+    duplicate_queue,
+    estimated_customer_count,
+    search_customers,
+)
+from crm.selectors.platform import (
+    business_unit_list,
+    business_unit_members,
+    job_list,
+    search_business_units,
+    search_users,
+    users_per_role,
+)
+
+__all__ = [
+    "CustomerPage",
+    "business_unit_list",
+    "business_unit_members",
+    "current_consents",
+    "customer_list",
+    "customer_overview",
+    "customer_timeline",
+    "customer_transactions",
+    "duplicate_queue",
+    "estimated_customer_count",
+    "job_list",
+    "search_business_units",
+    "search_customers",
+    "search_users",
+    "users_per_role",
+]

@@ -1,0 +1,304 @@
+"""Reading the customer master for screens and the API, fast at a million customers.
+
+- Search picks its index by what was typed: digits search identity values (phones, external
+  ids, USCCs) through the trigram GIN; an ``@`` searches e-mails; one or two characters of a
+  name use the GIN on the name's characters and pairs (pg_trgm needs three); longer names
+  use the trigram GIN on the name, united with identity values.
+- Lists are keyset-paginated (``?after=``) and never count: a count over a million rows
+  costs 700 times the page. The total shown is PostgreSQL's estimate.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    Exists,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+
+from crm.models import (
+    BusinessUnit,
+    Consent,
+    Customer,
+    CustomerTag,
+    DuplicateCandidate,
+    Identity,
+    IdentityType,
+    Merge,
+    TimelineEvent,
+    Transaction,
+)
+from crm.registry import SearchResult
+
+PAGE_SIZE = 25
+SORTS = {
+    "-id": ("-id",),
+    "id": ("id",),
+    "display_name": ("display_name", "id"),
+    "-display_name": ("-display_name", "-id"),
+}
+_PHONEISH = re.compile(r"^[0-9+()\-\s]+$")
+
+
+@dataclass
+class CustomerPage:
+    rows: list[Customer]
+    has_next: bool
+    next_cursor: str
+    sort: str
+
+
+def _encode(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any] | None:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    return values if isinstance(values, list) else None
+
+
+def _identity_match(query: str) -> QuerySet[Identity] | None:
+    """Identities whose normalized value contains the fragment typed, or None."""
+    text = query.strip()
+    if "@" in text:
+        text = text.lower()
+        return Identity.objects.filter(type=IdentityType.EMAIL, value__contains=text)
+    if _PHONEISH.match(text):
+        digits = re.sub(r"\D", "", text)
+        if len(digits) < 3:
+            return None
+        return Identity.objects.filter(value__contains=digits)
+    if len(text) >= 3:
+        return Identity.objects.filter(value__ilike=text)
+    return None
+
+
+def _name_match(query: str) -> Q | None:
+    text = " ".join(query.split()).lower()
+    if not text or _PHONEISH.match(text) or "@" in text:
+        return None
+    compact = text.replace(" ", "")
+    if len(compact) <= 2:
+        # One or two characters (王, 王伟): the character/pair array answers it.
+        return Q(name_grams__contains=[compact])
+    return Q(display_name__ilike=text)
+
+
+def search_filter(query: str) -> Q | None:
+    """The condition for ``?q=``; ``None`` when the query says nothing searchable."""
+    identities = _identity_match(query)
+    name = _name_match(query)
+    if identities is None and name is None:
+        return None
+    if identities is None:
+        return name
+    ids = identities.values("customer_id")
+    if name is None:
+        return Q(pk__in=ids)
+    # A UNION of two index scans, not an OR that would scan every customer.
+    return Q(pk__in=Customer.objects.filter(name).values("pk").union(ids))
+
+
+def customer_list(
+    *,
+    user: Any,
+    query: str = "",
+    kind: str = "",
+    business_unit: int | None = None,
+    tag: int | None = None,
+    sort: str = "-id",
+    after: str = "",
+    page_size: int = PAGE_SIZE,
+) -> CustomerPage:
+    """One page of live customers, newest first unless sorted; keyset-paginated."""
+    sort = sort if sort in SORTS else "-id"
+    customers = Customer.objects.visible_to(user).live()
+    if query.strip():
+        condition = search_filter(query)
+        customers = customers.filter(condition) if condition is not None else customers.none()
+    if kind:
+        customers = customers.filter(kind=kind)
+    if business_unit:
+        customers = customers.filter(
+            Exists(Transaction.objects.filter(customer=OuterRef("pk"), business_unit=business_unit))
+        )
+    if tag:
+        customers = customers.filter(
+            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=tag))
+        )
+    fields = SORTS[sort]
+    cursor = _decode(after) if after else None
+    if cursor and len(cursor) == len(fields):
+        customers = customers.filter(_after(fields, cursor))
+    rows = list(
+        customers.annotate(
+            phone=Subquery(
+                Identity.objects.filter(customer=OuterRef("pk"), type=IdentityType.MOBILE)
+                .order_by("id")
+                .values("value")[:1]
+            ),
+            last_purchase=Subquery(
+                Transaction.objects.filter(customer=OuterRef("pk"))
+                .order_by("-occurred_at", "-id")
+                .values("occurred_at")[:1]
+            ),
+        ).order_by(*fields)[: page_size + 1]
+    )
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
+    next_cursor = ""
+    if has_next and rows:
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, f.lstrip("-")) for f in fields])
+    return CustomerPage(rows=rows, has_next=has_next, next_cursor=next_cursor, sort=sort)
+
+
+def _after(fields: tuple[str, ...], values: list[Any]) -> Q:
+    """Rows after ``values`` in the order of ``fields`` (a row comparison, by hand)."""
+    condition = Q()
+    for i, field in enumerate(fields):
+        name = field.lstrip("-")
+        op = "lt" if field.startswith("-") else "gt"
+        step = Q(**{f"{name}__{op}": values[i]})
+        for prev_field, prev_value in zip(fields[:i], values[:i], strict=False):
+            step &= Q(**{prev_field.lstrip("-"): prev_value})
+        condition |= step
+    return condition
+
+
+def estimated_customer_count() -> int:
+    """PostgreSQL's estimate of the customer rows (exact counts cost too much at scale)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class "
+            "WHERE oid = 'crm_customer'::regclass"
+        )
+        row = cursor.fetchone()
+    estimate = int(row[0]) if row else 0
+    if estimate == 0:  # never analysed (a fresh database): small enough to count
+        estimate = Customer.objects.count()
+    return estimate
+
+
+def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
+    """Global search provider: customers by name, phone fragment, e-mail or external id."""
+    from django.urls import reverse
+
+    page = customer_list(user=user, query=query, page_size=limit)
+    return [
+        SearchResult(
+            title=c.display_name,
+            subtitle=_masked(c.phone) if c.phone else c.get_kind_display(),  # type: ignore[attr-defined]
+            badge=f"#{c.pk}",
+            url=reverse("customer-detail", args=[c.pk]),
+        )
+        for c in page.rows
+    ]
+
+
+def _masked(phone: str) -> str:
+    from crm.normalizers import mask_phone
+
+    return mask_phone(phone)
+
+
+# --- The 360-degree view -------------------------------------------------------------------
+
+
+def current_consents(customer: Customer) -> list[Consent]:
+    """The latest grant or withdrawal per channel and purpose (one query)."""
+    return list(
+        Consent.objects.filter(customer=customer)
+        .order_by("channel", "purpose", "-occurred_at", "-id")
+        .distinct("channel", "purpose")
+        .select_related("actor")
+    )
+
+
+def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
+    """Everything above the tabs of the 360 view, in a fixed number of queries."""
+    units = list(
+        Transaction.objects.filter(customer=customer)
+        .values("business_unit_id", "business_unit__code", "business_unit__name", "currency")
+        .annotate(
+            first=Min("occurred_at"),
+            last=Max("occurred_at"),
+            spend=Sum("amount"),
+            orders=Count("id", filter=Q(kind="purchase")),
+            refunds=Count("id", filter=Q(kind="cancellation")),
+        )
+        .order_by("-last")
+    )
+    return {
+        "identities": list(customer.identities.all()),
+        "units": units,
+        "consents": current_consents(customer),
+        "tags": list(
+            CustomerTag.objects.filter(customer=customer)
+            .select_related("tag__category", "set_by")
+            .order_by("tag__category__name", "tag__name")
+        ),
+        "merged_from": list(
+            Merge.objects.filter(survivor=customer).select_related("actor", "loser")
+        ),
+        "open_duplicates": list(
+            DuplicateCandidate.objects.open()
+            .filter(Q(customer_a=customer) | Q(customer_b=customer))
+            .select_related("customer_a", "customer_b")[:5]
+        ),
+    }
+
+
+def customer_transactions(*, user: Any, customer: Customer) -> QuerySet[Transaction]:
+    """The customer's transactions in the units the user may see, newest first."""
+    return (
+        Transaction.objects.visible_to(user)
+        .filter(customer=customer)
+        .select_related("business_unit")
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def customer_timeline(
+    *, user: Any, customer: Customer, type: str = "", business_unit: int | None = None
+) -> QuerySet[TimelineEvent]:
+    events = (
+        TimelineEvent.objects.visible_to(user)
+        .filter(customer=customer)
+        .select_related("actor", "business_unit")
+        .order_by("-occurred_at", "-id")
+    )
+    if type:
+        events = events.filter(type=type)
+    if business_unit:
+        events = events.filter(business_unit=business_unit)
+    return events
+
+
+def timeline_units(user: Any) -> QuerySet[BusinessUnit]:
+    return BusinessUnit.objects.visible_to(user).order_by("code")
+
+
+def duplicate_queue(*, status: str = "open") -> QuerySet[DuplicateCandidate]:
+    return (
+        DuplicateCandidate.objects.filter(status=status)
+        .select_related("customer_a", "customer_b", "reviewed_by")
+        .order_by("-score", "-id")
+    )

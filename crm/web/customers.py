@@ -1,0 +1,289 @@
+"""Customer screens: the list, the 360-degree view, revealing personal data, the duplicate
+review queue and the merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from crm import selectors, services
+from crm.errors import DomainError
+from crm.middleware import client_ip
+from crm.models import (
+    BusinessUnit,
+    Customer,
+    CustomerKind,
+    DuplicateCandidate,
+    DuplicateStatus,
+    IdentityType,
+    Merge,
+    Tag,
+)
+from crm.registry import customer_panels, event_type, event_types, merge_handlers
+from crm.web.components import paginate
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+@require_GET
+@permission_required("crm.view_customer", raise_exception=True)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in CustomerKind.values else ""
+    unit_id = _int_or_none(request.GET.get("unit"))
+    tag_id = _int_or_none(request.GET.get("tag"))
+    sort = request.GET.get("sort", "-id")
+    page = selectors.customer_list(
+        user=request.user,
+        query=query,
+        kind=kind,
+        business_unit=unit_id,
+        tag=tag_id,
+        sort=sort,
+        after=request.GET.get("after", ""),
+    )
+    filtered = bool(query or kind or unit_id or tag_id)
+    context = {
+        "page": page,
+        "query": query,
+        "kind": kind,
+        "unit_id": unit_id,
+        "tag_id": tag_id,
+        "sort": page.sort,
+        "kinds": CustomerKind.choices,
+        "units": BusinessUnit.objects.order_by("code"),
+        "tags": Tag.objects.select_related("category").order_by("category__name", "name"),
+        "first_page": not request.GET.get("after"),
+        "filtered": filtered,
+        "estimated_total": None if filtered else selectors.estimated_customer_count(),
+        "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
+    }
+    template = "crm/customers/_rows.html" if request.htmx else "crm/customers/list.html"
+    return render(request, template, context)
+
+
+def _live_customer_or_redirect(pk: int) -> Customer | HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    if customer.merged_into_id is not None:
+        return redirect("customer-detail", pk=customer.merged_into_id)
+    return customer
+
+
+@require_GET
+@permission_required("crm.view_customer", raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    found = _live_customer_or_redirect(pk)
+    if isinstance(found, HttpResponse):
+        merged = Customer.objects.filter(pk=pk).values_list("display_name", flat=True).first()
+        messages.info(
+            request,
+            _("“%(name)s” (#%(id)d) was merged into this customer.") % {"name": merged, "id": pk},
+        )
+        return found
+    customer = found
+    tab = request.GET.get("tab", "timeline")
+    if tab not in ("timeline", "transactions"):
+        tab = "timeline"
+    context: dict[str, Any] = {
+        "customer": customer,
+        "tab": tab,
+        "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
+        "can_tag": request.user.has_perm("crm.add_customertag"),
+        **selectors.customer_overview(user=request.user, customer=customer),
+    }
+    if tab == "transactions":
+        context["transactions"] = paginate(
+            request, selectors.customer_transactions(user=request.user, customer=customer)
+        )
+    else:
+        context.update(_timeline_context(request, customer))
+    if request.htmx and request.GET.get("partial") == "tab":
+        return render(request, "crm/customers/_tab.html", context)
+    context["panels"] = [
+        {"panel": panel, "context": panel.context(request.user, customer)}
+        for panel in customer_panels(request.user)
+    ]
+    context["all_tags"] = (
+        Tag.objects.select_related("category").order_by("category__name", "name")
+        if context["can_tag"]
+        else []
+    )
+    return render(request, "crm/customers/detail.html", context)
+
+
+def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    type_ = request.GET.get("type", "")
+    known = event_types()
+    type_ = type_ if type_ in known else ""
+    unit_id = _int_or_none(request.GET.get("unit"))
+    events = paginate(
+        request,
+        selectors.customer_timeline(
+            user=request.user, customer=customer, type=type_, business_unit=unit_id
+        ),
+    )
+    for event in events.object_list:
+        event.kind = event_type(event.type)
+    return {
+        "events": events,
+        "event_type": type_,
+        "event_unit": unit_id,
+        "event_types": sorted(known.values(), key=lambda e: str(e.label)),
+        "timeline_units": BusinessUnit.objects.visible_to(request.user).order_by("code"),
+    }
+
+
+@require_POST
+@permission_required("crm.view_customer", raise_exception=True)
+def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show a customer's full phone numbers or e-mails (audited), as an htmx fragment."""
+    customer = get_object_or_404(Customer.objects.live(), pk=pk)
+    identity_type = request.POST.get("type", IdentityType.MOBILE)
+    if identity_type not in (IdentityType.MOBILE, IdentityType.EMAIL):
+        raise Http404
+    try:
+        identities = services.reveal_identities(
+            customer=customer,
+            user=request.user,
+            identity_type=identity_type,
+            ip=client_ip(request),
+        )
+    except DomainError as exc:
+        return HttpResponse(exc.message, status=403)
+    return render(
+        request, "crm/customers/_revealed.html", {"identities": identities, "customer": customer}
+    )
+
+
+@require_POST
+@permission_required("crm.add_customertag", raise_exception=True)
+def customer_tag(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer.objects.live(), pk=pk)
+    tag = get_object_or_404(Tag, pk=_int_or_none(request.POST.get("tag")) or 0)
+    if request.POST.get("action") == "remove":
+        if not request.user.has_perm("crm.delete_customertag"):
+            messages.error(request, _("You may not remove tags."))
+        elif services.remove_tag(customer=customer, tag=tag, actor=request.user):
+            messages.success(request, _("Tag “%(tag)s” removed.") % {"tag": tag.name})
+    elif services.add_tag(customer=customer, tag=tag, actor=request.user):
+        messages.success(request, _("Tagged “%(tag)s”.") % {"tag": tag.name})
+    else:
+        messages.info(request, _("The customer already has this tag."))
+    return redirect("customer-detail", pk=customer.pk)
+
+
+# --- Duplicates ----------------------------------------------------------------------------
+
+
+@require_GET
+@permission_required("crm.view_duplicatecandidate", raise_exception=True)
+def duplicate_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", DuplicateStatus.OPEN)
+    status = status if status in DuplicateStatus.values else DuplicateStatus.OPEN
+    page = paginate(request, selectors.duplicate_queue(status=status))
+    return render(
+        request,
+        "crm/customers/duplicates.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": DuplicateStatus.choices,
+            "can_merge": request.user.has_perm("crm.merge_customer"),
+        },
+    )
+
+
+@require_POST
+@permission_required("crm.add_job", raise_exception=True)
+def duplicate_scan(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("crm.view_duplicatecandidate"):
+        raise Http404
+    job = services.start_job(kind="crm.find_duplicates", user=request.user)
+    messages.success(request, _("Looking for duplicates; the queue fills in as it finishes."))
+    return redirect("job-detail", pk=job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required("crm.view_duplicatecandidate", raise_exception=True)
+def duplicate_review(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(
+        DuplicateCandidate.objects.select_related("customer_a", "customer_b", "reviewed_by"), pk=pk
+    )
+    can_merge = request.user.has_perm("crm.merge_customer")
+    error = ""
+    if request.method == "POST":
+        if not can_merge:
+            return HttpResponse(_("You may not merge customers."), status=403)
+        action = request.POST.get("action")
+        try:
+            if action == "dismiss":
+                services.dismiss_candidate(candidate=candidate, actor=request.user)
+                messages.success(request, _("Marked as different customers."))
+                return redirect("duplicate-list")
+            survivor_id = _int_or_none(request.POST.get("survivor"))
+            pair = {
+                candidate.customer_a_id: candidate.customer_a,
+                candidate.customer_b_id: candidate.customer_b,
+            }
+            if survivor_id not in pair:
+                raise DomainError(_("Choose which customer to keep."), field="survivor")
+            survivor = pair.pop(survivor_id)
+            loser = next(iter(pair.values()))
+            merge = services.merge_customers(
+                survivor=survivor,
+                loser=loser,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("Customers merged."))
+            return redirect("merge-detail", pk=merge.pk)
+    sides = [
+        {"customer": c, **selectors.customer_overview(user=request.user, customer=c)}
+        for c in (candidate.customer_a, candidate.customer_b)
+    ]
+    return render(
+        request,
+        "crm/customers/duplicate_review.html",
+        {
+            "candidate": candidate,
+            "sides": sides,
+            "can_merge": can_merge
+            and candidate.status == DuplicateStatus.OPEN
+            and not any(s["customer"].is_tombstone for s in sides),
+            "error": error,
+            "reason": request.POST.get("reason", ""),
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_GET
+@permission_required("crm.view_merge", raise_exception=True)
+def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    merge = get_object_or_404(Merge.objects.select_related("survivor", "loser", "actor"), pk=pk)
+    labels = {
+        "identities": _("Identities"),
+        "transactions": _("Transactions"),
+        "consents": _("Consents"),
+        "tags": _("Tags"),
+        "timeline_events": _("Timeline events"),
+        "duplicate_candidates": _("Other duplicate candidates"),
+        **{h.key: str(h.label) for h in merge_handlers()},
+    }
+    moved = [(labels.get(key, key), count) for key, count in merge.summary.items()]
+    return render(request, "crm/customers/merge_detail.html", {"merge": merge, "moved": moved})
