@@ -1,0 +1,110 @@
+"""``load_demo`` against an independent computation (pandas) on the same Online Retail file."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, OuterRef, Subquery, Sum
+
+from crm.demo_master import RETAIL_FILE, RETAIL_SOURCE
+from crm.models import (
+    Customer,
+    DuplicateCandidate,
+    Identity,
+    Transaction,
+    TransactionKind,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    df = pd.read_csv(RETAIL_FILE, dtype={"InvoiceNo": str, "StockCode": str})
+    df["line"] = df.index + 2  # the header is line 1
+    return df
+
+
+def _retail_spend_per_customer() -> dict[str, Decimal]:
+    external = Identity.objects.filter(customer=OuterRef("customer"), type="external").values(
+        "value"
+    )[:1]
+    rows = (
+        Transaction.objects.filter(source=RETAIL_SOURCE, customer__isnull=False)
+        .values("customer")
+        .annotate(key=Subquery(external), total=Sum("amount"))
+    )
+    return {r["key"].split(":", 1)[1]: r["total"] for r in rows}
+
+
+def test_load_demo_matches_pandas_on_the_online_retail_file(frame: pd.DataFrame, capsys) -> None:
+    call_command("load_demo")
+    output = capsys.readouterr().out
+
+    bad = frame[frame.UnitPrice <= 0]
+    good = frame[frame.UnitPrice > 0]
+    # The file's own figures, computed independently.
+    assert frame.InvoiceNo.nunique() == 12392
+    assert frame.CustomerID.nunique() == 3569
+    assert len(bad) == 37
+
+    retail = Transaction.objects.filter(source=RETAIL_SOURCE)
+    # One customer per CustomerID.
+    customers = Identity.objects.filter(type="external", value__startswith=f"{RETAIL_SOURCE}:")
+    assert customers.count() == 3569 == good.CustomerID.nunique()
+    # One transaction per invoice, minus the 33 invoices made only of rejected lines.
+    rejected_invoices = set(frame.InvoiceNo) - set(good.InvoiceNo)
+    assert len(rejected_invoices) == 33
+    assert retail.count() == 12392 - 33 == good.InvoiceNo.nunique()
+    assert not retail.filter(external_id__in=rejected_invoices).exists()
+    # Cancellations are the C invoices; guests are the invoices without a CustomerID.
+    assert (
+        retail.filter(kind=TransactionKind.CANCELLATION).count()
+        == good[good.InvoiceNo.str.startswith("C")].InvoiceNo.nunique()
+    )
+    assert (
+        retail.filter(customer__isnull=True).count()
+        == good[good.CustomerID.isna()].InvoiceNo.nunique()
+    )
+    # The rejected lines are reported with their line number, field and reason.
+    for line in bad.line:
+        assert f"line {line}: UnitPrice: unit price 0.0 ≤ 0" in output
+
+    # Net spend per customer equals pandas' groupby(CustomerID).sum(Quantity * UnitPrice).
+    frame = frame.assign(spend=frame.Quantity * frame.UnitPrice)
+    expected = frame.dropna(subset=["CustomerID"]).groupby("CustomerID").spend.sum()
+    actual = _retail_spend_per_customer()
+    assert len(actual) == len(expected) == 3569
+    mismatches = {
+        int(cid): (total, actual.get(str(int(cid))))
+        for cid, total in expected.items()
+        if actual.get(str(int(cid))) != Decimal(str(round(total, 2))).quantize(Decimal("0.01"))
+    }
+    assert mismatches == {}
+    assert sum(actual.values()) == Decimal(str(round(expected.sum(), 2))).quantize(Decimal("0.01"))
+
+
+def test_load_demo_twice_changes_nothing_and_fills_the_other_units() -> None:
+    call_command("load_demo", verbosity=0)
+
+    def snapshot() -> dict[str, int]:
+        return {
+            "customers": Customer.objects.count(),
+            "transactions": Transaction.objects.count(),
+            "identities": Identity.objects.count(),
+            "candidates": DuplicateCandidate.objects.count(),
+        }
+
+    first = snapshot()
+    call_command("load_demo", verbosity=0)
+    assert snapshot() == first
+    per_unit = dict(Transaction.objects.values_list("business_unit__code").annotate(n=Count("id")))
+    assert set(per_unit) == {"AUTO", "PROP", "MART", "LOGI"}
+    assert Customer.objects.filter(kind="organization").count() == 40
+    assert Identity.objects.filter(type="uscc").count() == 40
+    assert Identity.objects.filter(type="wechat_unionid").exists()
+    reasons = set(DuplicateCandidate.objects.values_list("reason", flat=True))
+    assert {"name_phone_suffix", "shared_identity", "email_local_name"} <= reasons
