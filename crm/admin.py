@@ -312,3 +312,6 @@ class RoleAdmin(GroupAdmin):
     @admin.display(description=_("permissions"), ordering="n_permissions")
     def permission_count(self, obj: Group) -> int:
         return obj.n_permissions  # type: ignore[attr-defined]
+
+
+from crm import admin_customers  # noqa: E402, F401  (the customer master's admin)
