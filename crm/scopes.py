@@ -9,6 +9,9 @@ CRM_SCOPES = {
     "business_units:read": _("Read business units"),
     "jobs:read": _("Read the status of background jobs"),
     "jobs:write": _("Cancel background jobs"),
+    "customers:read": _("Look up customers by phone, e-mail or other identity"),
+    "transactions:read": _("Read the transactions of the key's business unit"),
+    "transactions:write": _("Push orders and cancellations"),
 }
 
 

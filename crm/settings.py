@@ -301,6 +301,10 @@ SPECTACULAR_SETTINGS = {
         "persistAuthorization": True,
     },
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "crm.models.customers.CustomerKind",
+        "TransactionKindEnum": "crm.models.customers.TransactionKind",
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------------

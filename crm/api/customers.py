@@ -1,0 +1,299 @@
+"""Customer master endpoints: look a customer up by identity, read one (a merged id answers
+with a redirect to the survivor), and push orders idempotently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm import services
+from crm.api.base import ApiViewSet
+from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
+from crm.errors import DomainError
+from crm.models import (
+    BusinessUnit,
+    Channel,
+    Customer,
+    Identity,
+    IdentityType,
+    Transaction,
+    TransactionKind,
+)
+from crm.normalizers import InvalidIdentity
+from crm.policy import visible_unit_ids
+
+
+class IdentitySerializer(serializers.ModelSerializer[Identity]):
+    value = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Phones and e-mails are masked unless you may reveal them.")
+    )
+
+    class Meta:
+        model = Identity
+        fields = ["type", "value", "verified", "source"]
+
+    def get_value(self, obj: Identity) -> str:
+        return obj.value if self.context.get("reveal") or not obj.is_pii else obj.masked_value
+
+
+class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    identities = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "kind",
+            "display_name",
+            "gender",
+            "birthday",
+            "region",
+            "registered_name",
+            "created_at",
+            "identities",
+        ]
+
+    @extend_schema_field(IdentitySerializer(many=True))
+    def get_identities(self, obj: Customer) -> list[dict[str, Any]]:
+        return IdentitySerializer(obj.identities.all(), many=True, context=self.context).data  # type: ignore[return-value]
+
+
+CUSTOMER_EXAMPLE = OpenApiExample(
+    "Customer",
+    value={
+        "id": 1024,
+        "kind": "person",
+        "display_name": "王伟",
+        "gender": "male",
+        "birthday": "1988-05-01",
+        "region": "上海",
+        "registered_name": "",
+        "created_at": "2026-11-24T09:00:00+08:00",
+        "identities": [
+            {"type": "mobile", "value": "138****8000", "verified": True, "source": "pos"},
+            {"type": "wechat_unionid", "value": "oUx9a8…", "verified": False, "source": "mini"},
+        ],
+    },
+    response_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Find customers by an identity",
+        description=(
+            "Give exactly one identity: `mobile` (any spelling: 138 0013 8000, +86…), `email`, "
+            "`wechat_unionid`, `wechat_openid`, `uscc` or `external` (source:id). It is "
+            "normalized, then matched exactly. Returns at most one customer."
+        ),
+        parameters=[
+            OpenApiParameter(t, OpenApiTypes.STR, required=False) for t in IdentityType.values
+        ],
+        examples=[CUSTOMER_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary="One customer",
+        description="A customer merged into another answers 301 with the survivor's URL.",
+        examples=[CUSTOMER_EXAMPLE],
+    ),
+)
+class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = CustomerSerializer
+    permission_classes = [IsAuthenticatedPrincipal, UserModelPermissions]
+    required_scopes = {"GET": "customers:read"}
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[Customer]:
+        return Customer.objects.visible_to(self.request.user).prefetch_related("identities")
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        user = self.request.user
+        reveal = getattr(user, "api_key", None) is None and user.has_perm("crm.reveal_customer_pii")
+        return {**super().get_serializer_context(), "reveal": reveal}
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        given = [
+            (t, request.query_params[t]) for t in IdentityType.values if t in request.query_params
+        ]
+        if len(given) != 1:
+            raise ValidationError(
+                {"identity": [_("Give exactly one identity, e.g. ?mobile=13800138000.")]}
+            )
+        type_, raw = given[0]
+        try:
+            value = services.normalize_identity(type_, raw)
+        except InvalidIdentity as exc:
+            raise ValidationError({type_: [exc.message]}) from exc
+        customers = self.get_queryset().filter(
+            identities__type=type_, identities__value=value, merged_into__isnull=True
+        )
+        return Response(self.get_serializer(customers[:1], many=True).data)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        customer = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
+        if customer.merged_into_id is not None:
+            response = Response(
+                {"merged_into": customer.merged_into_id}, status=status.HTTP_301_MOVED_PERMANENTLY
+            )
+            response["Location"] = reverse("api:customer-api-detail", args=[customer.merged_into_id])
+            return response
+        return Response(self.get_serializer(customer).data)
+
+
+class IdentityInputSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(choices=IdentityType.choices)
+    value = serializers.CharField(max_length=200)
+    verified = serializers.BooleanField(default=False)
+
+
+class CustomerInputSerializer(serializers.Serializer[Any]):
+    identities = IdentityInputSerializer(many=True, min_length=1)  # type: ignore[call-arg]
+    display_name = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=["person", "organization"], required=False)
+
+
+class TransactionInSerializer(serializers.Serializer[Any]):
+    source = serializers.RegexField(
+        r"^[a-z0-9][a-z0-9_.-]{0,39}$",
+        help_text=gettext_lazy("Your system's code, e.g. pos or tmall; with external_id unique."),
+    )
+    external_id = serializers.CharField(max_length=100)
+    business_unit = serializers.SlugField(
+        required=False, help_text=gettext_lazy("Unit code; an API key's own unit by default.")
+    )
+    occurred_at = serializers.DateTimeField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", default="CNY")
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    kind = serializers.ChoiceField(choices=TransactionKind.choices, default="purchase")
+    original_external_id = serializers.CharField(max_length=100, required=False, default="")
+    customer = CustomerInputSerializer(required=False, help_text=gettext_lazy("Omit for a guest."))
+    lines = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+
+
+class TransactionSerializer(serializers.ModelSerializer[Transaction]):
+    business_unit = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "source",
+            "external_id",
+            "business_unit",
+            "customer",
+            "channel",
+            "kind",
+            "status",
+            "original",
+            "occurred_at",
+            "amount",
+            "currency",
+            "lines",
+        ]
+
+
+ORDER_EXAMPLE = OpenApiExample(
+    "Store purchase",
+    value={
+        "source": "pos",
+        "external_id": "SH-0001-20261124-0042",
+        "occurred_at": "2026-11-24T10:15:00+08:00",
+        "amount": "268.50",
+        "currency": "CNY",
+        "channel": "store",
+        "customer": {"identities": [{"type": "mobile", "value": "138 0013 8000"}]},
+    },
+    request_only=True,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Transactions of your business units, newest first"),
+    create=extend_schema(
+        summary="Push an order (idempotent)",
+        description=(
+            "The same (source, external_id) twice changes nothing: the second call answers 200 "
+            "with the stored transaction, the first 201. The customer is found by its "
+            "identities or created; a cancellation links to `original_external_id`."
+        ),
+        request=TransactionInSerializer,
+        responses={201: TransactionSerializer, 200: TransactionSerializer},
+        examples=[ORDER_EXAMPLE],
+    ),
+)
+class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiViewSet):
+    serializer_class = TransactionSerializer
+    permission_classes = [IsAuthenticatedPrincipal, UserModelPermissions]
+    required_scopes = {"GET": "transactions:read", "POST": "transactions:write"}
+    filterset_fields = ["source", "channel", "kind", "status", "customer"]
+    ordering = "-id"
+
+    def get_queryset(self) -> QuerySet[Transaction]:
+        return Transaction.objects.visible_to(self.request.user).select_related("business_unit")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incoming = TransactionInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        unit = self._unit(data.get("business_unit"))
+        customer = data.get("customer") or {}
+        row = services.TransactionInput(
+            external_id=data["external_id"],
+            occurred_at=data["occurred_at"],
+            amount=data["amount"],
+            channel=data["channel"],
+            currency=data["currency"],
+            kind=data["kind"],
+            original_external_id=data["original_external_id"],
+            identities=[
+                services.IdentityInput(i["type"], i["value"], i["verified"])
+                for i in customer.get("identities", [])
+            ],
+            customer_attributes={
+                k: customer[k] for k in ("display_name", "kind") if customer.get(k)
+            },
+            lines=data["lines"],
+        )
+        try:
+            stored, created = services.ingest_transaction(
+                business_unit=unit, source=data["source"], row=row
+            )
+        except DomainError as exc:
+            raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
+        return Response(
+            TransactionSerializer(stored).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    def _unit(self, code: str | None) -> BusinessUnit:
+        visible = visible_unit_ids(self.request.user)
+        units = BusinessUnit.objects.all()
+        if visible is not None:
+            units = units.filter(pk__in=visible)
+        if code:
+            unit = units.filter(code=BusinessUnit.normalize_code(code)).first()
+        else:
+            unit = units.first() if visible is not None and len(visible) == 1 else None
+        if unit is None:
+            raise ValidationError(
+                {"business_unit": [_("Give the code of a business unit you belong to.")]}
+            )
+        return unit
