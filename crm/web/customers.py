@@ -162,9 +162,8 @@ def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         return HttpResponse(exc.message, status=403)
-    return render(
-        request, "crm/customers/_revealed.html", {"identities": identities, "customer": customer}
-    )
+    template = "crm/customers/_revealed.html" if request.htmx else "crm/customers/revealed.html"
+    return render(request, template, {"identities": identities, "customer": customer})
 
 
 @require_POST
