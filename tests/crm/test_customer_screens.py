@@ -271,3 +271,40 @@ def test_global_search_finds_customers(client, rep) -> None:
     groups = {g["provider"].key: g["results"] for g in response.context["groups"]}
     assert [r.title for r in groups["customers"]] == ["王伟"]
     assert groups["customers"][0].subtitle == "138****8000"
+
+
+def test_apps_contribute_panels_to_the_360_view(client, desk) -> None:
+    from crm.registry import CustomerPanel, _panels, register_panel
+
+    customer = make("13800138000", "王伟")
+    seen = []
+
+    def context(user, shown):
+        seen.append((user, shown.pk))
+        return {"points": 1200}
+
+    register_panel(
+        CustomerPanel("loyalty", "Loyalty", "components/empty_state.html", context, order=5)
+    )
+    try:
+        client.force_login(desk)
+        response = client.get(reverse("customer-detail", args=[customer.pk]))
+    finally:
+        _panels.pop("loyalty")
+    assert 'data-testid="panel-loyalty"' in response.content.decode()
+    assert seen == [(desk, customer.pk)]
+
+
+def test_the_nightly_task_runs_the_duplicate_finder_as_a_job(
+    django_capture_on_commit_callbacks,
+) -> None:
+    from crm.models import Job, JobStatus
+    from crm.tasks import find_duplicates
+
+    make("13800001234", "王伟")
+    make("13911111234", "王伟")
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = find_duplicates()
+    job = Job.objects.get(pk=job_id)
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.result == {"name_phone_suffix": 1, "email_local_name": 0}
