@@ -50,6 +50,7 @@ class CrmConfig(AppConfig):
         from crm.web import views
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_roles")
+        from crm import imports  # noqa: F401  (registers the transaction import job)
 
         _register_event_types()
 
@@ -72,6 +73,16 @@ class CrmConfig(AppConfig):
                 icon="copy",
                 permission="crm.view_duplicatecandidate",
                 order=15,
+            )
+        )
+        register_nav(
+            NavItem(
+                "transaction-import",
+                _("Import transactions"),
+                "transaction-import",
+                icon="upload",
+                permission="crm.add_transaction",
+                order=70,
             )
         )
         register_nav(

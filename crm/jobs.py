@@ -67,7 +67,11 @@ def job_result_items(kind: str, result: Any) -> list[tuple[Any, Any]]:
         return []
     entry = _REGISTRY.get(kind)
     labels = entry.result_labels if entry else {}
-    return [(labels.get(key, key), value) for key, value in result.items()]
+    # Figures only (lists such as per-row errors have their own display), in declared order.
+    order = {key: n for n, key in enumerate(labels)}
+    shown = [(key, value) for key, value in result.items() if not isinstance(value, list | dict)]
+    shown.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+    return [(labels.get(key, key), value) for key, value in shown]
 
 
 class JobContext:

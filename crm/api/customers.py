@@ -152,7 +152,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             response = Response(
                 {"merged_into": customer.merged_into_id}, status=status.HTTP_301_MOVED_PERMANENTLY
             )
-            response["Location"] = reverse("api:customer-api-detail", args=[customer.merged_into_id])
+            response["Location"] = reverse(
+                "api:customer-api-detail", args=[customer.merged_into_id]
+            )
             return response
         return Response(self.get_serializer(customer).data)
 

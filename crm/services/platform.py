@@ -153,16 +153,21 @@ def purge_finished_jobs(*, now: datetime | None = None, days: int = 90) -> int:
     result_labels={
         "idempotency_keys_deleted": gettext_lazy("Expired idempotency keys deleted"),
         "jobs_deleted": gettext_lazy("Old finished jobs deleted"),
+        "uploads_deleted": gettext_lazy("Stale import uploads deleted"),
     },
 )
 def housekeeping(ctx: JobContext) -> dict[str, int]:
-    """Purge expired idempotency keys and old finished jobs, reporting progress."""
+    """Purge expired idempotency keys, old finished jobs and abandoned uploads."""
     ctx.progress(5, _("Purging expired idempotency keys"))
     keys = purge_idempotency_keys()
     ctx.progress(50, _("Purging finished jobs older than 90 days"))
     jobs = purge_finished_jobs()
+    ctx.progress(80, _("Deleting uploads whose import never ran"))
+    from crm.imports import purge_stale_uploads
+
+    uploads = purge_stale_uploads()
     ctx.progress(100, _("Done"))
-    return {"idempotency_keys_deleted": keys, "jobs_deleted": jobs}
+    return {"idempotency_keys_deleted": keys, "jobs_deleted": jobs, "uploads_deleted": uploads}
 
 
 def set_user_language(*, user: User, language: str) -> None:

@@ -159,6 +159,10 @@ def validate_transaction(row: TransactionInput) -> _Clean:
         raise InvalidTransaction(
             _("A cancellation's amount is negative (the money going back)."), field="amount"
         )
+    if row.original_external_id and row.kind != TransactionKind.CANCELLATION:
+        raise InvalidTransaction(
+            _("Only a cancellation names an original order."), field="original_external_id"
+        )
     row.currency = (row.currency or "").strip().upper()
     if not _CURRENCY.match(row.currency):
         raise InvalidTransaction(
@@ -331,7 +335,7 @@ WITH rows AS (
     SELECT r.*, o.id AS original_id, o.customer_id AS original_customer_id
     FROM rows r
     LEFT JOIN crm_transaction o
-      ON r.original_external_id <> '' AND o.source = %s
+      ON r.kind = 'cancellation' AND r.original_external_id <> '' AND o.source = %s
      AND o.external_id = r.original_external_id AND o.kind = 'purchase'
 )
 INSERT INTO crm_transaction (

@@ -362,6 +362,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(unit_a) -> None:
         TransactionInput("BAD-5", datetime(2026, 1, 1), "1", "store", line_number=7),
         order("BAD-6", "abc", line_number=8),
         order("BAD-7", "5", occurred_at=datetime.now(UTC) + timedelta(days=30), line_number=9),
+        order("BAD-8", "5", original_external_id="OK-1", line_number=10),
     ]
     result = services.ingest_transactions(business_unit=unit_a, source="pos", rows=rows)
     assert result.created == 1
@@ -373,6 +374,7 @@ def test_bad_rows_are_reported_and_good_rows_kept(unit_a) -> None:
         (7, "occurred_at"),
         (8, "amount"),
         (9, "occurred_at"),
+        (10, "original_external_id"),
     ]
     assert all(e.reason for e in result.errors)
     assert Transaction.objects.count() == 1

@@ -111,7 +111,7 @@ def test_housekeeping_purges_old_finished_jobs(admin_user, start):
     )
     job = start(kind="crm.housekeeping", user=admin_user)
     job.refresh_from_db()
-    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 1}
+    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 1, "uploads_deleted": 0}
     assert not Job.objects.filter(pk=old.pk).exists() and Job.objects.filter(pk=recent.pk).exists()
 
 
@@ -203,7 +203,7 @@ def test_a_real_celery_worker_runs_a_job_from_the_broker(admin_user):
         worker.terminate()
         output = worker.communicate(timeout=30)[0]
     assert job.status == JobStatus.SUCCEEDED, output
-    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 0}
+    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 0, "uploads_deleted": 0}
     assert job.started_at is not None
 
 
