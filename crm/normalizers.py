@@ -74,9 +74,12 @@ def normalize_phone(raw: str, *, region: str = DEFAULT_REGION, field: str = "mob
 
 
 def mask_phone(e164: str) -> str:
-    """``+8613800138000`` → ``138****8000``; other numbers keep their last four digits."""
-    if e164.startswith("+86") and len(e164) == 14:
+    """``+8613800138000`` → ``138****8000``, ``+862162123456`` → ``021****3456``; other
+    numbers keep their country code and last four digits."""
+    if e164.startswith("+86"):
         national = e164[3:]
+        if not national.startswith("1"):  # a landline is read with its leading 0 (021…)
+            national = "0" + national
         return f"{national[:3]}****{national[-4:]}"
     if len(e164) <= 4:
         return "****"

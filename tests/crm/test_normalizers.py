@@ -58,6 +58,7 @@ def test_the_examples_from_the_issue() -> None:
 
 def test_landlines_are_allowed() -> None:
     assert normalize_phone("010-6552 9988") == "+861065529988"
+    assert mask_phone("+861065529988") == "010****9988"
     assert normalize_phone("(021) 6212 3456") == "+862162123456"
     assert normalize_phone("+44 20 7946 0958") == "+442079460958"
 
