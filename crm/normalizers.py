@@ -78,7 +78,7 @@ def mask_phone(e164: str) -> str:
     numbers keep their country code and last four digits."""
     if e164.startswith("+86"):
         national = e164[3:]
-        if not national.startswith("1"):  # a landline is read with its leading 0 (021…)
+        if not (len(national) == 11 and national.startswith("1")):  # a landline: 010…, 021…
             national = "0" + national
         return f"{national[:3]}****{national[-4:]}"
     if len(e164) <= 4:
