@@ -22,6 +22,18 @@ from crm.models.platform import BusinessUnit
 from crm.policy import ScopedQuerySet
 
 
+def staff_member(verbose_name: Any) -> models.ForeignKey[Any, Any]:
+    """Who did it: a user, kept as empty history when the user is deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
+
+
 class NameGrams(Func):
     """``crm_name_grams(name)``: the name's single characters and character pairs.
 
@@ -353,14 +365,7 @@ class TimelineEvent(models.Model):
         verbose_name=_("business unit"),
     )
     type = models.CharField(_("type"), max_length=50)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("actor"),
-    )
+    actor = staff_member(_("actor"))
     occurred_at = models.DateTimeField(_("occurred"), default=timezone.now)
     summary = models.CharField(_("summary"), max_length=300)
     data = models.JSONField(_("data"), default=dict, blank=True)
@@ -406,14 +411,7 @@ class Consent(models.Model):
     granted = models.BooleanField(_("granted"))
     occurred_at = models.DateTimeField(_("when"), default=timezone.now)
     source = models.CharField(_("source"), max_length=60)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
+    actor = staff_member(_("recorded by"))
 
     class Meta:
         verbose_name = _("consent")
@@ -488,14 +486,7 @@ class CustomerTag(models.Model):
     tag = models.ForeignKey(
         Tag, on_delete=models.CASCADE, related_name="customer_links", verbose_name=_("tag")
     )
-    set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("set by"),
-    )
+    set_by = staff_member(_("set by"))
     rule = models.CharField(_("set by rule"), max_length=60, blank=True)
     created_at = models.DateTimeField(_("set"), default=timezone.now)
 
@@ -545,14 +536,7 @@ class DuplicateCandidate(models.Model):
         _("status"), max_length=10, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
     )
     created_at = models.DateTimeField(_("found"), default=timezone.now)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("reviewed by"),
-    )
+    reviewed_by = staff_member(_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
 
     objects = DuplicateCandidateQuerySet.as_manager()
