@@ -304,6 +304,27 @@ def _resolve_batch(
         ],
         ignore_conflicts=True,
     )
+    if new_groups:
+        _settle_races(new_groups)
+
+
+def _settle_races(new_groups: dict[tuple[str, str], list[_Clean]]) -> None:
+    """Another process may have created the same customer between our lookup and our insert
+    (its identity won the unique constraint). Our copy then has no identity of its own: its
+    rows and its other identities go to the winner, and the copy is deleted."""
+    winners = _owners(set(new_groups))
+    orphans: dict[int, int] = {}
+    for key, group in new_groups.items():
+        created_id = group[0].customer_id
+        winner = winners.get(key)
+        if winner is not None and winner != created_id and created_id is not None:
+            orphans[created_id] = winner
+            for r in group:
+                r.customer_id = winner
+    for orphan, winner in orphans.items():
+        Identity.objects.filter(customer_id=orphan).update(customer_id=winner)
+        TimelineEvent.objects.filter(customer_id=orphan).delete()
+        Customer.objects.filter(pk=orphan).delete()
 
 
 def _owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
