@@ -147,7 +147,7 @@ def test_xlsx_import_with_excel_types(unit_a):
 
 
 def test_xlsx_that_unpacks_too_big_is_refused_before_parsing(unit_a, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_XLSX_UNPACKED_BYTES", 1000)
+    monkeypatch.setattr(imports.files, "MAX_XLSX_UNPACKED_BYTES", 1000)
     with pytest.raises(imports.ImportFileError, match="unpacks"):
         run(unit_a, xlsx_bytes(GOOD_ROWS), filename="orders.xlsx")
     assert not Transaction.objects.exists()

@@ -22,7 +22,7 @@ from crm.models import BusinessUnit, Channel
 class Command(BaseCommand):
     help = (
         "Import transactions from a CSV or XLSX file (UTF-8, UTF-8 with BOM or GBK/GB18030). "
-        "The column layout is described in crm/imports.py."
+        "The column layout is described in crm/imports/__init__.py."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,0 +1,130 @@
+"""Importing transactions from CSV and XLSX files.
+
+A thin entry point in front of ``crm.services.ingest_transactions``: it decodes the file, reads
+its rows, maps every row to a ``TransactionInput`` and hands them to the service, which
+validates, deduplicates and stores them in batches. Nothing here writes a transaction itself.
+
+Column layout (the first non-blank row holds the headers; English names or the Chinese
+aliases; header case, spaces and hyphens do not matter; unknown columns are ignored):
+
+=====================  ==========================  =========================================
+column                 aliases                     value
+=====================  ==========================  =========================================
+external_id *          订单号, 订单编号, 单号      the order id in the source system
+occurred_at *          下单时间, 交易时间, 时间    ISO 8601 or ``YYYY-MM-DD HH:MM[:SS]``
+                                                   (also ``/`` or 年月日); no zone = Shanghai
+amount *               金额, 订单金额, 实付金额    ``1234.50``; ``¥`` and ``,`` are ignored
+currency               币种, 货币                  ISO code, default CNY (人民币/RMB = CNY)
+channel                渠道                        a channel code or 门店, 天猫, 京东, …;
+                                                   empty: the import's default channel
+kind                   类型, 交易类型              purchase/cancellation, 购买/退货 (default
+                                                   purchase; a cancellation's amount is ≤ 0)
+original_external_id   原订单号                    the order a cancellation refunds
+mobile                 手机, 手机号, 手机号码      identities of the customer; none = a guest
+email                  邮箱, 电子邮箱
+wechat_unionid         微信unionid, unionid
+customer_external_id   客户编号, 会员号, 会员编号
+name                   姓名, 客户名称, 客户姓名    the customer's name when a new one is made
+lines                  明细, 商品明细              optional JSON list of objects
+=====================  ==========================  =========================================
+
+``*`` = required. A row's line is the row number a spreadsheet shows (the header row is 1).
+A row that cannot be mapped (a date or amount that is not one) becomes a ``RowError`` with its
+line, column and reason; the other rows are still imported. Text files may be UTF-8 (with or
+without BOM), UTF-16 with BOM, or GBK/GB18030, as Chinese Excel saves them.
+
+Why not django-import-export's ``Resource`` and tablib's CSV reader: a ``Resource`` saves
+model instances one by one (the service stores a batch in a handful of statements), tablib
+reads the whole file into a ``Dataset``, drops blank lines (so line numbers would drift) and
+refuses rows longer than the header. The format classes of import-export are used for what
+they are good at here (file type, content type, writing the error report); rows are read with
+``csv`` and openpyxl in read-only mode, one at a time.
+"""
+
+from crm.imports.files import (
+    MAX_UPLOAD_BYTES,
+    MAX_XLSX_MEMBERS,
+    MAX_XLSX_UNPACKED_BYTES,
+    SNIFF_BYTES,
+    CSVFormat,
+    ImportFileError,
+    Table,
+    XLSXFormat,
+    cell_text,
+    check_xlsx_archive,
+    decode_upload,
+    detect_format,
+    read_table,
+    read_upload,
+    sniff_encoding,
+)
+from crm.imports.rows import (
+    COLUMNS,
+    IMPORT_TIME_ZONE,
+    REQUIRED_COLUMNS,
+    column_positions,
+    map_row,
+    normalize_header,
+    parse_amount,
+    parse_lines,
+    parse_occurred_at,
+)
+from crm.imports.running import (
+    BATCH_SIZE,
+    IMPORT_JOB_KIND,
+    MAX_REPORTED_ERRORS,
+    RESULT_LABELS,
+    ImportOutcome,
+    delete_upload,
+    error_report_csv,
+    import_table,
+    import_transactions_job,
+    neutralize_formula,
+    purge_stale_uploads,
+    run_transaction_import,
+    store_upload,
+    upload_path,
+    uploads_dir,
+)
+
+__all__ = [
+    "BATCH_SIZE",
+    "COLUMNS",
+    "IMPORT_JOB_KIND",
+    "IMPORT_TIME_ZONE",
+    "MAX_REPORTED_ERRORS",
+    "MAX_UPLOAD_BYTES",
+    "MAX_XLSX_MEMBERS",
+    "MAX_XLSX_UNPACKED_BYTES",
+    "REQUIRED_COLUMNS",
+    "RESULT_LABELS",
+    "SNIFF_BYTES",
+    "CSVFormat",
+    "ImportFileError",
+    "ImportOutcome",
+    "Table",
+    "XLSXFormat",
+    "cell_text",
+    "check_xlsx_archive",
+    "column_positions",
+    "decode_upload",
+    "delete_upload",
+    "detect_format",
+    "error_report_csv",
+    "import_table",
+    "import_transactions_job",
+    "map_row",
+    "neutralize_formula",
+    "normalize_header",
+    "parse_amount",
+    "parse_lines",
+    "parse_occurred_at",
+    "purge_stale_uploads",
+    "read_table",
+    "read_upload",
+    "run_transaction_import",
+    "sniff_encoding",
+    "store_upload",
+    "upload_path",
+    "uploads_dir",
+]

@@ -1,0 +1,261 @@
+"""Running an import: the service call, error reports, stored uploads and the job."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tablib
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from crm.imports.files import CSVFormat, ImportFileError, Table, is_blank, read_upload
+from crm.imports.rows import FIELD_TO_COLUMN, column_positions, map_row
+from crm.jobs import JobContext, job_handler
+from crm.models import BusinessUnit, Channel
+from crm.services import (
+    IngestResult,
+    RowError,
+    TransactionInput,
+    ingest_transactions,
+)
+
+logger = logging.getLogger(__name__)
+
+IMPORT_JOB_KIND = "crm.import_transactions"
+BATCH_SIZE = 1000  # rows per call of the service's batch, like its own default
+MAX_REPORTED_ERRORS = 200
+_UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class ImportOutcome:
+    result: IngestResult
+    format: str
+    encoding: str
+
+    def as_dict(self, max_errors: int = MAX_REPORTED_ERRORS) -> dict[str, Any]:
+        return {
+            **self.result.as_dict(max_errors=max_errors),
+            "encoding": self.encoding,
+            "format": self.format,
+        }
+
+
+def import_table(
+    table: Table,
+    *,
+    business_unit: BusinessUnit,
+    source: str,
+    channel: str,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[float, int], None] | None = None,
+) -> ImportOutcome:
+    """Map the table's rows and ingest them; ``progress(fraction_read, rows_read)`` runs
+    every ``batch_size`` rows. Rows that could not be mapped are reported with the service's errors,
+    sorted by line."""
+    if channel not in Channel.values:
+        raise ImportFileError(
+            _("Unknown channel “%(value)s”; use one of %(choices)s.")
+            % {"value": channel, "choices": ", ".join(Channel.values)}
+        )
+    positions = column_positions(table.header)
+    unmapped: list[RowError] = []
+    read = {"rows": 0}
+
+    def inputs() -> Iterator[TransactionInput]:
+        # The service reads a batch before it opens the batch's transaction, so progress
+        # (and a cancellation it raises) is reported between batches, never inside one.
+        for line, cells in table.rows:
+            if is_blank(cells):
+                continue
+            read["rows"] += 1
+            if progress and read["rows"] % batch_size == 0:
+                progress(table.fraction(), read["rows"])
+            values = {c: cells[i] if i < len(cells) else None for c, i in positions.items()}
+            mapped = map_row(values, line=line, channel=channel)
+            if isinstance(mapped, RowError):
+                unmapped.append(mapped)
+            else:
+                yield mapped
+
+    result = ingest_transactions(
+        business_unit=business_unit,
+        source=source,
+        rows=inputs(),
+        batch_size=batch_size,
+        dry_run=dry_run,
+    )
+    result.received += len(unmapped)
+    result.errors = sorted(
+        [
+            RowError(e.line, FIELD_TO_COLUMN.get(e.field, e.field), e.reason, e.external_id)
+            for e in [*unmapped, *result.errors]
+        ],
+        key=lambda e: (e.line is None, e.line or 0),
+    )
+    if progress:
+        progress(1.0, read["rows"])
+    return ImportOutcome(result=result, format=table.format, encoding=table.encoding)
+
+
+def run_transaction_import(
+    *,
+    business_unit: BusinessUnit,
+    source: str,
+    data: bytes,
+    filename: str,
+    channel: str,
+    dry_run: bool,
+    progress: Callable[[float, int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
+    max_errors: int = MAX_REPORTED_ERRORS,
+) -> dict[str, Any]:
+    """Import a CSV or XLSX file held in memory: the service's result (``received``,
+    ``created``, ``duplicates``, …, ``errors`` as dicts of line, field, reason and order id,
+    the first ``max_errors`` of them) plus the file's ``encoding`` and ``format``."""
+    table = read_upload(data, filename=filename)
+    outcome = import_table(
+        table,
+        business_unit=business_unit,
+        source=source,
+        channel=channel,
+        dry_run=dry_run,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return outcome.as_dict(max_errors=max_errors)
+
+
+# --- Error reports -----------------------------------------------------------------------
+
+
+def neutralize_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``= + - @``, tab, CR first) is quoted."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def error_report_csv(errors: Iterable[RowError | Mapping[str, Any]]) -> bytes:
+    """Rejected rows as a CSV Excel opens correctly (UTF-8 with BOM), formulas neutralized."""
+    dataset = tablib.Dataset(headers=[_("Line"), _("Column"), _("Reason"), _("Order id")])
+    for error in errors:
+        item = error.as_dict() if isinstance(error, RowError) else error
+        dataset.append(
+            [
+                item.get("line") or "",
+                neutralize_formula(str(item.get("field") or "")),
+                neutralize_formula(str(item.get("reason") or "")),
+                neutralize_formula(str(item.get("external_id") or "")),
+            ]
+        )
+    return codecs.BOM_UTF8 + CSVFormat().export_data(dataset).encode("utf-8")
+
+
+# --- Uploads and the background job ------------------------------------------------------
+
+
+def uploads_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_upload(chunks: Iterable[bytes], *, filename: str) -> str:
+    """Write an upload under ``VAR_DIR/imports`` (readable by its owner only); the stored
+    name, which the job receives instead of a path."""
+    extension = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
+    name = f"{uuid.uuid4().hex}{extension}"
+    descriptor = os.open(uploads_dir() / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as target:
+        for chunk in chunks:
+            target.write(chunk)
+    return name
+
+
+def upload_path(name: str) -> Path:
+    """The stored upload ``name``; nothing outside the uploads folder can be named."""
+    if not _UPLOAD_NAME.match(name or ""):
+        raise ImportFileError(_("The uploaded file is missing; upload it again."))
+    return uploads_dir() / name
+
+
+def delete_upload(name: str) -> None:
+    if _UPLOAD_NAME.match(name or ""):
+        (uploads_dir() / name).unlink(missing_ok=True)
+
+
+def purge_stale_uploads(*, older_than_seconds: float = 2 * 24 * 3600) -> int:
+    """Delete uploads whose job never ran (cancelled while queued, worker lost)."""
+    import time as clock
+
+    cutoff = clock.time() - older_than_seconds
+    removed = 0
+    for path in uploads_dir().iterdir():
+        if _UPLOAD_NAME.match(path.name) and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+RESULT_LABELS = {
+    "received": gettext_lazy("Rows read"),
+    "created": gettext_lazy("Orders imported"),
+    "duplicates": gettext_lazy("Already imported before (skipped)"),
+    "guests": gettext_lazy("Guest orders (no customer)"),
+    "customers_created": gettext_lazy("New customers"),
+    "cancellations_linked": gettext_lazy("Cancellations linked to their order"),
+    "rejected": gettext_lazy("Rows rejected"),
+    "errors": gettext_lazy("Rejected rows"),
+    "encoding": gettext_lazy("Text encoding"),
+    "format": gettext_lazy("File format"),
+    "dry_run": gettext_lazy("Dry run (nothing saved)"),
+    "filename": gettext_lazy("File"),
+}
+
+
+@job_handler(
+    IMPORT_JOB_KIND, label=gettext_lazy("Import transactions"), result_labels=RESULT_LABELS
+)
+def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
+    """Params: ``upload`` (stored name), ``filename``, ``business_unit_id``, ``source``,
+    ``channel``, ``dry_run``. The stored file is deleted whatever happens."""
+    params = ctx.params
+    name = params.get("upload", "")
+    try:
+        ctx.progress(1, _("Reading the file"))
+        unit = BusinessUnit.objects.get(pk=params["business_unit_id"])
+        try:
+            data = upload_path(name).read_bytes()
+        except FileNotFoundError as exc:
+            raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
+
+        def report(fraction: float, rows: int) -> None:
+            ctx.progress(
+                2 + 97 * fraction,
+                ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows},
+            )
+
+        result = run_transaction_import(
+            business_unit=unit,
+            source=params.get("source", ""),
+            data=data,
+            filename=params.get("filename", name),
+            channel=params.get("channel", Channel.OTHER),
+            dry_run=bool(params.get("dry_run")),
+            progress=report,
+        )
+    finally:
+        delete_upload(name)
+    return {**result, "dry_run": bool(params.get("dry_run")), "filename": params.get("filename")}
