@@ -104,7 +104,7 @@ class Customer(models.Model):
         related_name="merged_from",
         verbose_name=_("merged into"),
     )
-    merged_at = models.DateTimeField(_("merged"), null=True, blank=True)
+    merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -574,7 +574,10 @@ class Merge(models.Model):
         Customer, on_delete=models.PROTECT, related_name="merges", verbose_name=_("survivor")
     )
     loser = models.OneToOneField(
-        Customer, on_delete=models.PROTECT, related_name="merge_record", verbose_name=_("merged")
+        Customer,
+        on_delete=models.PROTECT,
+        related_name="merge_record",
+        verbose_name=_("merged customer"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -586,7 +589,7 @@ class Merge(models.Model):
     reason = models.CharField(_("reason"), max_length=300)
     summary = models.JSONField(_("what moved"), default=dict)
     loser_snapshot = models.JSONField(_("merged customer's details"), default=dict)
-    created_at = models.DateTimeField(_("merged"), default=timezone.now)
+    created_at = models.DateTimeField(_("merged at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("merge")

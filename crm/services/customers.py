@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from crm.errors import DomainError
 from crm.models import (
@@ -283,7 +284,11 @@ def _resolve(
         record_event(
             customer=best,
             type="identity.added",
-            summary=_("%(count)d identities added from %(source)s")
+            summary=ngettext(
+                "%(count)d identity added from %(source)s",
+                "%(count)d identities added from %(source)s",
+                len(missing),
+            )
             % {"count": len(missing), "source": source},
             business_unit=business_unit,
             actor=actor,

@@ -70,7 +70,7 @@ def find_duplicate_candidates() -> dict[str, int]:
     },
 )
 def find_duplicates_job(ctx: JobContext) -> dict[str, int]:
-    ctx.progress(5, _("Comparing names and phone numbers"))
+    ctx.progress(5, _("Comparing names, phone numbers and e-mail addresses"))
     found = find_duplicate_candidates()
     ctx.progress(100, _("Done"))
     return found

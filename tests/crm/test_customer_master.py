@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
+from django.utils import translation
 
 from crm import services
 from crm.errors import DomainError
@@ -26,6 +27,14 @@ from crm.models import (
 )
 from crm.registry import MergeHandler, _merge_handlers, register_merge_handler
 from crm.services import IdentityInput, MergeRefused, TransactionInput
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the default interface language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 pytestmark = pytest.mark.django_db
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +19,14 @@ from crm.normalizers import (
     normalize_wechat_id,
     uscc_check_char,
 )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English (the default interface language is Chinese)."""
+    with translation.override("en"):
+        yield
+
 
 MOBILE_PREFIXES = ["130", "135", "138", "139", "150", "158", "177", "186", "188", "199"]
 cn_mobiles = st.builds(

@@ -12,6 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -148,7 +149,7 @@ def test_xlsx_import_with_excel_types(unit_a):
 
 def test_xlsx_that_unpacks_too_big_is_refused_before_parsing(unit_a, monkeypatch):
     monkeypatch.setattr(imports.files, "MAX_XLSX_UNPACKED_BYTES", 1000)
-    with pytest.raises(imports.ImportFileError, match="unpacks"):
+    with translation.override("en"), pytest.raises(imports.ImportFileError, match="unpacks"):
         run(unit_a, xlsx_bytes(GOOD_ROWS), filename="orders.xlsx")
     assert not Transaction.objects.exists()
 
