@@ -9,7 +9,7 @@ DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$(shell date +%s)-not-a-real-s
 	ALLOWED_HOSTS=crm.example.com DATABASE_URL=postgres://crm@db.invalid:5432/crm \
 	CELERY_BROKER_URL=redis://redis.invalid:6379/0
 
-.PHONY: install messages run test lint clean
+.PHONY: install messages run test bench lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Benchmarks at group scale into tests/bench/results.json (see tests/bench/README.md).
+bench: install
+	$(DEV_ENV) $(BIN)/python -m tests.bench.run
 
 lint: install
 	$(BIN)/ruff check .

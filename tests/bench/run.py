@@ -1,0 +1,251 @@
+"""``make bench``: generate (or reuse) the data set, measure, write ``results.json``.
+
+    make bench                                          # 1M customers, 10M transactions
+    BENCH_CUSTOMERS=20000 BENCH_TRANSACTIONS=100000 make bench    # a quick smoke run
+
+The server is the project's (``DATABASE_URL``, or the embedded PostgreSQL when it is unset);
+the database is a separate one on it (``crm_bench``, see ``config.py``), created and migrated
+here and kept between runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+PLANS = HERE / "explain.txt"
+
+
+def _create_database(name: str) -> None:
+    """Create the bench database on the project's server if it is missing."""
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        dbname="postgres",
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        autocommit=True,
+    ) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            print(f"creating database {name}", flush=True)
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _server(conn: Any, embedded: bool) -> dict[str, Any]:
+    from django.conf import settings
+
+    def show(setting: str) -> str:
+        return conn.execute(f"SHOW {setting}").fetchone()[0]
+
+    db = settings.DATABASES["default"]
+    return {
+        "postgresql": show("server_version"),
+        "server": "embedded (pgserver)" if embedded else f"{db['HOST']}:{db.get('PORT') or 5432}",
+        "database": db["NAME"],
+        "shared_buffers": show("shared_buffers"),
+        "work_mem": show("work_mem"),
+        "effective_cache_size": show("effective_cache_size"),
+        "random_page_cost": show("random_page_cost"),
+    }
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}{unit}" if value >= 100 else f"{value:,.2f}{unit}"
+    return f"{value:,}{unit}"
+
+
+def _queries(stats: dict[str, Any]) -> str:
+    q = stats.get("queries")
+    if not q:
+        return "-"
+    return str(q["min"]) if q["min"] == q["max"] else f"{q['min']}-{q['max']}"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The figures as a Markdown table (printed, and pasted into README.md)."""
+    lines = [
+        "| benchmark | product p50 / p95 / max (ms) | queries | bare SQL p50 / p95 (ms) "
+        "| ratio p50 / p95 |",
+        "|---|---|---|---|---|",
+    ]
+    figures = results["figures"]
+
+    def row(label: str, f: dict[str, Any]) -> None:
+        p, b = f["product"], f.get("bare_sql", {})
+        lines.append(
+            f"| {label} | {_fmt(p['p50_ms'])} / {_fmt(p['p95_ms'])} / {_fmt(p['max_ms'])} "
+            f"| {_queries(p)} | {_fmt(b.get('p50_ms'))} / {_fmt(b.get('p95_ms'))} "
+            f"| {_fmt(f.get('ratio_p50'))}x / {_fmt(f.get('ratio_p95'))}x |"
+        )
+
+    labels = {
+        "search_phone_fragment": "search: phone fragment (4 digits)",
+        "search_name_2_chars": "search: name, 2 characters",
+        "search_name_3_chars": "search: name, 3 characters",
+        "list_first_page": "list page 1 (view)",
+        "list_deep_page": "list page ~500k deep, keyset (view)",
+    }
+    for key, label in labels.items():
+        if key in figures:
+            row(label, figures[key])
+    if "customer_360" in figures:
+        for size in ("big", "small"):
+            f = figures["customer_360"][size]
+            row(
+                f"360 view, {size} customers ({_fmt(f['transactions']['max'])} tx, "
+                f"{_fmt(f['timeline_events']['max'])} events)",
+                f,
+            )
+    if "list_deep_page" in figures:
+        f = figures["list_deep_page"]
+        o, k = f["offset_bare_sql"], f["keyset_page_query_bare_sql"]
+        lines.append(
+            f"| same depth, bare SQL: OFFSET {f['depth']:,} vs keyset page query | "
+            f"{_fmt(o['p50_ms'])} / {_fmt(o['p95_ms'])} / {_fmt(o['max_ms'])} | 1 | "
+            f"{_fmt(k['p50_ms'])} / {_fmt(k['p95_ms'])} | "
+            f"OFFSET is {_fmt(f['offset_vs_keyset_bare_p50'])}x keyset |"
+        )
+    if "ingestion" in figures:
+        f = figures["ingestion"]
+        lines += [
+            "",
+            "| ingestion of {:,} transactions | seconds | rows/s | ratio |".format(f["rows"]),
+            "|---|---|---|---|",
+            f"| services.ingest_transactions (batches of 1000, {f['product']['queries']} "
+            f"queries) | {_fmt(f['product']['seconds'])} | {_fmt(f['product']['rows_per_s'])} "
+            "| 1 |",
+            f"| of which validation only (dry run) | {_fmt(f['validation_only']['seconds'])} | "
+            f"{_fmt(f['validation_only']['rows_per_s'])} | - |",
+            f"| bare SQL: COPY FROM STDIN | {_fmt(f['bare_sql']['seconds'])} | "
+            f"{_fmt(f['bare_sql']['rows_per_s'])} | COPY is {_fmt(f['ratio'])}x faster |",
+            f"| bare SQL: INSERT ... unnest, 1000 a statement | "
+            f"{_fmt(f['bare_sql_batched_insert']['seconds'])} | "
+            f"{_fmt(f['bare_sql_batched_insert']['rows_per_s'])} | "
+            f"{_fmt(f['ratio_vs_batched_insert'])}x faster |",
+        ]
+        after = f["search_after_ingestion"]
+        lines += [
+            "",
+            "| search p50 / p95 (ms), product | right after ingestion (GIN pending lists) "
+            "| after gin_clean_pending_list |",
+            "|---|---|---|",
+        ]
+        for kind, label in (
+            ("phone", "phone fragment"),
+            ("name2", "name, 2 chars"),
+            ("name3", "name, 3 chars"),
+        ):
+            a, b = after["with_pending_lists"][kind], after["after_merge"][kind]
+            lines.append(
+                f"| {label} | {_fmt(a['p50_ms'])} / {_fmt(a['p95_ms'])} "
+                f"| {_fmt(b['p50_ms'])} / {_fmt(b['p95_ms'])} |"
+            )
+        lines += ["", "database seconds by statement in ingest_transactions:"]
+        lines += [
+            f"  {key}: {v['seconds']} s in {v['statements']} statements"
+            for key, v in f["db_seconds_by_statement"].items()
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    embedded = not os.environ.get("DATABASE_URL")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.bench.settings"
+    os.environ.setdefault("DEBUG", "true")
+
+    from tests.bench import config
+
+    cfg = config.load()
+    started = time.perf_counter()
+    print(
+        f"bench: {cfg.customers:,} customers, {cfg.transactions:,} transactions "
+        f"in database {cfg.database}",
+        flush=True,
+    )
+    from django.conf import settings
+
+    settings.DATABASES  # noqa: B018  (imports the settings: starts the embedded server if needed)
+    _create_database(cfg.database)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    print("migrate ...", flush=True)
+    call_command("migrate", interactive=False, verbosity=0)
+
+    from tests.bench import generate, scenarios
+    from tests.bench.measure import bare_connection
+
+    with bare_connection() as conn:
+        print("data set ...", flush=True)
+        scenarios.cleanup_ingestion(conn)
+        lay, data = generate.generate(conn, cfg)
+        merged = scenarios.flush_gin_pending_lists(conn)
+        if merged:
+            print(f"  merged {merged} GIN pending-list pages left by an earlier run", flush=True)
+        ctx = scenarios.Context(cfg, lay, conn)
+        print("measuring ...", flush=True)
+        figures = scenarios.run_all(ctx)
+        server = _server(conn, embedded)
+
+    results = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+            **server,
+        },
+        "sizes": {
+            "customers": cfg.customers,
+            "transactions": cfg.transactions,
+            "iterations": cfg.iterations,
+            "ingest_rows": cfg.ingest_rows,
+            "rows": data["rows"],
+        },
+        "data_set": {
+            "generated_this_run": data["generated"],
+            "seconds": data["seconds"],
+            "notes": [
+                "USCC identities of organizations are unique but NOT check-digit valid.",
+                "Transactions per customer: rank = floor(N * random()^2), so the top customer "
+                "has ~1/sqrt(N) of all transactions and the median a handful; 2% guests.",
+            ],
+        },
+        "figures": figures,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if os.environ.get("BENCH_ONLY"):
+        results["partial"] = os.environ["BENCH_ONLY"]
+    RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    PLANS.write_text(
+        "\n\n".join(f"== {label}\n{text}" for label, text in ctx.plans) + "\n", encoding="utf-8"
+    )
+    print()
+    print(table(results))
+    print(
+        f"\nwritten {RESULTS.relative_to(HERE.parent.parent)} and "
+        f"{PLANS.relative_to(HERE.parent.parent)} in {results['seconds']:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Django settings for ``make bench``: the project's own settings, on the bench database.
+
+The server is the one the project uses (``DATABASE_URL``, or the embedded PostgreSQL when it
+is unset); the database on it is a separate one (``crm_bench`` by default), created by
+``tests.bench.run`` and never the developer's own.
+"""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from crm.settings import *  # noqa: F403
+from crm.settings import ALLOWED_HOSTS, DATABASES, LOGGING
+from tests.bench import config
+
+DATABASES["default"]["NAME"] = config.load().database
+# The Django test client sends ``Host: testserver``.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
