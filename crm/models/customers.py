@@ -119,8 +119,13 @@ class Customer(models.Model):
             ("merge_customer", _("Can merge customers")),
         ]
         indexes = [
-            GinIndex(OpClass("display_name", name="gin_trgm_ops"), name="customer_name_trgm"),
-            GinIndex(fields=["name_grams"], name="customer_name_grams"),
+            # fastupdate off: a search never scans a pending list that ingestion filled.
+            GinIndex(
+                OpClass("display_name", name="gin_trgm_ops"),
+                name="customer_name_trgm",
+                fastupdate=False,
+            ),
+            GinIndex(fields=["name_grams"], name="customer_name_grams", fastupdate=False),
             models.Index(
                 F("id").desc(), condition=Q(merged_into__isnull=True), name="customer_live_id"
             ),
@@ -201,7 +206,9 @@ class Identity(models.Model):
             models.CheckConstraint(condition=~Q(value=""), name="identity_value_not_empty"),
         ]
         indexes = [
-            GinIndex(OpClass("value", name="gin_trgm_ops"), name="identity_value_trgm"),
+            GinIndex(
+                OpClass("value", name="gin_trgm_ops"), name="identity_value_trgm", fastupdate=False
+            ),
             models.Index(fields=["customer", "type"], name="identity_customer_type"),
         ]
 
@@ -260,6 +267,7 @@ class Transaction(models.Model):
         on_delete=models.PROTECT,
         related_name="transactions",
         verbose_name=_("business unit"),
+        db_index=False,  # transaction_unit_recent leads with it
     )
     customer = models.ForeignKey(
         Customer,
@@ -269,6 +277,7 @@ class Transaction(models.Model):
         related_name="transactions",
         verbose_name=_("customer"),
         help_text=_("Empty for a guest purchase."),
+        db_index=False,  # transaction_customer_recent leads with it
     )
     source = models.CharField(_("source system"), max_length=40)
     external_id = models.CharField(_("external id"), max_length=100)
@@ -289,6 +298,7 @@ class Transaction(models.Model):
         blank=True,
         related_name="cancellations",
         verbose_name=_("original transaction"),
+        db_index=False,  # transaction_original: partial, only cancellations have one
     )
     occurred_at = models.DateTimeField(_("occurred"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
@@ -325,11 +335,17 @@ class Transaction(models.Model):
                 F("id").desc(),
                 name="transaction_customer_recent",
             ),
+            # Covering: the 360 view's per-unit totals are an index-only scan.
             models.Index(
-                "customer",
-                "business_unit",
+                fields=["customer", "business_unit"],
+                include=["occurred_at", "amount", "kind", "currency"],
                 name="transaction_customer_unit",
                 condition=Q(customer__isnull=False),
+            ),
+            models.Index(
+                fields=["original"],
+                name="transaction_original",
+                condition=Q(original__isnull=False),
             ),
             models.Index(fields=["business_unit", "-occurred_at"], name="transaction_unit_recent"),
         ]

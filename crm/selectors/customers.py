@@ -241,8 +241,9 @@ def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
             first=Min("occurred_at"),
             last=Max("occurred_at"),
             spend=Sum("amount"),
-            orders=Count("id", filter=Q(kind="purchase")),
-            refunds=Count("id", filter=Q(kind="cancellation")),
+            # Counting "kind", not "id": the covering index answers without the table.
+            orders=Count("kind", filter=Q(kind="purchase")),
+            refunds=Count("kind", filter=Q(kind="cancellation")),
         )
         .order_by("-last")
     )
