@@ -166,7 +166,7 @@ class CustomerAdmin(BigTableAdmin):
             first=pair[0],
             second=pair[1],
             reason=DuplicateReason.MANUAL,
-            detail=str(_("Proposed by %(user)s") % {"user": request.user.get_username()}),
+            detail=request.user.get_username(),
             score=80,
         )
         assert candidate is not None

@@ -267,8 +267,7 @@ def _resolve(
                 first=best,
                 second=other,
                 reason=DuplicateReason.SHARED_IDENTITY,
-                detail=_("One record from %(source)s carried identities of both.")
-                % {"source": source},
+                detail=source,
                 score=90,
             )
         )
@@ -310,7 +309,10 @@ def record_duplicate_candidate(
     detail: str = "",
     score: int = 50,
 ) -> DuplicateCandidate | None:
-    """Queue a pair for review once; a pair already reviewed stays as it was decided."""
+    """Queue a pair for review once; a pair already reviewed stays as it was decided.
+
+    ``detail`` is data, not a sentence (the phone ending, the e-mail name, the source
+    system, who proposed it): the screens say what it means in the reader's language."""
     if first.pk == second.pk:
         return None
     a, b = sorted((first.pk, second.pk))

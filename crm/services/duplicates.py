@@ -22,7 +22,7 @@ WITH keyed AS (
 INSERT INTO crm_duplicatecandidate
     (customer_a_id, customer_b_id, reason, detail, score, status, created_at)
 SELECT DISTINCT ON (x.id, y.id) x.id, y.id, 'name_phone_suffix',
-       %s || x.suffix, 70, 'open', now()
+       x.suffix, 70, 'open', now()
 FROM keyed x JOIN keyed y ON x.name_key = y.name_key AND x.suffix = y.suffix AND x.id < y.id
 WHERE x.name_key <> ''
 ON CONFLICT (customer_a_id, customer_b_id) DO NOTHING
@@ -39,7 +39,7 @@ WITH keyed AS (
 INSERT INTO crm_duplicatecandidate
     (customer_a_id, customer_b_id, reason, detail, score, status, created_at)
 SELECT DISTINCT ON (x.id, y.id) x.id, y.id, 'email_local_name',
-       %s || x.local_part, 60, 'open', now()
+       x.local_part, 60, 'open', now()
 FROM keyed x JOIN keyed y ON x.local_part = y.local_part AND x.id < y.id
 WHERE length(x.local_part) >= 3
   AND NOT (x.local_part = ANY(%s))
@@ -54,9 +54,9 @@ def find_duplicate_candidates() -> dict[str, int]:
     found: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute(_NAME_PHONE_SQL, [_("same name, phone ending ")])
+        cursor.execute(_NAME_PHONE_SQL)
         found["name_phone_suffix"] = cursor.rowcount
-        cursor.execute(_EMAIL_NAME_SQL, [_("similar name, e-mail "), list(GENERIC_LOCAL_PARTS)])
+        cursor.execute(_EMAIL_NAME_SQL, [list(GENERIC_LOCAL_PARTS)])
         found["email_local_name"] = cursor.rowcount
     return found
 
