@@ -44,6 +44,7 @@ from crm.models import (
 from crm.registry import SearchResult
 
 PAGE_SIZE = 25
+CONSENT_HISTORY = 20  # the 360 view shows the latest grants and withdrawals
 SORTS = {
     "-id": ("-id",),
     "id": ("id",),
@@ -251,6 +252,11 @@ def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
         "identities": list(customer.identities.all()),
         "units": units,
         "consents": current_consents(customer),
+        "consent_history": list(
+            Consent.objects.filter(customer=customer)
+            .select_related("actor")
+            .order_by("-occurred_at", "-id")[:CONSENT_HISTORY]
+        ),
         "tags": list(
             CustomerTag.objects.filter(customer=customer)
             .select_related("tag__category", "set_by")

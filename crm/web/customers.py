@@ -17,6 +17,8 @@ from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import (
     BusinessUnit,
+    ConsentChannel,
+    ConsentPurpose,
     Customer,
     CustomerKind,
     DuplicateCandidate,
@@ -101,6 +103,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tab": tab,
         "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
         "can_tag": request.user.has_perm("crm.add_customertag"),
+        "can_consent": request.user.has_perm("crm.add_consent"),
+        "consent_channels": ConsentChannel.choices,
+        "consent_purposes": ConsentPurpose.choices,
         **selectors.customer_overview(user=request.user, customer=customer),
     }
     if tab == "transactions":
@@ -180,6 +185,30 @@ def customer_tag(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, _("Tagged “%(tag)s”.") % {"tag": tag.name})
     else:
         messages.info(request, _("The customer already has this tag."))
+    return redirect("customer-detail", pk=customer.pk)
+
+
+@require_POST
+@permission_required("crm.add_consent", raise_exception=True)
+def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a grant or withdrawal the customer gave at the desk (the history is kept)."""
+    customer = get_object_or_404(Customer.objects.live(), pk=pk)
+    granted = request.POST.get("granted")
+    try:
+        if granted not in ("1", "0"):
+            raise DomainError(_("Say whether consent was granted or withdrawn."), field="granted")
+        services.record_consent(
+            customer=customer,
+            channel=request.POST.get("channel", ""),
+            purpose=request.POST.get("purpose", ""),
+            granted=granted == "1",
+            source=request.POST.get("source", ""),
+            actor=request.user,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Consent recorded."))
     return redirect("customer-detail", pk=customer.pk)
 
 

@@ -20,6 +20,7 @@ urlpatterns += [
     path("customers/<int:pk>/", customers.customer_detail, name="customer-detail"),
     path("customers/<int:pk>/reveal/", customers.customer_reveal, name="customer-reveal"),
     path("customers/<int:pk>/tags/", customers.customer_tag, name="customer-tag"),
+    path("customers/<int:pk>/consents/", customers.customer_consent, name="customer-consent"),
     path("duplicates/", customers.duplicate_list, name="duplicate-list"),
     path("duplicates/scan/", customers.duplicate_scan, name="duplicate-scan"),
     path("duplicates/<int:pk>/", customers.duplicate_review, name="duplicate-review"),

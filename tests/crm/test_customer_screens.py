@@ -147,7 +147,7 @@ def test_the_360_view_shows_everything_in_a_constant_number_of_queries(
     url = reverse("customer-detail", args=[customer.pk])
     history(3, 0)
     client.get(url)  # warm the per-request caches' code paths
-    with django_assert_num_queries(17) as small:
+    with django_assert_num_queries(18) as small:
         response = client.get(url)
     history(60, 100)
     with django_assert_num_queries(len(small.captured_queries)):
@@ -310,3 +310,31 @@ def test_the_nightly_task_runs_the_duplicate_finder_as_a_job(
     job = Job.objects.get(pk=job_id)
     assert job.status == JobStatus.SUCCEEDED
     assert job.result == {"name_phone_suffix": 1, "email_local_name": 0}
+
+
+def test_the_desk_records_a_withdrawal_and_sees_the_history(client, desk, rep) -> None:
+    from crm.models import Consent
+
+    customer = make("13800138000", "王伟")
+    services.record_consent(
+        customer=customer, channel="sms", purpose="marketing", granted=True, source="门店"
+    )
+    url = reverse("customer-consent", args=[customer.pk])
+    client.force_login(rep)
+    assert (
+        client.post(url, {"channel": "sms", "purpose": "marketing", "granted": "0"}).status_code
+        == 403
+    )
+    client.force_login(desk)
+    refused = client.post(
+        url, {"channel": "sms", "purpose": "marketing", "granted": "0", "source": ""}
+    )
+    assert refused.status_code == 302 and Consent.objects.count() == 1
+    client.post(
+        url, {"channel": "sms", "purpose": "marketing", "granted": "0", "source": "电话退订"}
+    )
+    latest = Consent.objects.order_by("-id").first()
+    assert (latest.granted, latest.actor, latest.source) == (False, desk, "电话退订")
+    page = client.get(reverse("customer-detail", args=[customer.pk]))
+    assert [c.granted for c in page.context["consents"]] == [False]
+    assert 'data-testid="consent-history"' in page.content.decode()
