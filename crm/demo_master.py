@@ -134,23 +134,28 @@ def read_online_retail(path: Path = RETAIL_FILE) -> tuple[list[_Invoice], list[R
 
 def _originals(invoices: list[_Invoice]) -> dict[str, str]:
     """A cancellation's original: the customer's latest earlier invoice with the same stock
-    code (the file does not say; this is how staff would look for it)."""
+    code that still has enough left to refund (the file does not say; this is how staff
+    would look for it). A cancellation without one is stored unlinked."""
     by_customer: dict[str, list[_Invoice]] = defaultdict(list)
     for inv in invoices:
         if inv.customer_id and not inv.number.startswith("C"):
             by_customer[inv.customer_id].append(inv)
+    left = {inv.number: inv.amount for inv in invoices if not inv.number.startswith("C")}
     found = {}
-    for inv in invoices:
-        if not inv.number.startswith("C") or not inv.customer_id:
-            continue
+    cancellations = [i for i in invoices if i.number.startswith("C") and i.customer_id]
+    for inv in sorted(cancellations, key=lambda i: (i.occurred_at, i.number)):
         skus = {line["sku"] for line in inv.lines}
         earlier = [
             p
             for p in by_customer.get(inv.customer_id, [])
-            if p.occurred_at <= inv.occurred_at and skus & {line["sku"] for line in p.lines}
+            if p.occurred_at <= inv.occurred_at
+            and left[p.number] >= -inv.amount
+            and skus & {line["sku"] for line in p.lines}
         ]
         if earlier:
-            found[inv.number] = max(earlier, key=lambda p: p.occurred_at).number
+            original = max(earlier, key=lambda p: (p.occurred_at, p.number))
+            found[inv.number] = original.number
+            left[original.number] += inv.amount
     return found
 
 

@@ -46,8 +46,7 @@ def _normalize_phone(raw: str, region: str, field: str) -> str:
         raise InvalidIdentity(_("Enter a phone number."), field=field)
     if not _PHONE_CHARS.match(value):
         raise InvalidIdentity(
-            _("“%(value)s” is not a phone number: only digits, spaces, + ( ) - are allowed.")
-            % {"value": value[:40]},
+            _("This is not a phone number: only digits, spaces, + ( ) - are allowed."),
             field=field,
         )
     digits = re.sub(r"\D", "", value)
@@ -58,10 +57,10 @@ def _normalize_phone(raw: str, region: str, field: str) -> str:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
         if exc.error_type == phonenumbers.NumberParseException.TOO_LONG:
-            message = _("“%(value)s” is too long for a phone number.")
+            message = _("This phone number is too long.")
         else:
-            message = _("“%(value)s” is not a phone number.")
-        raise InvalidIdentity(message % {"value": value[:40]}, field=field) from exc
+            message = _("This is not a phone number.")
+        raise InvalidIdentity(message, field=field) from exc
     if not phonenumbers.is_valid_number(number):
         reason = phonenumbers.is_possible_number_with_reason(number)
         national = str(number.national_number)
@@ -73,12 +72,12 @@ def _normalize_phone(raw: str, region: str, field: str) -> str:
                 else phonenumbers.ValidationResult.TOO_LONG
             )
         if reason == phonenumbers.ValidationResult.TOO_SHORT:
-            message = _("“%(value)s” is too short for a phone number.")
+            message = _("This phone number is too short.")
         elif reason == phonenumbers.ValidationResult.TOO_LONG:
-            message = _("“%(value)s” is too long for a phone number.")
+            message = _("This phone number is too long.")
         else:
-            message = _("“%(value)s” is not a valid phone number.")
-        raise InvalidIdentity(message % {"value": value[:40]}, field=field)
+            message = _("This is not a valid phone number.")
+        raise InvalidIdentity(message, field=field)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -93,6 +92,19 @@ def mask_phone(e164: str) -> str:
     if len(e164) <= 4:
         return "****"
     return f"{e164[:3]}****{e164[-4:]}"
+
+
+def mask_identity(type_: str, value: str) -> str:
+    """What may be shown of an identity to anybody: phones and e-mails masked, WeChat ids
+    shortened; codes that identify companies (USCC) and external ids as they are."""
+    if type_ == "mobile":
+        return mask_phone(value)
+    if type_ == "email":
+        local, _at, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if type_ in ("wechat_unionid", "wechat_openid"):
+        return f"{value[:4]}***{value[-2:]}"
+    return value
 
 
 def display_phone(e164: str) -> str:
@@ -118,9 +130,7 @@ def normalize_email(raw: str, *, field: str = "email") -> str:
     try:
         _email_validator(value)
     except ValidationError as exc:
-        raise InvalidIdentity(
-            _("“%(value)s” is not a valid e-mail address.") % {"value": value[:60]}, field=field
-        ) from exc
+        raise InvalidIdentity(_("This is not a valid e-mail address."), field=field) from exc
     return value
 
 

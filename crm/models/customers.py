@@ -76,6 +76,11 @@ class Customer(models.Model):
         _("kind"), max_length=12, choices=CustomerKind.choices, default=CustomerKind.PERSON
     )
     display_name = models.CharField(_("name"), max_length=200)
+    name_is_generated = models.BooleanField(
+        _("name generated"),
+        default=False,
+        help_text=_("The name is a masked identity until a record brings the real name."),
+    )
     name_grams = models.GeneratedField(
         expression=NameGrams(F("display_name")),
         output_field=ArrayField(models.TextField()),
@@ -221,14 +226,9 @@ class Identity(models.Model):
 
     @property
     def masked_value(self) -> str:
-        from crm.normalizers import mask_phone
+        from crm.normalizers import mask_identity
 
-        if self.type == IdentityType.MOBILE:
-            return mask_phone(self.value)
-        if self.type == IdentityType.EMAIL:
-            local, _at, domain = self.value.partition("@")
-            return f"{local[:1]}***@{domain}"
-        return self.value
+        return mask_identity(self.type, self.value)
 
 
 class Channel(models.TextChoices):

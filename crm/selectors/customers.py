@@ -136,9 +136,10 @@ def customer_list(
         customers = customers.filter(condition) if condition is not None else customers.none()
     if kind:
         customers = customers.filter(kind=kind)
+    visible = Transaction.objects.visible_to(user)
     if business_unit:
         customers = customers.filter(
-            Exists(Transaction.objects.filter(customer=OuterRef("pk"), business_unit=business_unit))
+            Exists(visible.filter(customer=OuterRef("pk"), business_unit=business_unit))
         )
     if tag:
         customers = customers.filter(
@@ -146,7 +147,7 @@ def customer_list(
         )
     fields = SORTS[sort]
     cursor = _decode(after) if after else None
-    if cursor and len(cursor) == len(fields):
+    if cursor and _cursor_fits(fields, cursor):
         customers = customers.filter(_after(fields, cursor))
     rows = list(
         customers.annotate(
@@ -156,7 +157,7 @@ def customer_list(
                 .values("value")[:1]
             ),
             last_purchase=Subquery(
-                Transaction.objects.filter(customer=OuterRef("pk"))
+                visible.filter(customer=OuterRef("pk"))
                 .order_by("-occurred_at", "-id")
                 .values("occurred_at")[:1]
             ),
@@ -169,6 +170,18 @@ def customer_list(
         last = rows[-1]
         next_cursor = _encode([getattr(last, f.lstrip("-")) for f in fields])
     return CustomerPage(rows=rows, has_next=has_next, next_cursor=next_cursor, sort=sort)
+
+
+def _cursor_fits(fields: tuple[str, ...], values: list[Any]) -> bool:
+    """A cursor from a link we made: an id is an int, a name a string (anything else, e.g. a
+    tampered URL, is ignored and the first page shown)."""
+    if len(values) != len(fields):
+        return False
+    for field, value in zip(fields, values, strict=True):
+        expected = str if field.lstrip("-") == "display_name" else int
+        if type(value) is not expected:
+            return False
+    return True
 
 
 def _after(fields: tuple[str, ...], values: list[Any]) -> Q:
@@ -234,9 +247,11 @@ def current_consents(customer: Customer) -> list[Consent]:
 
 
 def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
-    """Everything above the tabs of the 360 view, in a fixed number of queries."""
+    """Everything above the tabs of the 360 view, in a fixed number of queries. Purchases
+    are summed over the business units the user may see, like every other screen."""
     units = list(
-        Transaction.objects.filter(customer=customer)
+        Transaction.objects.visible_to(user)
+        .filter(customer=customer)
         .values("business_unit_id", "business_unit__code", "business_unit__name", "currency")
         .annotate(
             first=Min("occurred_at"),

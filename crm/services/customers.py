@@ -145,13 +145,30 @@ def clean_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     return cleaned
 
 
-def _fallback_name(identities: list[IdentityInput]) -> str:
-    from crm.normalizers import mask_phone
+def fallback_name(identities: list[IdentityInput]) -> str:
+    """A customer known only by identities is named after the strongest one, masked (never
+    the full phone or e-mail, and the same in every language)."""
+    from crm.normalizers import mask_identity
 
-    first = identities[0]
-    if first.type == IdentityType.MOBILE:
-        return _("Customer %(phone)s") % {"phone": mask_phone(first.value)}
-    return _("Customer %(id)s") % {"id": first.value[:60]}
+    first = max(identities, key=lambda i: IDENTITY_STRENGTH.get(i.type, 0))  # type: ignore[call-overload]
+    return mask_identity(first.type, first.value)[:200]
+
+
+def lock_live_customers(ids: Iterable[int]) -> dict[int, int]:
+    """``id -> the live customer`` for ``ids``, each row share-locked until the transaction
+    ends: a merge (which locks both customers for update) cannot move them meanwhile, and a
+    customer merged just before resolves to its survivor."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, merged_into_id FROM crm_customer WHERE id = ANY(%s) ORDER BY id FOR SHARE",
+            [wanted],
+        )
+        return {pk: merged or pk for pk, merged in cursor.fetchall()}
 
 
 def _identity_filter(identities: Iterable[IdentityInput]) -> Q:
@@ -167,7 +184,10 @@ def _fill_blanks(customer: Customer, attributes: Mapping[str, Any]) -> list[str]
     for key, value in attributes.items():
         if key == "kind":
             continue
-        if getattr(customer, key) in (None, ""):
+        if key == "display_name" and customer.name_is_generated:
+            customer.display_name, customer.name_is_generated = value, False
+            changed += ["display_name", "name_is_generated"]
+        elif getattr(customer, key) in (None, ""):
             setattr(customer, key, value)
             changed.append(key)
     return changed
@@ -234,7 +254,8 @@ def _resolve(
         customer = Customer.objects.create(
             **{k: v for k, v in attrs.items() if k not in ("kind", "display_name")},
             kind=kind,
-            display_name=attrs.get("display_name") or _fallback_name(wanted),
+            display_name=attrs.get("display_name") or fallback_name(wanted),
+            name_is_generated=not attrs.get("display_name"),
             source=source[:40],
         )
         Identity.objects.bulk_create(
@@ -259,6 +280,9 @@ def _resolve(
 
     ranked = sorted(owners.values(), key=lambda c: (-strength[c.pk], c.pk))
     best = ranked[0]
+    live = lock_live_customers([best.pk])
+    if live.get(best.pk, best.pk) != best.pk:  # merged while we looked: use the survivor
+        best = Customer.objects.get(pk=live[best.pk])
     candidates = [
         c
         for other in ranked[1:]

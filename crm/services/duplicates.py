@@ -14,33 +14,35 @@ GENERIC_LOCAL_PARTS = ("info", "admin", "sales", "contact", "service", "office",
 # The name key: lowercased, without spaces or punctuation (王 伟 = 王伟, "Li, Na" = lina).
 _NAME_PHONE_SQL = """
 WITH keyed AS (
-    SELECT c.id, right(i.value, 4) AS suffix,
+    SELECT c.id, c.kind, right(i.value, 4) AS suffix,
            lower(regexp_replace(c.display_name, '[[:space:][:punct:]]', '', 'g')) AS name_key
     FROM crm_customer c JOIN crm_identity i ON i.customer_id = c.id AND i.type = 'mobile'
-    WHERE c.merged_into_id IS NULL
+    WHERE c.merged_into_id IS NULL AND NOT c.name_is_generated
 )
 INSERT INTO crm_duplicatecandidate
     (customer_a_id, customer_b_id, reason, detail, score, status, created_at)
 SELECT DISTINCT ON (x.id, y.id) x.id, y.id, 'name_phone_suffix',
        x.suffix, 70, 'open', now()
-FROM keyed x JOIN keyed y ON x.name_key = y.name_key AND x.suffix = y.suffix AND x.id < y.id
+FROM keyed x JOIN keyed y
+  ON x.name_key = y.name_key AND x.suffix = y.suffix AND x.kind = y.kind AND x.id < y.id
 WHERE x.name_key <> ''
 ON CONFLICT (customer_a_id, customer_b_id) DO NOTHING
 """
 
 _EMAIL_NAME_SQL = """
 WITH keyed AS (
-    SELECT c.id, c.display_name,
+    SELECT c.id, c.kind, c.display_name,
            lower(regexp_replace(c.display_name, '[[:space:][:punct:]]', '', 'g')) AS name_key,
            split_part(i.value, '@', 1) AS local_part
     FROM crm_customer c JOIN crm_identity i ON i.customer_id = c.id AND i.type = 'email'
-    WHERE c.merged_into_id IS NULL
+    WHERE c.merged_into_id IS NULL AND NOT c.name_is_generated
 )
 INSERT INTO crm_duplicatecandidate
     (customer_a_id, customer_b_id, reason, detail, score, status, created_at)
 SELECT DISTINCT ON (x.id, y.id) x.id, y.id, 'email_local_name',
-       x.local_part, 60, 'open', now()
-FROM keyed x JOIN keyed y ON x.local_part = y.local_part AND x.id < y.id
+       left(x.local_part, 2) || '***', 60, 'open', now()
+FROM keyed x JOIN keyed y
+  ON x.local_part = y.local_part AND x.kind = y.kind AND x.id < y.id
 WHERE length(x.local_part) >= 3
   AND NOT (x.local_part = ANY(%s))
   AND (x.name_key = y.name_key OR similarity(x.display_name, y.display_name) >= 0.5)

@@ -135,12 +135,10 @@ def _repoint_candidates(survivor: Customer, loser: Customer, actor: Any) -> int:
             candidate.save(update_fields=["status", "reviewed_by", "reviewed_at"])
             continue
         a, b = sorted((survivor.pk, other))
-        if (
-            candidate.status != DuplicateStatus.OPEN
-            or DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).exists()
-        ):
-            candidate.delete()
+        if DuplicateCandidate.objects.filter(customer_a_id=a, customer_b_id=b).exists():
+            candidate.delete()  # the survivor already has that pair (open or decided)
             continue
+        # A decided pair keeps its decision: "not the same" stays said for the survivor.
         candidate.customer_a_id, candidate.customer_b_id = a, b
         candidate.save(update_fields=["customer_a", "customer_b"])
         moved += 1

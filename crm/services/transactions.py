@@ -17,9 +17,10 @@ from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.errors import DeadlockDetected
 from psycopg.types.json import Jsonb
 
 from crm.errors import DomainError
@@ -28,6 +29,7 @@ from crm.models import (
     Channel,
     Customer,
     CustomerKind,
+    DuplicateReason,
     Identity,
     TimelineEvent,
     Transaction,
@@ -37,7 +39,10 @@ from crm.normalizers import InvalidIdentity
 from crm.services.customers import (
     IdentityInput,
     clean_attributes,
+    fallback_name,
+    lock_live_customers,
     normalize_identities,
+    record_duplicate_candidate,
     resolve_customer,
 )
 
@@ -93,6 +98,15 @@ class IngestResult:
     @property
     def rejected(self) -> int:
         return len(self.errors)
+
+    def add(self, part: IngestResult) -> None:
+        """Count a stored batch in (``received`` is counted as rows are read)."""
+        self.created += part.created
+        self.duplicates += part.duplicates
+        self.guests += part.guests
+        self.customers_created += part.customers_created
+        self.cancellations_linked += part.cancellations_linked
+        self.errors += part.errors
 
     def as_dict(self, max_errors: int = 200) -> dict[str, Any]:
         return {
@@ -204,48 +218,106 @@ def ingest_transactions(
             try:
                 clean.append(validate_transaction(row))
             except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
-                result.errors.append(
-                    RowError(row.line_number, exc.field or "", exc.message, str(row.external_id))
-                )
+                result.errors.append(_row_error(row, exc.field or "", exc.message))
         if not dry_run and clean:
-            with transaction.atomic():
-                _ingest_batch(business_unit, source, clean, result)
+            result.add(_ingest_batch_retrying(business_unit, source, clean))
         if progress:
             progress(result.received)
+    result.errors.sort(key=lambda e: (e.line is None, e.line or 0))
     return result
 
 
-def _ingest_batch(
-    unit: BusinessUnit, source: str, rows: list[_Clean], result: IngestResult
-) -> None:
-    _resolve_batch(unit, source, rows, result)
+def _row_error(row: TransactionInput, field_name: str, reason: str) -> RowError:
+    return RowError(row.line_number, field_name, reason, str(row.external_id))
+
+
+def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) -> IngestResult:
+    """One batch in one transaction; a deadlock with a concurrent import is retried."""
+    for attempt in range(3):
+        part = IngestResult()
+        for r in rows:
+            r.customer_id = None
+        try:
+            with transaction.atomic():
+                _ingest_batch(unit, source, rows, part)
+        except OperationalError as exc:
+            if attempt == 2 or not isinstance(exc.__cause__, DeadlockDetected):
+                raise
+            continue
+        return part
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _ingest_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult) -> None:
+    rows = _skip_stored(unit, source, rows, part)
+    _resolve_batch(unit, source, rows, part)
     purchases = [r for r in rows if r.row.kind == TransactionKind.PURCHASE]
-    cancellations = [r for r in rows if r.row.kind == TransactionKind.CANCELLATION]
-    for group in (purchases, cancellations):  # originals first: a cancellation may need them
-        if group:
-            _insert(unit, source, group, result)
+    if purchases:  # originals first: a cancellation in the same batch may need them
+        _insert(unit, source, purchases, part)
+    cancellations = _check_refunds(
+        unit, source, [r for r in rows if r.row.kind == TransactionKind.CANCELLATION], part
+    )
+    if cancellations:
+        _insert(unit, source, cancellations, part)
 
 
-def _resolve_batch(
-    unit: BusinessUnit, source: str, rows: list[_Clean], result: IngestResult
-) -> None:
-    """Attach a customer id to every row that carries identities, creating customers that
+def _skip_stored(
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult
+) -> list[_Clean]:
+    """Orders stored before change nothing (not even the customer master); an order id that
+    another unit already uses is refused, never read or linked across units."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT external_id, business_unit_id FROM crm_transaction "
+            "WHERE source = %s AND external_id = ANY(%s)",
+            [source, [r.row.external_id for r in rows]],
+        )
+        stored = dict(cursor.fetchall())
+    fresh, seen = [], set()
+    for r in rows:
+        owner_unit = stored.get(r.row.external_id)
+        if owner_unit is not None and owner_unit != unit.pk:
+            part.errors.append(
+                _row_error(
+                    r.row,
+                    "external_id",
+                    _("This order id is already used by another business unit in %(source)s.")
+                    % {"source": source},
+                )
+            )
+        elif owner_unit is not None or r.row.external_id in seen:
+            part.duplicates += 1
+        else:
+            seen.add(r.row.external_id)
+            fresh.append(r)
+    return fresh
+
+
+def _keys(r: _Clean) -> list[tuple[str, str]]:
+    return [(i.type, i.value) for i in r.identities]
+
+
+def _resolve_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult) -> None:
+    """Attach a customer id to every row that carries identities, creating the customers
     nobody knew in bulk. Rows whose identities belong to two customers take the careful path
     (``resolve_customer``), which records a duplicate candidate."""
     keyed = [r for r in rows if r.identities]
-    result.guests += len(rows) - len(keyed)
+    part.guests += len(rows) - len(keyed)
     if not keyed:
         return
-    pairs = {(i.type, i.value) for r in keyed for i in r.identities}
-    owner = _owners(pairs)
-    new_groups: dict[tuple[str, str], list[_Clean]] = {}
+    owner = _owners({k for r in keyed for k in _keys(r)})
+    live = lock_live_customers(owner.values())  # a tombstone's identities lead to its survivor
+    owner = {k: live.get(v, v) for k, v in owner.items()}
+    unknown: list[_Clean] = []
+    named: dict[int, str] = {}
     for r in keyed:
-        owners = {owner[(i.type, i.value)] for i in r.identities if (i.type, i.value) in owner}
+        owners = {owner[k] for k in _keys(r) if k in owner}
         if len(owners) == 1:
             r.customer_id = owners.pop()
+            if r.attributes.get("display_name"):
+                named.setdefault(r.customer_id, r.attributes["display_name"])
         elif not owners:
-            first = r.identities[0]
-            new_groups.setdefault((first.type, first.value), []).append(r)
+            unknown.append(r)
         else:
             r.customer_id = resolve_customer(
                 identities=r.identities,
@@ -253,78 +325,145 @@ def _resolve_batch(
                 source=source,
                 business_unit=unit,
             ).customer.pk
-    if new_groups:
-        groups = list(new_groups.values())
-        created = Customer.objects.bulk_create(
-            Customer(
-                kind=g[0].attributes.get("kind")
-                or (
-                    CustomerKind.ORGANIZATION
-                    if any(i.type == "uscc" for i in g[0].identities)
-                    else CustomerKind.PERSON
-                ),
-                display_name=g[0].attributes.get("display_name")
-                or _("Customer %(id)s") % {"id": g[0].identities[0].value[:60]},
-                **{
-                    k: v
-                    for k, v in g[0].attributes.items()
-                    if k in ("gender", "birthday", "region", "registered_name")
-                },
-                source=source,
-            )
-            for g in groups
-        )
-        for customer, group in zip(created, groups, strict=True):
-            for r in group:
-                r.customer_id = customer.pk
-        result.customers_created += len(created)
-        TimelineEvent.objects.bulk_create(
-            TimelineEvent(
-                customer=c,
-                business_unit=unit,
-                type="customer.created",
-                summary=_("Customer created from %(source)s") % {"source": source},
-            )
-            for c in created
-        )
+    groups = _connected(unknown)
+    if groups:
+        _create_customers(unit, source, groups, part)
     # Every identity a row carried belongs to its customer from now on, unless another
     # customer owns it already (that conflict is for staff to review, never overwritten).
+    # Sorted, so that two imports insert in the same order and cannot deadlock.
     Identity.objects.bulk_create(
-        [
-            Identity(
-                customer_id=r.customer_id or 0,  # every keyed row has one by now
-                type=i.type,
-                value=i.value,
-                verified=i.verified,
-                source=source,
-            )
-            for r in keyed
-            for i in r.identities
-            if (i.type, i.value) not in owner
-        ],
+        sorted(
+            {
+                (i.type, i.value): Identity(
+                    customer_id=r.customer_id or 0,  # every keyed row has one by now
+                    type=i.type,
+                    value=i.value,
+                    verified=i.verified,
+                    source=source,
+                )
+                for r in keyed
+                for i in r.identities
+                if (i.type, i.value) not in owner
+            }.values(),
+            key=lambda i: (i.type, i.value),
+        ),
         ignore_conflicts=True,
     )
-    if new_groups:
-        _settle_races(new_groups)
+    if groups:
+        _settle_races(source, groups)
+    if named:
+        _name_generated(named)
 
 
-def _settle_races(new_groups: dict[tuple[str, str], list[_Clean]]) -> None:
-    """Another process may have created the same customer between our lookup and our insert
-    (its identity won the unique constraint). Our copy then has no identity of its own: its
-    rows and its other identities go to the winner, and the copy is deleted."""
-    winners = _owners(set(new_groups))
-    orphans: dict[int, int] = {}
-    for key, group in new_groups.items():
-        created_id = group[0].customer_id
-        winner = winners.get(key)
-        if winner is not None and winner != created_id and created_id is not None:
-            orphans[created_id] = winner
-            for r in group:
-                r.customer_id = winner
-    for orphan, winner in orphans.items():
-        Identity.objects.filter(customer_id=orphan).update(customer_id=winner)
-        TimelineEvent.objects.filter(customer_id=orphan).delete()
-        Customer.objects.filter(pk=orphan).delete()
+def _connected(rows: list[_Clean]) -> list[list[_Clean]]:
+    """Rows nobody knew, grouped by shared identities (phone P in one row, P and e-mail E in
+    another, E in a third: one customer)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def find(key: tuple[str, str]) -> tuple[str, str]:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for r in rows:
+        first, *rest = _keys(r)
+        for key in rest:
+            parent[find(key)] = find(first)
+    groups: dict[tuple[str, str], list[_Clean]] = {}
+    for r in rows:
+        groups.setdefault(find(_keys(r)[0]), []).append(r)
+    return list(groups.values())
+
+
+def _create_customers(
+    unit: BusinessUnit, source: str, groups: list[list[_Clean]], part: IngestResult
+) -> None:
+    def attrs(group: list[_Clean]) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for r in group:
+            for key, value in r.attributes.items():
+                merged.setdefault(key, value)
+        return merged
+
+    specs = [(group, attrs(group)) for group in groups]
+    created = Customer.objects.bulk_create(
+        Customer(
+            kind=a.get("kind")
+            or (
+                CustomerKind.ORGANIZATION
+                if any(i.type == "uscc" for r in g for i in r.identities)
+                else CustomerKind.PERSON
+            ),
+            display_name=a.get("display_name")
+            or fallback_name([i for r in g for i in r.identities]),
+            name_is_generated=not a.get("display_name"),
+            **{
+                k: v
+                for k, v in a.items()
+                if k in ("gender", "birthday", "region", "registered_name")
+            },
+            source=source,
+        )
+        for g, a in specs
+    )
+    for customer, (group, _attrs) in zip(created, specs, strict=True):
+        for r in group:
+            r.customer_id = customer.pk
+    part.customers_created += len(created)
+    TimelineEvent.objects.bulk_create(
+        TimelineEvent(
+            customer=c,
+            business_unit=unit,
+            type="customer.created",
+            summary=_("Customer created from %(source)s") % {"source": source},
+        )
+        for c in created
+    )
+
+
+def _settle_races(source: str, groups: list[list[_Clean]]) -> None:
+    """Another process may have stored one of a new customer's identities between our lookup
+    and our insert. The new customer then joins the one that owns it: its rows and the
+    identities it did get move there, and it is deleted. Identities of yet another customer
+    make a duplicate candidate, as on the careful path."""
+    winners = _owners({k for g in groups for r in g for k in _keys(r)})
+    for group in groups:
+        created = group[0].customer_id
+        others = sorted(
+            {winners[k] for r in group for k in _keys(r) if winners.get(k) not in (None, created)}
+        )
+        if not others or created is None:
+            continue
+        target, *rest = others
+        Identity.objects.filter(customer_id=created).update(customer_id=target)
+        TimelineEvent.objects.filter(customer_id=created).delete()
+        Customer.objects.filter(pk=created).delete()
+        for r in group:
+            r.customer_id = target
+        survivor = Customer.objects.get(pk=target)
+        for other in Customer.objects.filter(pk__in=rest):
+            record_duplicate_candidate(
+                first=survivor,
+                second=other,
+                reason=DuplicateReason.SHARED_IDENTITY,
+                detail=source,
+                score=90,
+            )
+
+
+def _name_generated(named: dict[int, str]) -> None:
+    """Customers named after a masked identity take the real name a record brings."""
+    ids, names = zip(*sorted(named.items()), strict=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE crm_customer c SET display_name = v.name, name_is_generated = false
+            FROM unnest(%s::bigint[], %s::text[]) AS v(id, name)
+            WHERE c.id = v.id AND c.name_is_generated
+            """,
+            [list(ids), list(names)],
+        )
 
 
 def _owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -345,6 +484,63 @@ def _owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         return {(t, v): c for t, v, c in cursor.fetchall()}
 
 
+def _check_refunds(
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult
+) -> list[_Clean]:
+    """Cancellations that name their original: lock the originals, then refuse a refund in
+    another currency or of more than what remains of the order."""
+    wanted = sorted({r.row.original_external_id for r in rows if r.row.original_external_id})
+    if not wanted:
+        return rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM crm_transaction WHERE source = %s AND business_unit_id = %s "
+            "AND kind = 'purchase' AND external_id = ANY(%s) ORDER BY id FOR UPDATE",
+            [source, unit.pk, wanted],
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+        # A new statement after the locks: it sees refunds committed while we waited.
+        cursor.execute(
+            """
+            SELECT o.external_id, o.currency,
+                   o.amount + coalesce((SELECT sum(c.amount) FROM crm_transaction c
+                                        WHERE c.original_id = o.id), 0)
+            FROM crm_transaction o WHERE o.id = ANY(%s)
+            """,
+            [ids],
+        )
+        remaining = {ext: (currency, left) for ext, currency, left in cursor.fetchall()}
+    kept = []
+    for r in rows:
+        known = remaining.get(r.row.original_external_id)
+        if known is None:
+            kept.append(r)  # original unknown here: stored unlinked
+            continue
+        currency, left = known
+        if r.row.currency != currency:
+            part.errors.append(
+                _row_error(
+                    r.row,
+                    "currency",
+                    _("The original order %(order)s is in %(currency)s.")
+                    % {"order": r.row.original_external_id, "currency": currency},
+                )
+            )
+        elif -r.amount > left:
+            part.errors.append(
+                _row_error(
+                    r.row,
+                    "amount",
+                    _("Refunds %(amount)s but only %(left)s of order %(order)s remain.")
+                    % {"amount": -r.amount, "left": left, "order": r.row.original_external_id},
+                )
+            )
+        else:
+            remaining[r.row.original_external_id] = (currency, left + r.amount)
+            kept.append(r)
+    return kept
+
+
 _INSERT_SQL = """
 WITH rows AS (
     SELECT * FROM unnest(
@@ -357,7 +553,8 @@ WITH rows AS (
     FROM rows r
     LEFT JOIN crm_transaction o
       ON r.kind = 'cancellation' AND r.original_external_id <> '' AND o.source = %s
-     AND o.external_id = r.original_external_id AND o.kind = 'purchase'
+     AND o.business_unit_id = %s AND o.external_id = r.original_external_id
+     AND o.kind = 'purchase'
 )
 INSERT INTO crm_transaction (
     business_unit_id, customer_id, source, external_id, channel, kind, status, original_id,
@@ -377,11 +574,12 @@ FROM (
     SELECT original_id, sum(amount) AS refunded FROM crm_transaction
     WHERE original_id = ANY(%s) GROUP BY original_id
 ) s
-WHERE o.id = s.original_id
+WHERE o.id = s.original_id AND o.business_unit_id = %s
 """
 
 
-def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], result: IngestResult) -> None:
+def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult) -> None:
+    rows = sorted(rows, key=lambda r: r.row.external_id)  # one order for every importer
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_SQL,
@@ -397,16 +595,17 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], result: IngestR
                 [(r.row.original_external_id or "").strip() for r in rows],
                 source,
                 unit.pk,
+                unit.pk,
                 source,
             ],
         )
         inserted = cursor.fetchall()
-        result.created += len(inserted)
-        result.duplicates += len(rows) - len(inserted)
+        part.created += len(inserted)
+        part.duplicates += len(rows) - len(inserted)
         originals = [o for (o,) in inserted if o is not None]
-        result.cancellations_linked += len(originals)
+        part.cancellations_linked += len(originals)
         if originals:
-            cursor.execute(_NET_ORIGINALS_SQL, [originals])
+            cursor.execute(_NET_ORIGINALS_SQL, [originals, unit.pk])
 
 
 def ingest_transaction(
@@ -418,6 +617,6 @@ def ingest_transaction(
         error = result.errors[0]
         raise InvalidTransaction(error.reason, field=error.field)
     stored = Transaction.objects.select_related("customer").get(
-        source=source.strip().lower(), external_id=row.external_id
+        source=source.strip().lower(), external_id=row.external_id, business_unit=business_unit
     )
     return stored, result.created == 1

@@ -65,7 +65,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "tag_id": tag_id,
         "sort": page.sort,
         "kinds": CustomerKind.choices,
-        "units": BusinessUnit.objects.order_by("code"),
+        "units": BusinessUnit.objects.visible_to(request.user).order_by("code"),
         "tags": Tag.objects.select_related("category").order_by("category__name", "name"),
         "first_page": not request.GET.get("after"),
         "filtered": filtered,

@@ -101,7 +101,7 @@ def test_list_pages_by_keyset_with_a_constant_query_count(
         make(f"138001380{n:02d}", f"客户{n:02d}")
     client.force_login(rep)
     url = reverse("customer-list")
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         first = client.get(url)
     page = first.context["page"]
     assert len(page.rows) == 25 and page.has_next
