@@ -1,5 +1,7 @@
 """Admin for the customer master: fast at a million rows (estimated counts, raw-id pickers,
-the same search as the web list), history read-only (it is changed through services only)."""
+the same search as the web list, exact searches and filters that never scan a table), history
+read-only (it is changed through services only). Phones and e-mails are always masked here:
+the 360 view reveals them, and records who did."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -24,6 +26,7 @@ from crm.models import (
     DuplicateCandidate,
     DuplicateReason,
     Identity,
+    IdentityType,
     Merge,
     PiiAccess,
     Tag,
@@ -31,7 +34,14 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
+from crm.normalizers import InvalidIdentity
+from crm.registry import event_types
 from crm.selectors.customers import search_filter
+
+MASKED_HELP_TEXT = _(
+    "Phones and e-mails are masked in the admin. To see a full phone number, open the "
+    "customer's 360 view and use “Show full phone numbers” (recorded in the audit log)."
+)
 
 
 class EstimatedCountPaginator(Paginator):
@@ -74,22 +84,21 @@ class ReadOnlyAdmin(BigTableAdmin):
 
 
 class IdentityInline(admin.TabularInline[Identity, Customer]):
+    """Masked for everybody: the raw ``value`` is never a field here, not even a hidden one."""
+
     model = Identity
     extra = 0
-    fields = ["type", "shown_value", "verified", "source", "created_at"]
+    fields = ["type", "masked", "verified", "source", "created_at"]
     readonly_fields = fields
     can_delete = False
 
     @admin.display(description=_("value"))
-    def shown_value(self, obj: Identity) -> str:
-        request = getattr(self, "_request", None)
-        if obj.is_pii and not (request and request.user.has_perm("crm.reveal_customer_pii")):
-            return obj.masked_value
-        return obj.value
+    def masked(self, obj: Identity) -> str:
+        return obj.masked_value
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Identity]:
-        self._request = request
-        return super().get_queryset(request)
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        kwargs["help_texts"] = {"masked": MASKED_HELP_TEXT}
+        return super().get_formset(request, obj, **kwargs)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -173,18 +182,90 @@ class CustomerAdmin(BigTableAdmin):
         return HttpResponseRedirect(reverse("duplicate-review", args=[candidate.pk]))
 
 
+class CurrencyListFilter(admin.SimpleListFilter):
+    """A fixed list: the default filter would read ``DISTINCT currency`` off the whole table."""
+
+    title = _("currency")
+    parameter_name = "currency"
+    CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD")
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, code) for code in self.CURRENCIES]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(currency=value) if value in self.CURRENCIES else queryset
+
+
+class EventTypeListFilter(admin.SimpleListFilter):
+    """The registered event types: the default filter would read ``DISTINCT type`` off the
+    whole timeline."""
+
+    title = _("type")
+    parameter_name = "type"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        known = event_types()
+        return sorted(((code, t.label) for code, t in known.items()), key=lambda c: str(c[1]))
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(type=value) if value else queryset
+
+
+# Identity types a search term is tried as, each through its own normalizer.
+SEARCHED_IDENTITY_TYPES = (
+    IdentityType.MOBILE,
+    IdentityType.EMAIL,
+    IdentityType.USCC,
+    IdentityType.WECHAT_UNIONID,
+    IdentityType.WECHAT_OPENID,
+    IdentityType.EXTERNAL,
+)
+
+
 @admin.register(Identity)
 class IdentityAdmin(ReadOnlyAdmin):
     list_display = ["type", "masked", "customer", "verified", "source", "created_at"]
     list_filter = ["type", "verified"]
-    search_fields = ["=value"]
-    search_help_text = _("The exact normalized value, e.g. +8613800138000.")
+    search_fields = ["value"]  # shows the search box; get_search_results does the search
+    search_help_text = _("A phone, e-mail, credit code, WeChat id or source:id, matched exactly.")
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
+    fields = ["customer", "view_360", "type", "masked", "verified", "source", "created_at"]
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Identity], search_term: str
+    ) -> tuple[QuerySet[Identity], bool]:
+        """Exact ``(type, value)`` lookups of the term as each type normalizes it: the unique
+        index answers them (the default ``=value`` search compares ``UPPER(value)``, a scan)."""
+        if not search_term.strip():
+            return queryset, False
+        condition = Q()
+        for type_ in SEARCHED_IDENTITY_TYPES:
+            try:
+                value = services.normalize_identity(type_, search_term)
+            except InvalidIdentity:
+                continue
+            condition |= Q(type=type_, value=value)
+        return (queryset.filter(condition) if condition else queryset.none()), False
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["help_texts"] = {"masked": MASKED_HELP_TEXT}
+        return super().get_form(request, obj, change, **kwargs)
 
     @admin.display(description=_("value"))
     def masked(self, obj: Identity) -> str:
         return obj.masked_value
+
+    @admin.display(description=_("360 view"))
+    def view_360(self, obj: Identity) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("customer-detail", args=[obj.customer_id]), _("Open")
+        )
 
 
 @admin.register(Transaction)
@@ -201,21 +282,37 @@ class TransactionAdmin(ReadOnlyAdmin):
         "occurred_at",
         "customer",
     ]
-    list_filter = ["business_unit", "channel", "kind", "status", "currency"]
-    search_fields = ["=external_id"]
-    search_help_text = _("The order id exactly as the source system sent it.")
+    # no date_hierarchy: its links come from DISTINCT date_trunc(…) over the whole table
+    list_filter = ["business_unit", "channel", "kind", "status", CurrencyListFilter]
+    search_fields = ["external_id"]  # shows the search box; get_search_results does the search
+    search_help_text = _(
+        "source:order id (e.g. pos:SH-0001), or the order id exactly as the source sent it."
+    )
     list_select_related = ["business_unit", "customer"]
     raw_id_fields = ["customer", "original"]
-    date_hierarchy = "occurred_at"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str
+    ) -> tuple[QuerySet[Transaction], bool]:
+        """``source:order id`` (the unique index answers it) or the order id alone, as sent,
+        case-sensitive (not the default ``UPPER(external_id)``)."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        source, sep, external_id = term.partition(":")
+        if sep and source and external_id:
+            exact = queryset.filter(source=source.strip().lower(), external_id=external_id.strip())
+            return exact | queryset.filter(external_id=term), False
+        return queryset.filter(external_id=term), False
 
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type", "customer", "business_unit", "actor", "summary"]
-    list_filter = ["type", "business_unit"]
+    list_filter = [EventTypeListFilter, "business_unit"]
     list_select_related = ["customer", "business_unit", "actor"]
     raw_id_fields = ["customer"]
 
@@ -291,6 +388,8 @@ class MergeAdmin(ReadOnlyAdmin):
 @admin.register(PiiAccess)
 class PiiAccessAdmin(ReadOnlyAdmin):
     list_display = ["at", "user", "customer", "identity_type", "ip"]
-    list_filter = ["identity_type", ("user", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["identity_type"]  # a user filter would scan the whole audit table
+    search_fields = ["=user__username"]
+    search_help_text = _("The user name exactly, e.g. service.")
     list_select_related = ["user", "customer"]
     raw_id_fields = ["customer"]

@@ -42,7 +42,7 @@ USERS = [
     DemoUser("admin", ADMIN, "张", "建国", ("AUTO", "PROP", "MART", "LOGI"), "admin@example.com"),
     DemoUser("manager", SALES_MANAGER, "李", "娜", ("AUTO", "PROP"), "manager@example.com"),
     DemoUser("rep", SALES_REP, "王", "伟", ("AUTO",), "rep@example.com"),
-    DemoUser("service", MEMBER_SERVICE, "刘", "洋", ("MART",), "service@example.com"),
+    DemoUser("service", MEMBER_SERVICE, "刘", "洋", ("MART", "PROP"), "service@example.com"),
     DemoUser(
         "marketing",
         MARKETING,

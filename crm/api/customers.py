@@ -1,11 +1,13 @@
 """Customer master endpoints: look a customer up by identity, read one (a merged id answers
-with a redirect to the survivor), and push orders idempotently."""
+with a redirect to the survivor), and push orders idempotently. Phones and e-mails are masked
+unless a signed-in user who may reveal them asks (``?reveal=mobile``), which is audited."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,6 +29,7 @@ from crm import services
 from crm.api.base import ApiViewSet
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
 from crm.errors import DomainError
+from crm.middleware import client_ip
 from crm.models import (
     BusinessUnit,
     Channel,
@@ -39,10 +42,14 @@ from crm.models import (
 from crm.normalizers import InvalidIdentity
 from crm.policy import visible_unit_ids
 
+REVEALABLE_TYPES = (IdentityType.MOBILE, IdentityType.EMAIL)
+
 
 class IdentitySerializer(serializers.ModelSerializer[Identity]):
     value = serializers.SerializerMethodField(
-        help_text=gettext_lazy("Phones and e-mails are masked unless you may reveal them.")
+        help_text=gettext_lazy(
+            "Phones and e-mails are masked unless you ask for them with the reveal parameter."
+        )
     )
 
     class Meta:
@@ -50,7 +57,10 @@ class IdentitySerializer(serializers.ModelSerializer[Identity]):
         fields = ["type", "value", "verified", "source"]
 
     def get_value(self, obj: Identity) -> str:
-        return obj.value if self.context.get("reveal") or not obj.is_pii else obj.masked_value
+        """``context["reveal"]``: the identity types the caller was shown in full (audited)."""
+        if not obj.is_pii or obj.type in self.context.get("reveal", ()):
+            return obj.value
+        return obj.masked_value
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
@@ -95,6 +105,19 @@ CUSTOMER_EXAMPLE = OpenApiExample(
 )
 
 
+REVEAL_PARAMETER = OpenApiParameter(
+    "reveal",
+    OpenApiTypes.STR,
+    enum=list(REVEALABLE_TYPES),
+    required=False,
+    description=gettext_lazy(
+        "Show this identity type in full instead of masked. Only for signed-in users with the "
+        "permission to reveal personal data, never for API keys (403 `reveal_not_allowed`); "
+        "every reveal is recorded in the audit log."
+    ),
+)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Find customers by an identity",
@@ -104,13 +127,18 @@ CUSTOMER_EXAMPLE = OpenApiExample(
             "normalized, then matched exactly. Returns at most one customer."
         ),
         parameters=[
-            OpenApiParameter(t, OpenApiTypes.STR, required=False) for t in IdentityType.values
+            *(OpenApiParameter(t, OpenApiTypes.STR, required=False) for t in IdentityType.values),
+            REVEAL_PARAMETER,
         ],
         examples=[CUSTOMER_EXAMPLE],
     ),
     retrieve=extend_schema(
         summary="One customer",
-        description="A customer merged into another answers 301 with the survivor's URL.",
+        description=(
+            "A customer merged into another answers 301 with the survivor's URL (when you may "
+            "see the survivor)."
+        ),
+        parameters=[REVEAL_PARAMETER],
         examples=[CUSTOMER_EXAMPLE],
     ),
 )
@@ -123,10 +151,36 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
     def get_queryset(self) -> QuerySet[Customer]:
         return Customer.objects.visible_to(self.request.user).prefetch_related("identities")
 
-    def get_serializer_context(self) -> dict[str, Any]:
+    def _requested_reveal(self) -> str | None:
+        """The ``reveal`` parameter, checked: a revealable type the caller may reveal."""
+        requested = self.request.query_params.get("reveal")
+        if requested is None:
+            return None
+        if requested not in REVEALABLE_TYPES:
+            raise ValidationError(
+                {"reveal": [_("Reveal “mobile” or “email”.")]}, code="invalid_choice"
+            )
         user = self.request.user
-        reveal = getattr(user, "api_key", None) is None and user.has_perm("crm.reveal_customer_pii")
-        return {**super().get_serializer_context(), "reveal": reveal}
+        if getattr(user, "api_key", None) is not None or not user.has_perm(
+            "crm.reveal_customer_pii"
+        ):
+            raise services.RevealNotAllowed(
+                _("You may not see full phone numbers and e-mail addresses.")
+            )
+        return requested
+
+    def _data(self, customers: list[Customer], reveal: str | None) -> Any:
+        """The serialized customers; ``reveal`` is shown in full and recorded per customer."""
+        if reveal is not None:
+            for customer in customers:
+                services.reveal_identities(
+                    customer=customer,
+                    user=self.request.user,
+                    identity_type=reveal,
+                    ip=client_ip(self.request._request),
+                )
+        context = {**self.get_serializer_context(), "reveal": {reveal} if reveal else set()}
+        return CustomerSerializer(customers, many=True, context=context).data
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         given = [
@@ -141,22 +195,35 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             value = services.normalize_identity(type_, raw)
         except InvalidIdentity as exc:
             raise ValidationError({type_: [exc.message]}) from exc
+        reveal = self._requested_reveal()
         customers = self.get_queryset().filter(
             identities__type=type_, identities__value=value, merged_into__isnull=True
         )
-        return Response(self.get_serializer(customers[:1], many=True).data)
+        return Response(self._data(list(customers[:1]), reveal))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        customer = get_object_or_404(self.get_queryset(), pk=kwargs["pk"])
-        if customer.merged_into_id is not None:
+        reveal = self._requested_reveal()
+        try:
+            pk = int(kwargs["pk"])
+        except ValueError:
+            raise Http404 from None
+        # A tombstone's orders moved to its survivor, so a key's scope never sees the tombstone
+        # itself: whether the caller sees the survivor decides the redirect.
+        survivor_id = (
+            Customer.objects.filter(pk=pk, merged_into__isnull=False)
+            .values_list("merged_into_id", flat=True)
+            .first()
+        )
+        if survivor_id is not None and self.get_queryset().filter(pk=survivor_id).exists():
             response = Response(
-                {"merged_into": customer.merged_into_id}, status=status.HTTP_301_MOVED_PERMANENTLY
+                {"merged_into": survivor_id}, status=status.HTTP_301_MOVED_PERMANENTLY
             )
-            response["Location"] = reverse(
-                "api:customer-api-detail", args=[customer.merged_into_id]
-            )
+            location = reverse("api:customer-api-detail", args=[survivor_id])
+            query = request.META.get("QUERY_STRING")
+            response["Location"] = f"{location}?{query}" if query else location
             return response
-        return Response(self.get_serializer(customer).data)
+        customer = get_object_or_404(self.get_queryset().filter(merged_into__isnull=True), pk=pk)
+        return Response(self._data([customer], reveal)[0])
 
 
 class IdentityInputSerializer(serializers.Serializer[Any]):
@@ -246,7 +313,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiView
     permission_classes = [IsAuthenticatedPrincipal, UserModelPermissions]
     required_scopes = {"GET": "transactions:read", "POST": "transactions:write"}
     filterset_fields = ["source", "channel", "kind", "status", "customer"]
-    ordering = "-id"
+    ordering = ("-occurred_at", "-id")  # the cursor's position is occurred_at; ties by offset
 
     def get_queryset(self) -> QuerySet[Transaction]:
         return Transaction.objects.visible_to(self.request.user).select_related("business_unit")

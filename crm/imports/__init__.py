@@ -23,7 +23,8 @@ original_external_id   原订单号                    the order a cancellation 
 mobile                 手机, 手机号, 手机号码      identities of the customer; none = a guest
 email                  邮箱, 电子邮箱
 wechat_unionid         微信unionid, unionid
-customer_external_id   客户编号, 会员号, 会员编号
+customer_external_id   客户编号, 会员号, 会员编号    ``source:id``; a bare number gets the
+                                                   import's source (12923 → pos:12923)
 name                   姓名, 客户名称, 客户姓名    the customer's name when a new one is made
 lines                  明细, 商品明细              optional JSON list of objects
 =====================  ==========================  =========================================

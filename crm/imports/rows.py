@@ -193,8 +193,20 @@ def parse_lines(value: Any) -> list[dict[str, Any]]:
     return lines
 
 
-def map_row(cells: Mapping[str, Any], *, line: int, channel: str) -> TransactionInput | RowError:
-    """One file row (``column -> cell``) as the service's input, or why it cannot be one."""
+def _identity_text(type_: str, text: str, source: str) -> str:
+    """An external id without its ``source:`` prefix belongs to the import's source."""
+    if type_ == "external" and source and ":" not in text:
+        return f"{source}:{text}"
+    return text
+
+
+def map_row(
+    cells: Mapping[str, Any], *, line: int, channel: str, source: str = ""
+) -> TransactionInput | RowError:
+    """One file row (``column -> cell``) as the service's input, or why it cannot be one.
+
+    ``source`` is the import's source system: a customer id without one (a plain member number
+    such as ``12923``) is that system's, ``pos:12923``."""
     external_id = cell_text(cells.get("external_id"))
 
     def error(column: str, reason: str) -> RowError:
@@ -234,7 +246,7 @@ def map_row(cells: Mapping[str, Any], *, line: int, channel: str) -> Transaction
     row_channel = cell_text(cells.get("channel")).lower() or channel
     currency = cell_text(cells.get("currency")).upper() or "CNY"
     identities = [
-        IdentityInput(type_, cell_text(cells.get(column)))
+        IdentityInput(type_, _identity_text(type_, cell_text(cells.get(column)), source))
         for column, type_ in _IDENTITY_COLUMNS.items()
         if cell_text(cells.get(column))
     ]

@@ -83,7 +83,7 @@ def import_table(
             if progress and read["rows"] % batch_size == 0:
                 progress(table.fraction(), read["rows"])
             values = {c: cells[i] if i < len(cells) else None for c, i in positions.items()}
-            mapped = map_row(values, line=line, channel=channel)
+            mapped = map_row(values, line=line, channel=channel, source=source)
             if isinstance(mapped, RowError):
                 unmapped.append(mapped)
             else:

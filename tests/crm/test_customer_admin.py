@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import services
-from crm.models import DuplicateCandidate
+from crm.models import DuplicateCandidate, PiiAccess, TimelineEvent
+from crm.roles import AUDITOR
 from crm.services import IdentityInput, TransactionInput
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,78 @@ def test_queue_two_customers_for_review_after_confirmation(admin_client, data) -
     candidate = DuplicateCandidate.objects.get()
     assert done.url == reverse("duplicate-review", args=[candidate.pk])
     assert candidate.reason == "manual"
+
+
+def test_identity_values_are_masked_in_the_admin_for_everybody(client, admin_client, data, unit_a):
+    """Nobody sees a full phone or e-mail in the admin: revealing is the 360 view's (audited)."""
+    customer, _other = data
+    phone = customer.identities.get(type="mobile")
+    auditor = UserFactory(roles=[AUDITOR], units=[unit_a], is_staff=True)
+    client.force_login(auditor)
+    for staff in (client, admin_client):
+        page = staff.get(reverse("admin:crm_identity_change", args=[phone.pk]))
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "+8613800138000" not in html and "138****8000" in html
+        assert reverse("customer-detail", args=[customer.pk]) in html
+        listing = staff.get(reverse("admin:crm_identity_changelist")).content.decode()
+        assert "+8613800138000" not in listing and "wang@example.com" not in listing
+        inline = staff.get(reverse("admin:crm_customer_change", args=[customer.pk]))
+        assert inline.status_code == 200
+        html = inline.content.decode()
+        assert "+8613800138000" not in html and "wang@example.com" not in html
+        assert "138****8000" in html and "w***@example.com" in html
+    assert not PiiAccess.objects.exists()
+
+
+def search_sql(client, url, term):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, {"q": term})
+    assert response.status_code == 200
+    return response, "\n".join(q["sql"] for q in queries.captured_queries)
+
+
+def test_identity_search_is_an_exact_lookup_of_the_normalized_value(
+    admin_client, data, django_assert_max_num_queries
+) -> None:
+    customer, _other = data
+    url = reverse("admin:crm_identity_changelist")
+    with django_assert_max_num_queries(12):
+        response, sql = search_sql(admin_client, url, " 138 0013 8000 ")
+    assert [i.customer_id for i in response.context["cl"].result_list] == [customer.pk]
+    assert "UPPER(" not in sql
+    response, sql = search_sql(admin_client, url, "Wang@Example.com")
+    assert [i.type for i in response.context["cl"].result_list] == ["email"]
+    assert "UPPER(" not in sql
+    response, _sql = search_sql(admin_client, url, "no such thing")
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_transaction_search_is_exact_and_the_filters_never_scan_the_table(
+    admin_client, data, django_assert_max_num_queries
+) -> None:
+    url = reverse("admin:crm_transaction_changelist")
+    with django_assert_max_num_queries(12):
+        response, sql = search_sql(admin_client, url, " T1 ")
+    assert [t.external_id for t in response.context["cl"].result_list] == ["T1"]
+    assert "UPPER(" not in sql
+    assert "DISTINCT" not in sql and "DATE_TRUNC" not in sql.upper()
+    response, _sql = search_sql(admin_client, url, "t1")  # order ids are case-sensitive
+    assert list(response.context["cl"].result_list) == []
+    assert "GBP" in response.content.decode()  # the currency filter's fixed choices
+    cny = admin_client.get(url, {"currency": "CNY"}).context["cl"].result_list
+    gbp = admin_client.get(url, {"currency": "GBP"}).context["cl"].result_list
+    assert [t.external_id for t in cny] == ["T1"] and list(gbp) == []
+
+
+def test_timeline_type_filter_lists_the_registered_types_without_a_scan(admin_client, data):
+    url = reverse("admin:crm_timelineevent_changelist")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert not any("DISTINCT" in q["sql"] for q in queries.captured_queries)
+    html = response.content.decode()
+    assert "?type=consent.withdrawn" in html  # registered, though no such event exists yet
+    granted = admin_client.get(url, {"type": "consent.granted"}).context["cl"].result_list
+    assert {e.type for e in granted} == {"consent.granted"}
+    assert len(granted) == TimelineEvent.objects.filter(type="consent.granted").count() == 1

@@ -338,3 +338,17 @@ def test_the_desk_records_a_withdrawal_and_sees_the_history(client, desk, rep) -
     page = client.get(reverse("customer-detail", args=[customer.pk]))
     assert [c.granted for c in page.context["consents"]] == [False]
     assert 'data-testid="consent-history"' in page.content.decode()
+
+
+def test_revealing_an_e_mail_is_audited_too(client, desk) -> None:
+    customer = services.resolve_customer(
+        identities=[IdentityInput("email", "Li.Na@Example.com")],
+        attributes={"display_name": "李娜"},
+        source="web",
+    ).customer
+    client.force_login(desk)
+    page = client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
+    assert 'data-testid="reveal-email"' in page and "li.na@example.com" not in page
+    shown = client.post(reverse("customer-reveal", args=[customer.pk]), {"type": "email"})
+    assert "li.na@example.com" in shown.content.decode()
+    assert PiiAccess.objects.get().identity_type == "email"

@@ -205,6 +205,26 @@ def test_a_purchase_naming_an_original_order_is_a_row_error(unit_a):
     assert (result["created"], result["cancellations_linked"]) == (2, 1)
 
 
+def test_a_plain_member_number_is_the_customer_id_in_the_import_source(unit_a):
+    header = ["订单号", "下单时间", "金额", "会员号"]
+    rows = [
+        ["M-1", "2024-05-01 10:00", "10", "12923"],
+        ["M-2", "2024-05-01 11:00", "10", "ERP:C-1024"],  # already source:id, kept
+        ["M-3", "2024-05-01 12:00", "10", 12923],  # the same member again
+    ]
+    result = run(unit_a, csv_bytes(rows, header=header), source="pos")
+
+    assert result["errors"] == [] and result["created"] == 3
+    member = Transaction.objects.get(external_id="M-1").customer
+    assert list(member.identities.values_list("type", "value")) == [("external", "pos:12923")]
+    assert Transaction.objects.get(external_id="M-3").customer == member
+    other = Transaction.objects.get(external_id="M-2").customer
+    assert list(other.identities.values_list("value", flat=True)) == ["erp:C-1024"]
+    cells = {"external_id": "M-4", "occurred_at": "2024-05-01", "amount": "1"}
+    mapped = imports.map_row({**cells, "customer_external_id": " 7 "}, line=2, channel="store")
+    assert mapped.identities[0].value == "7"  # without a source: left to the service to refuse
+
+
 def test_dry_run_writes_nothing_but_reports_the_same_errors(unit_a):
     data = csv_bytes(MIXED_ROWS)
 

@@ -40,6 +40,16 @@ def arrange() -> None:
         ],
     )
     services.ingest_transactions(
+        business_unit=units["PROP"],
+        source="property_erp",
+        rows=[
+            TransactionInput(
+                f"FEE-{n}", now - timedelta(days=30 * n), "680", "erp", identities=phone
+            )
+            for n in range(6)
+        ],
+    )
+    services.ingest_transactions(  # a unit the desk does not see: never shown to it
         business_unit=units["AUTO"],
         source="dms",
         rows=[
@@ -76,7 +86,8 @@ def test_find_by_phone_fragment_open_360_review_and_merge(page):
     page.get_by_test_id("customer-row").get_by_role("link", name="王伟").click()
     expect(page.get_by_test_id("customer-name")).to_have_text("王伟")
     page.wait_for_load_state("load")
-    expect(page.get_by_test_id("unit-row")).to_have_count(2)
+    expect(page.get_by_test_id("unit-row")).to_have_count(2)  # MART and PROP, not AUTO
+    expect(page.get_by_test_id("unit-summary")).not_to_contain_text("238")
     expect(page.get_by_test_id("duplicate-alert")).to_be_visible()
     expect(page.get_by_test_id("header-phone")).to_have_text("138****8000")
     page.get_by_test_id("reveal-phone").click()
