@@ -36,7 +36,7 @@ from crm.models import (
 )
 from crm.normalizers import InvalidIdentity
 from crm.registry import event_types
-from crm.selectors.customers import search_filter
+from crm.selectors.customers import estimated_row_count, search_filter
 
 MASKED_HELP_TEXT = _(
     "Phones and e-mails are masked in the admin. To see a full phone number, open the "
@@ -51,16 +51,9 @@ class EstimatedCountPaginator(Paginator):
     def count(self) -> int:  # type: ignore[override]
         query = getattr(self.object_list, "query", None)
         if query is not None and not query.where:
-            from django.db import connection
-
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [self.object_list.model._meta.db_table],  # type: ignore[union-attr]
-                )
-                row = cursor.fetchone()
-            if row and row[0] > 10000:
-                return int(row[0])
+            estimate = estimated_row_count(self.object_list.model)  # type: ignore[union-attr]
+            if estimate > 10000:
+                return estimate
         return super().count
 
 

@@ -332,25 +332,16 @@ def load_synthetic(
         ]
         if not customer.consents.exists():
             for channel, granted, withdrawn in consents:
-                if not granted:
-                    continue
-                record_consent(
-                    customer=customer,
-                    channel=channel,
-                    purpose=ConsentPurpose.MARKETING,
-                    granted=True,
-                    source="门店登记",
-                    occurred_at=now - timedelta(days=400),
-                )
-                out.consents += 1
-                if withdrawn:
+                # A grant at registration, and for some a withdrawal by SMS a year later.
+                history = [(True, "门店登记", 400), (False, "短信退订", 30)] if granted else []
+                for given, source, days_ago in history[: 2 if withdrawn else 1]:
                     record_consent(
                         customer=customer,
                         channel=channel,
                         purpose=ConsentPurpose.MARKETING,
-                        granted=False,
-                        source="短信退订",
-                        occurred_at=now - timedelta(days=30),
+                        granted=given,
+                        source=source,
+                        occurred_at=now - timedelta(days=days_ago),
                     )
                     out.consents += 1
 

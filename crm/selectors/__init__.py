@@ -9,7 +9,9 @@ from crm.selectors.customers import (
     customer_transactions,
     duplicate_queue,
     estimated_customer_count,
+    estimated_row_count,
     search_customers,
+    timeline_units,
 )
 from crm.selectors.platform import (
     business_unit_list,
@@ -31,9 +33,11 @@ __all__ = [
     "customer_transactions",
     "duplicate_queue",
     "estimated_customer_count",
+    "estimated_row_count",
     "job_list",
     "search_business_units",
     "search_customers",
     "search_users",
+    "timeline_units",
     "users_per_role",
 ]

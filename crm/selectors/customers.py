@@ -41,6 +41,7 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
+from crm.normalizers import mask_phone
 from crm.registry import SearchResult
 
 PAGE_SIZE = 25
@@ -197,18 +198,21 @@ def _after(fields: tuple[str, ...], values: list[Any]) -> Q:
     return condition
 
 
-def estimated_customer_count() -> int:
-    """PostgreSQL's estimate of the customer rows (exact counts cost too much at scale)."""
+def estimated_row_count(model: type[Any]) -> int:
+    """PostgreSQL's estimate of a table's rows (``pg_class.reltuples``): exact counts cost too
+    much at scale. 0 when the table was never analysed."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class "
-            "WHERE oid = 'crm_customer'::regclass"
+            "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s::regclass",
+            [model._meta.db_table],
         )
         row = cursor.fetchone()
-    estimate = int(row[0]) if row else 0
-    if estimate == 0:  # never analysed (a fresh database): small enough to count
-        estimate = Customer.objects.count()
-    return estimate
+    return int(row[0]) if row else 0
+
+
+def estimated_customer_count() -> int:
+    """About how many customers there are; a fresh, never-analysed database is counted."""
+    return estimated_row_count(Customer) or Customer.objects.count()
 
 
 def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
@@ -219,18 +223,12 @@ def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
     return [
         SearchResult(
             title=c.display_name,
-            subtitle=_masked(c.phone) if c.phone else c.get_kind_display(),  # type: ignore[attr-defined]
+            subtitle=mask_phone(c.phone) if c.phone else c.get_kind_display(),  # type: ignore[attr-defined]
             badge=f"#{c.pk}",
             url=reverse("customer-detail", args=[c.pk]),
         )
         for c in page.rows
     ]
-
-
-def _masked(phone: str) -> str:
-    from crm.normalizers import mask_phone
-
-    return mask_phone(phone)
 
 
 # --- The 360-degree view -------------------------------------------------------------------

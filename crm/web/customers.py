@@ -76,25 +76,17 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _live_customer_or_redirect(pk: int) -> Customer | HttpResponse:
-    customer = get_object_or_404(Customer, pk=pk)
-    if customer.merged_into_id is not None:
-        return redirect("customer-detail", pk=customer.merged_into_id)
-    return customer
-
-
 @require_GET
 @permission_required("crm.view_customer", raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _live_customer_or_redirect(pk)
-    if isinstance(found, HttpResponse):
-        merged = Customer.objects.filter(pk=pk).values_list("display_name", flat=True).first()
+    customer = get_object_or_404(Customer, pk=pk)
+    if customer.merged_into_id is not None:  # an old link: the survivor answers it
         messages.info(
             request,
-            _("“%(name)s” (#%(id)d) was merged into this customer.") % {"name": merged, "id": pk},
+            _("“%(name)s” (#%(id)d) was merged into this customer.")
+            % {"name": customer.display_name, "id": pk},
         )
-        return found
-    customer = found
+        return redirect("customer-detail", pk=customer.merged_into_id)
     tab = request.GET.get("tab", "timeline")
     if tab not in ("timeline", "transactions"):
         tab = "timeline"
@@ -146,7 +138,7 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         "event_type": type_,
         "event_unit": unit_id,
         "event_types": sorted(known.values(), key=lambda e: str(e.label)),
-        "timeline_units": BusinessUnit.objects.visible_to(request.user).order_by("code"),
+        "timeline_units": selectors.timeline_units(request.user),
     }
 
 
