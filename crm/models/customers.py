@@ -15,6 +15,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Func, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -73,12 +74,17 @@ class Customer(models.Model):
     """One real party, a person or an organization."""
 
     kind = models.CharField(
-        _("kind"), max_length=12, choices=CustomerKind.choices, default=CustomerKind.PERSON
+        _("kind"),
+        max_length=12,
+        choices=CustomerKind.choices,
+        default=CustomerKind.PERSON,
+        db_default=CustomerKind.PERSON,
     )
     display_name = models.CharField(_("name"), max_length=200)
     name_is_generated = models.BooleanField(
         _("name generated"),
         default=False,
+        db_default=False,
         help_text=_("The name is a masked identity until a record brings the real name."),
     )
     name_grams = models.GeneratedField(
@@ -88,18 +94,28 @@ class Customer(models.Model):
         editable=False,
     )
     gender = models.CharField(
-        _("gender"), max_length=6, choices=Gender.choices, default=Gender.UNKNOWN, blank=True
+        _("gender"),
+        max_length=6,
+        choices=Gender.choices,
+        default=Gender.UNKNOWN,
+        db_default=Gender.UNKNOWN,
+        blank=True,
     )
     birthday = models.DateField(_("birthday"), null=True, blank=True)
-    region = models.CharField(_("region"), max_length=100, blank=True)
+    region = models.CharField(_("region"), max_length=100, blank=True, db_default="")
     registered_name = models.CharField(
         _("registered name"),
         max_length=200,
         blank=True,
+        db_default="",
         help_text=_("Organizations: the name on the business licence."),
     )
     source = models.CharField(
-        _("first source"), max_length=40, blank=True, help_text=_("Where it was first seen.")
+        _("first source"),
+        max_length=40,
+        blank=True,
+        db_default="",
+        help_text=_("Where it was first seen."),
     )
     merged_into = models.ForeignKey(
         "self",
@@ -110,7 +126,7 @@ class Customer(models.Model):
         verbose_name=_("merged into"),
     )
     merged_at = models.DateTimeField(_("merged at"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = CustomerQuerySet.as_manager()
@@ -195,9 +211,9 @@ class Identity(models.Model):
     )
     type = models.CharField(_("type"), max_length=20, choices=IdentityType.choices)
     value = models.CharField(_("value"), max_length=200)
-    verified = models.BooleanField(_("verified"), default=False)
-    source = models.CharField(_("source"), max_length=40, blank=True)
-    created_at = models.DateTimeField(_("added"), default=timezone.now)
+    verified = models.BooleanField(_("verified"), default=False, db_default=False)
+    source = models.CharField(_("source"), max_length=40, blank=True, db_default="")
+    created_at = models.DateTimeField(_("added"), default=timezone.now, db_default=Now())
 
     class Meta:
         verbose_name = _("identity")
@@ -283,13 +299,18 @@ class Transaction(models.Model):
     external_id = models.CharField(_("external id"), max_length=100)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     kind = models.CharField(
-        _("kind"), max_length=12, choices=TransactionKind.choices, default=TransactionKind.PURCHASE
+        _("kind"),
+        max_length=12,
+        choices=TransactionKind.choices,
+        default=TransactionKind.PURCHASE,
+        db_default=TransactionKind.PURCHASE,
     )
     status = models.CharField(
         _("status"),
         max_length=16,
         choices=TransactionStatus.choices,
         default=TransactionStatus.COMPLETED,
+        db_default=TransactionStatus.COMPLETED,
     )
     original = models.ForeignKey(
         "self",
@@ -302,9 +323,9 @@ class Transaction(models.Model):
     )
     occurred_at = models.DateTimeField(_("occurred"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    currency = models.CharField(_("currency"), max_length=3, default="CNY")
-    lines = models.JSONField(_("lines"), default=list, blank=True)
-    ingested_at = models.DateTimeField(_("ingested"), default=timezone.now)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY", db_default="CNY")
+    lines = models.JSONField(_("lines"), default=list, db_default=[], blank=True)
+    ingested_at = models.DateTimeField(_("ingested"), default=timezone.now, db_default=Now())
 
     objects = TransactionQuerySet.as_manager()
 
@@ -382,9 +403,9 @@ class TimelineEvent(models.Model):
     )
     type = models.CharField(_("type"), max_length=50)
     actor = staff_member(_("actor"))
-    occurred_at = models.DateTimeField(_("occurred"), default=timezone.now)
+    occurred_at = models.DateTimeField(_("occurred"), default=timezone.now, db_default=Now())
     summary = models.CharField(_("summary"), max_length=300)
-    data = models.JSONField(_("data"), default=dict, blank=True)
+    data = models.JSONField(_("data"), default=dict, db_default={}, blank=True)
 
     objects = TimelineEventQuerySet.as_manager()
 
