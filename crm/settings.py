@@ -276,9 +276,20 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "crm.api.schema.ProblemAutoSchema",
     "EXCEPTION_HANDLER": "crm.api.exceptions.problem_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only (415 otherwise), within the limits below (crm/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["crm.api.parsers.LimitedJSONParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+# Limits on what a partner may send (413 / 400 beyond them; see README, "API limits").
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=12)
+API_MAX_JSON_ELEMENTS = env.int("API_MAX_JSON_ELEMENTS", default=50_000)
+API_MAX_STRING_LENGTH = env.int("API_MAX_STRING_LENGTH", default=2000)
+ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=500)
+# Orders dated outside [earliest, now + tolerance] are refused (a typo, not history).
+TRANSACTION_EARLIEST = env.str("TRANSACTION_EARLIEST", default="1990-01-01")
+TRANSACTION_FUTURE_TOLERANCE = timedelta(hours=env.int("TRANSACTION_FUTURE_HOURS", default=24))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Group CRM API",

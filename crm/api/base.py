@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
-from rest_framework import generics, viewsets
+from rest_framework import exceptions, generics, viewsets
 from rest_framework.views import APIView
 
 from crm.api.idempotency import run_idempotent
+from crm.api.parsers import check_query_params
 
 
 class IdempotentPostMixin:
@@ -22,13 +23,17 @@ class IdempotentPostMixin:
         view.request = request
         view.headers = view.default_response_headers
         try:
-            view.initial(request, *args, **kwargs)
             method = request.method.lower()
             if method in view.http_method_names:
                 handler = getattr(view, method, view.http_method_not_allowed)
             else:
                 handler = view.http_method_not_allowed
-            if request.method == "POST" and handler is not view.http_method_not_allowed:
+            if handler == view.http_method_not_allowed:
+                # 405 before authentication, scopes and idempotency: the route never takes it.
+                raise exceptions.MethodNotAllowed(request.method)
+            check_query_params(request.query_params)
+            view.initial(request, *args, **kwargs)
+            if request.method == "POST":
                 response = run_idempotent(request, lambda: handler(request, *args, **kwargs))
             else:
                 response = handler(request, *args, **kwargs)

@@ -39,8 +39,8 @@ def owner_of(request: Request) -> str:
 
 
 def _body_parts(request: Request) -> list[bytes]:
-    """The body as bytes to hash: JSON by value (key order and spacing do not matter); a
-    multipart upload by its fields and its files' contents, read in chunks, never whole."""
+    """The body as bytes to hash: a multipart upload by its fields and its files' contents,
+    read in chunks, never whole; anything else by its parsed value."""
     content_type = request.content_type or ""
     if content_type.startswith("multipart/"):
         fields = json.dumps(
@@ -56,13 +56,9 @@ def _body_parts(request: Request) -> list[bytes]:
                 upload.seek(0)
                 parts.append(f"{name}:{upload.name}:{file_digest.hexdigest()}".encode())
         return parts
-    raw = request._request.body
-    try:
-        return [
-            json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":")).encode()
-        ]
-    except (ValueError, UnicodeDecodeError):
-        return [raw]
+    # JSON by value (key order and spacing do not matter), from what the parser read: the
+    # raw stream is gone once DRF has parsed it.
+    return [json.dumps(request.data, sort_keys=True, separators=(",", ":")).encode()]
 
 
 def fingerprint(request: Request) -> str:

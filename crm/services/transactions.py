@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -176,6 +177,13 @@ def validate_transaction(row: TransactionInput) -> _Clean:
     if row.original_external_id and row.kind != TransactionKind.CANCELLATION:
         raise InvalidTransaction(
             _("Only a cancellation names an original order."), field="original_external_id"
+        )
+    if not isinstance(row.lines, list) or not all(isinstance(x, dict) for x in row.lines):
+        raise InvalidTransaction(_("Lines are a list of objects."), field="lines")
+    if len(row.lines) > settings.ORDER_MAX_LINES:
+        raise InvalidTransaction(
+            _("An order has at most %(n)d lines.") % {"n": settings.ORDER_MAX_LINES},
+            field="lines",
         )
     row.currency = (row.currency or "").strip().upper()
     if not _CURRENCY.match(row.currency):
