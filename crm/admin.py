@@ -10,6 +10,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import IntegrityError
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -18,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import services
+from crm.errors import unique_violation
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
 from crm.policy import sees_all_units
 from crm.roles import ROLE_LABELS
@@ -81,6 +83,15 @@ class BusinessUnitAdmin(ScopedAdminMixin, admin.ModelAdmin[BusinessUnit]):
     list_filter = ["industry", "is_active"]
     search_fields = ["code", "name"]
     ordering = ["code"]
+
+    def changeform_view(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except IntegrityError as exc:
+            if unique_violation(exc) is None:
+                raise
+            # Another admin saved the same code first; validating again shows the field error.
+            return super().changeform_view(request, *args, **kwargs)
 
 
 @admin.register(User)

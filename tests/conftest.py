@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 
 from crm import services
@@ -12,6 +13,10 @@ from crm.roles import ADMIN, SALES_REP
 from tests.factories import BusinessUnitFactory, UserFactory
 
 PASSWORD = "correct-horse-battery"
+
+# Property tests assert outcomes, not speed: a loaded 2-core machine must not fail them.
+hypothesis_settings.register_profile("crm", deadline=None)
+hypothesis_settings.load_profile("crm")
 
 
 @pytest.fixture(autouse=True)

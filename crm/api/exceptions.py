@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from crm.errors import DomainError
+from crm.errors import DomainError, unique_violation
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -78,6 +78,17 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     if isinstance(exc, DomainError):
         errors = {exc.field: [{"code": exc.code, "message": exc.message}]} if exc.field else None
         return problem_response(exc.status, exc.code, exc.message, errors)
+    if (taken := unique_violation(exc)) is not None:
+        # A concurrent writer got there between the serializer's check and the insert: the
+        # same answer the check gives.
+        field = taken[1]
+        message = _("This value is already taken.")
+        return problem_response(
+            status.HTTP_400_BAD_REQUEST,
+            "validation_error",
+            _("The request has invalid fields."),
+            {field: [{"code": "unique", "message": message}]},
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -33,6 +33,7 @@ from crm.services.platform import (
     start_job,
 )
 from crm.services.transactions import (
+    ExternalIdTaken,
     IngestResult,
     InvalidTransaction,
     RowError,
@@ -42,6 +43,7 @@ from crm.services.transactions import (
 )
 
 __all__ = [
+    "ExternalIdTaken",
     "IdentityInput",
     "IngestResult",
     "InvalidTransaction",

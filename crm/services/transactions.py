@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Any
@@ -76,6 +76,7 @@ class RowError:
     field: str
     reason: str
     external_id: str = ""
+    code: str = "invalid_transaction"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,6 +137,25 @@ class InvalidTransaction(DomainError):
     status = 422
 
 
+class ExternalIdTaken(InvalidTransaction):
+    """``(source, external_id)`` belongs to another business unit's order (nothing of that
+    order is revealed)."""
+
+    code = "external_id_taken"
+    status = 409
+
+
+def _taken_error(row: TransactionInput, source: str) -> RowError:
+    return RowError(
+        row.line_number,
+        "external_id",
+        _("This order id is already used by another business unit in %(source)s.")
+        % {"source": source},
+        str(row.external_id),
+        ExternalIdTaken.code,
+    )
+
+
 def validate_transaction(row: TransactionInput) -> _Clean:
     """Check one row; raise ``InvalidTransaction``/``InvalidIdentity`` naming the field."""
     if not row.external_id or len(str(row.external_id).strip()) > 100:
@@ -155,22 +175,21 @@ def validate_transaction(row: TransactionInput) -> _Clean:
         raise InvalidTransaction(
             _("A date and time with a time zone is required."), field="occurred_at"
         )
-    if row.occurred_at > timezone.now() + timedelta(days=1):
+    earliest, latest = order_time_window()
+    if row.occurred_at < earliest:
+        raise InvalidTransaction(
+            _("The order date is before %(date)s.") % {"date": earliest.date().isoformat()},
+            field="occurred_at",
+        )
+    if row.occurred_at > latest:
         raise InvalidTransaction(_("The order date is in the future."), field="occurred_at")
-    try:
-        amount = Decimal(str(row.amount)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
+    amount = _amount(row)
+    if row.kind == TransactionKind.PURCHASE and amount <= 0:
         raise InvalidTransaction(
-            _("“%(value)s” is not an amount.") % {"value": row.amount}, field="amount"
-        ) from exc
-    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-        raise InvalidTransaction(_("The amount is out of range."), field="amount")
-    if row.kind == TransactionKind.PURCHASE and amount < 0:
-        raise InvalidTransaction(
-            _("A purchase cannot have a negative amount; send a cancellation instead."),
+            _("A purchase has a positive amount; send a cancellation for money going back."),
             field="amount",
         )
-    if row.kind == TransactionKind.CANCELLATION and amount > 0:
+    if row.kind == TransactionKind.CANCELLATION and amount >= 0:
         raise InvalidTransaction(
             _("A cancellation's amount is negative (the money going back)."), field="amount"
         )
@@ -193,6 +212,60 @@ def validate_transaction(row: TransactionInput) -> _Clean:
     identities = normalize_identities(row.identities)
     attributes = clean_attributes(row.customer_attributes)
     return _Clean(row=row, amount=amount, identities=identities, attributes=attributes)
+
+
+# ISO 4217 currencies without minor units; every other one is stored with two decimals
+# (the column's scale), so a third decimal (BHD, KWD...) is refused rather than rounded.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+
+
+def order_time_window() -> tuple[datetime, datetime]:
+    """Orders are dated from ``TRANSACTION_EARLIEST`` to now plus the tolerance."""
+    earliest = datetime.fromisoformat(settings.TRANSACTION_EARLIEST)
+    if timezone.is_naive(earliest):
+        earliest = timezone.make_aware(earliest)
+    return earliest, timezone.now() + settings.TRANSACTION_FUTURE_TOLERANCE
+
+
+def _amount(row: TransactionInput) -> Decimal:
+    """The amount, exact: more decimals than the currency has are refused, never rounded."""
+    try:
+        amount = Decimal(str(row.amount).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidTransaction(
+            _("“%(value)s” is not an amount.") % {"value": row.amount}, field="amount"
+        ) from exc
+    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+        raise InvalidTransaction(_("The amount is out of range."), field="amount")
+    currency = (row.currency or "").strip().upper()
+    places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        raise InvalidTransaction(
+            _("%(currency)s amounts have at most %(places)d decimals.")
+            % {"currency": currency or "CNY", "places": places},
+            field="amount",
+        )
+    return amount.quantize(Decimal("0.01"))
 
 
 def _batches(rows: Iterable[TransactionInput], size: int) -> Iterator[list[TransactionInput]]:
@@ -285,14 +358,7 @@ def _skip_stored(
     for r in rows:
         owner_unit = stored.get(r.row.external_id)
         if owner_unit is not None and owner_unit != unit.pk:
-            part.errors.append(
-                _row_error(
-                    r.row,
-                    "external_id",
-                    _("This order id is already used by another business unit in %(source)s.")
-                    % {"source": source},
-                )
-            )
+            part.errors.append(_taken_error(r.row, source))
         elif owner_unit is not None or r.row.external_id in seen:
             part.duplicates += 1
         else:
@@ -572,7 +638,7 @@ SELECT %s, coalesce(customer_id, original_customer_id), %s, external_id, channel
        'completed', original_id, occurred_at, amount, currency, lines, now()
 FROM resolved
 ON CONFLICT (source, external_id) DO NOTHING
-RETURNING original_id
+RETURNING external_id, original_id
 """
 
 _NET_ORIGINALS_SQL = """
@@ -611,11 +677,36 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
         )
         inserted = cursor.fetchall()
         part.created += len(inserted)
-        part.duplicates += len(rows) - len(inserted)
-        originals = [o for (o,) in inserted if o is not None]
+        if len(inserted) < len(rows):
+            _conflicts(cursor, unit, source, rows, {e for e, _o in inserted}, part)
+        originals = [o for _e, o in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
             cursor.execute(_NET_ORIGINALS_SQL, [originals, unit.pk])
+
+
+def _conflicts(
+    cursor: Any,
+    unit: BusinessUnit,
+    source: str,
+    rows: list[_Clean],
+    inserted: set[str],
+    part: IngestResult,
+) -> None:
+    """Rows a concurrent import stored first (after our check): the same unit's are
+    duplicates; another unit's are refused like any order id that unit holds."""
+    lost = [r for r in rows if r.row.external_id not in inserted]
+    cursor.execute(
+        "SELECT external_id, business_unit_id FROM crm_transaction "
+        "WHERE source = %s AND external_id = ANY(%s)",
+        [source, [r.row.external_id for r in lost]],
+    )
+    owners = dict(cursor.fetchall())
+    for r in lost:
+        if owners.get(r.row.external_id, unit.pk) == unit.pk:
+            part.duplicates += 1
+        else:
+            part.errors.append(_taken_error(r.row, source))
 
 
 def ingest_transaction(
@@ -625,6 +716,8 @@ def ingest_transaction(
     result = ingest_transactions(business_unit=business_unit, source=source, rows=[row])
     if result.errors:
         error = result.errors[0]
+        if error.code == ExternalIdTaken.code:
+            raise ExternalIdTaken(error.reason, field=error.field)
         raise InvalidTransaction(error.reason, field=error.field)
     stored = Transaction.objects.select_related("customer").get(
         source=source.strip().lower(), external_id=row.external_id, business_unit=business_unit

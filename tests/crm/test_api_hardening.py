@@ -147,3 +147,33 @@ def test_a_post_to_a_read_only_route_is_405(pos, admin_user, api):
     api.force_authenticate(admin_user)
     assert_problem(api.post("/api/v1/me/", {}, format="json"), 405, "method_not_allowed")
     assert_problem(api.post("/api/v1/customers/1/", {}, format="json"), 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"amount": "0.00"}, "amount"),
+        ({"amount": "-1.00"}, "amount"),
+        ({"amount": "10.005"}, "amount"),
+        ({"amount": "100.50", "currency": "JPY"}, "amount"),
+        ({"kind": "cancellation", "amount": "0"}, "amount"),
+        ({"occurred_at": "0001-01-01T00:00:00Z"}, "occurred_at"),
+        ({"occurred_at": "1989-12-31T00:00:00Z"}, "occurred_at"),
+        ({"occurred_at": "2999-01-01T00:00:00+08:00"}, "occurred_at"),
+    ],
+)
+def test_amounts_and_times_out_of_their_domain_are_refused(pos, change, field):
+    problem = assert_problem(post(pos, {**ORDER, **change}), 400, "validation_error")
+    assert list(problem["errors"]) == [field]
+    assert not Transaction.objects.exists()
+
+
+def test_times_are_emitted_in_rfc3339_with_an_offset(pos):
+    import re
+
+    stored = post(pos, {**ORDER, "occurred_at": "1990-01-02T00:00:00"})
+    assert stored.status_code == 201
+    listed = pos.get("/api/v1/transactions/").json()["results"][0]
+    for value in (stored.json()["occurred_at"], listed["occurred_at"]):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", value), value
+    assert post(pos, {**ORDER, "external_id": "Y", "amount": "100", "currency": "JPY"}, key="j")

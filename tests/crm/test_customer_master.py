@@ -300,7 +300,8 @@ def test_merging_a_survivor_later_flattens_the_tombstone_chain(admin_user) -> No
 
 def test_ingesting_the_same_orders_twice_changes_nothing(unit_a) -> None:
     rows = [
-        order(f"O-{n}", f"{n}0.00", [IdentityInput("mobile", f"1380013800{n}")]) for n in range(5)
+        order(f"O-{n}", f"{n + 1}0.00", [IdentityInput("mobile", f"1380013800{n}")])
+        for n in range(5)
     ] + [order("GUEST-1", "9.90")]
     first = services.ingest_transactions(business_unit=unit_a, source="pos", rows=rows)
     counts = (Customer.objects.count(), Transaction.objects.count(), Identity.objects.count())

@@ -51,8 +51,11 @@ class _Req:
     content_type = "application/json"
 
     def __init__(self, body: bytes, method: str = "POST", path: str = "/api/v1/x/") -> None:
+        import json
+
         self.method, self.path = method, path
-        self._request = type("R", (), {"body": body, "META": {}})()
+        self.data = json.loads(body)
+        self._request = type("R", (), {"META": {}})()
 
 
 json_values = st.recursive(
