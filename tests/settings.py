@@ -15,6 +15,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LANGUAGE_CODE = "zh-hans"
-# Query counts pinned by the suite are the application's own; the shared cache (database or
-# Redis in production) is replaced by a per-process one so throttle bookkeeping is not counted.
+# The shared cache (database or Redis in production) is a per-process one here. The API
+# throttle counts in PostgreSQL (as in production without Redis): one query per API request.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -35,6 +35,7 @@ from crm.models.platform import (
     Industry,
     Job,
     JobStatus,
+    RateCounter,
     User,
 )
 
@@ -64,6 +65,7 @@ __all__ = [
     "JobStatus",
     "Merge",
     "PiiAccess",
+    "RateCounter",
     "Tag",
     "TagCategory",
     "TimelineEvent",

@@ -213,6 +213,19 @@ class Identity(models.Model):
     value = models.CharField(_("value"), max_length=200)
     verified = models.BooleanField(_("verified"), default=False, db_default=False)
     source = models.CharField(_("source"), max_length=40, blank=True, db_default="")
+    business_unit = models.ForeignKey(
+        BusinessUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+        help_text=_(
+            "The business unit whose record supplied it; a partner key reads only its own "
+            "unit's identities. Empty: staff or the group."
+        ),
+        db_index=False,  # read per customer (identity_customer_type); units are never deleted
+    )
     created_at = models.DateTimeField(_("added"), default=timezone.now, db_default=Now())
 
     class Meta:

@@ -233,6 +233,22 @@ class IdempotencyKey(models.Model):
         return f"{self.owner} {self.key}"
 
 
+class RateCounter(models.Model):
+    """Requests counted per caller and window for the API throttle: one atomic upsert per
+    request (``crm.api.throttling``); expired rows are reset in place or purged."""
+
+    key = models.CharField(_("key"), max_length=200, primary_key=True)
+    hits = models.PositiveIntegerField(_("hits"), db_default=1)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits}"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")

@@ -166,8 +166,17 @@ def housekeeping(ctx: JobContext) -> dict[str, int]:
     from crm.imports import purge_stale_uploads
 
     uploads = purge_stale_uploads()
+    ctx.progress(90, _("Deleting expired rate counters"))
+    from crm.ratelimit import purge_rate_counters
+
+    counters = purge_rate_counters()
     ctx.progress(100, _("Done"))
-    return {"idempotency_keys_deleted": keys, "jobs_deleted": jobs, "uploads_deleted": uploads}
+    return {
+        "idempotency_keys_deleted": keys,
+        "jobs_deleted": jobs,
+        "uploads_deleted": uploads,
+        "rate_counters_deleted": counters,
+    }
 
 
 def set_user_language(*, user: User, language: str) -> None:

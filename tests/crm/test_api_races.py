@@ -99,3 +99,30 @@ def test_two_admins_adding_the_same_unit_code_in_the_admin_get_a_field_error(adm
         form_page = next(r for r in results.values() if r.status_code == 200)
         assert form_page.context["adminform"].form.errors["code"]
         assert BusinessUnit.objects.filter(code="ADMRACE").count() == 1
+
+
+def test_the_throttle_admits_exactly_its_limit_under_concurrency(issue_key):
+    unit = BusinessUnitFactory(code="THR")
+    _key, raw = issue_key(unit, ["business_units:read"], rate="10/min")
+    statuses: list[int] = []
+
+    def call(n: int) -> None:
+        client = key_client(raw)
+        for _ in range(3):
+            statuses.append(client.get("/api/v1/me/").status_code)
+
+    assert run_together(8, call) == []
+    assert sorted(statuses).count(200) == 10 and statuses.count(429) == 14
+
+
+def test_the_counter_is_one_atomic_increment_with_expiry():
+    from crm.models import RateCounter
+    from crm.ratelimit import count_hit, purge_rate_counters
+
+    hits: list[int] = []
+    assert run_together(8, lambda n: hits.extend(count_hit("t:x", 60)[0] for _ in range(5))) == []
+    assert sorted(hits) == list(range(1, 41))
+    RateCounter.objects.filter(key="t:x").update(expires_at="2000-01-01T00:00:00Z")
+    assert count_hit("t:x", 60)[0] == 1  # the window expired: counting starts again
+    RateCounter.objects.create(key="old", hits=3, expires_at="2000-01-01T00:00:00Z")
+    assert purge_rate_counters() == 1

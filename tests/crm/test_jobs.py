@@ -111,7 +111,12 @@ def test_housekeeping_purges_old_finished_jobs(admin_user, start):
     )
     job = start(kind="crm.housekeeping", user=admin_user)
     job.refresh_from_db()
-    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 1, "uploads_deleted": 0}
+    assert job.result == {
+        "idempotency_keys_deleted": 0,
+        "jobs_deleted": 1,
+        "uploads_deleted": 0,
+        "rate_counters_deleted": 0,
+    }
     assert not Job.objects.filter(pk=old.pk).exists() and Job.objects.filter(pk=recent.pk).exists()
 
 
@@ -203,7 +208,12 @@ def test_a_real_celery_worker_runs_a_job_from_the_broker(admin_user):
         worker.terminate()
         output = worker.communicate(timeout=30)[0]
     assert job.status == JobStatus.SUCCEEDED, output
-    assert job.result == {"idempotency_keys_deleted": 0, "jobs_deleted": 0, "uploads_deleted": 0}
+    assert job.result == {
+        "idempotency_keys_deleted": 0,
+        "jobs_deleted": 0,
+        "uploads_deleted": 0,
+        "rate_counters_deleted": 0,
+    }
     assert job.started_at is not None
 
 
@@ -265,7 +275,7 @@ def test_job_list_api_is_newest_first_with_constant_queries(
     for _ in range(20):
         Job.objects.create(kind="tests.steps", created_by=admin_user)
     api.force_authenticate(admin_user)
-    with django_assert_num_queries(2):  # admin role check, the page
+    with django_assert_num_queries(3):  # the throttle's counter, admin role check, the page
         body = api.get("/api/v1/jobs/").json()
     created = [j["created_at"] for j in body["results"]]
     assert created == sorted(created, reverse=True) and len(created) == 20
