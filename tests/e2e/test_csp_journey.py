@@ -107,6 +107,10 @@ def test_main_screens_run_under_the_enforced_policy(page):
     expect(page.get_by_test_id("confirm-modal")).to_be_hidden()
     watcher.check("jobs")
 
+    for url in ("/admin/", "/admin/crm/customer/", f"/admin/crm/customer/{customer.pk}/change/"):
+        watcher.visit(url)  # the administration runs under the same policy
+    watcher.check("administration")
+
     watcher.visit("/admin/crm/apikey/add/")
     page.fill("input[name=name]", "网店")
     page.locator(".select2-selection").first.click()  # the admin's own scripts still run
@@ -131,3 +135,13 @@ def test_main_screens_run_under_the_enforced_policy(page):
     expect(page.locator(".swagger-ui")).to_contain_text("按身份标识查找客户")
     shoot(page, "csp-api-docs-zh")
     watcher.check("API docs")
+
+    watcher.visit("/")
+    page.get_by_test_id("lang-en").first.click()  # a form POST: form-action 'self'
+    expect(page.get_by_test_id("nav")).to_contain_text("API documentation")
+    watcher.visit("/api/docs/")
+    expect(page.locator(".swagger-ui")).to_contain_text("Find customers by an identity")
+    page.locator(".opblock-summary", has_text="/api/v1/customers/").first.click()
+    expect(page.locator(".opblock-description-wrapper").first).to_contain_text("normalized")
+    shoot(page, "csp-api-docs-en")
+    watcher.check("API docs in English")
