@@ -12,8 +12,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import IntegrityError
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -154,6 +155,10 @@ class ApiKeyForm(forms.ModelForm[ApiKey]):
         return value
 
 
+# The plaintext of a key just issued, kept in the session until the page showing it is read.
+ISSUED_KEY_SESSION = "crm.issued_api_key"
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[ApiKey]):
     form = ApiKeyForm
@@ -225,11 +230,41 @@ class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[ApiKey]):
         raw_key = getattr(request, "_issued_raw_key", None)
         if raw_key is None:
             return super().response_add(request, obj, post_url_continue)
+        # POST, redirect, GET: the secret waits in the (server-side) session for one display,
+        # so reloading the page that shows it neither posts the form again (a second live key)
+        # nor shows the secret again.
+        request.session[ISSUED_KEY_SESSION] = {"pk": obj.pk, "raw_key": raw_key}
+        return HttpResponseRedirect(reverse("admin:crm_apikey_issued", args=[obj.pk]))
+
+    def get_urls(self) -> list[URLPattern]:
+        issued = path(
+            "<int:pk>/issued/",
+            self.admin_site.admin_view(self.issued_view),
+            name="crm_apikey_issued",
+        )
+        return [issued, *super().get_urls()]
+
+    def issued_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        obj = self.get_object(request, str(pk))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise Http404
+        pending = request.session.get(ISSUED_KEY_SESSION)
+        if not pending or pending.get("pk") != obj.pk:
+            self.message_user(
+                request,
+                _(
+                    "A key is shown only once, right after it is issued. If it was not copied, "
+                    "revoke it and issue a new one."
+                ),
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(reverse("admin:crm_apikey_change", args=[obj.pk]))
+        del request.session[ISSUED_KEY_SESSION]
         context = {
             **self.admin_site.each_context(request),
             "title": _("API key issued"),
             "api_key": obj,
-            "raw_key": raw_key,
+            "raw_key": pending["raw_key"],
             "opts": self.model._meta,
         }
         response = TemplateResponse(request, "admin/crm/apikey/issued.html", context)

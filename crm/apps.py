@@ -105,6 +105,16 @@ class CrmConfig(AppConfig):
                 order=90,
             )
         )
+        register_nav(
+            NavItem(
+                "api-docs",
+                _("API documentation"),
+                "api-docs",
+                icon="book",
+                permission="crm.add_apikey",  # the roles that issue keys to partners
+                order=95,
+            )
+        )
         register_search(
             SearchProvider(
                 "customers",

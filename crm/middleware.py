@@ -1,11 +1,13 @@
-"""Per-user interface language: a signed-in user's saved choice wins over cookie and browser."""
+"""Per-user interface language, and the security headers every dynamic response carries."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import translation
 
 
@@ -35,3 +37,34 @@ def client_ip(request: HttpRequest) -> str | None:
     if count and len(forwarded) >= count:
         return forwarded[-count]
     return request.META.get("REMOTE_ADDR")
+
+
+class SecurityHeadersMiddleware(CSPMiddleware):
+    """Content-Security-Policy (django-csp, from ``CONTENT_SECURITY_POLICY``, with a per-request
+    nonce as ``request.csp_nonce``), ``Permissions-Policy`` and ``Cache-Control: no-store``.
+
+    It sits after WhiteNoise, so static files never reach it and keep their long-lived caching.
+    Every response that does reach it is dynamic: API answers, pages showing personal data and
+    the sign-in form alike, so none may be stored by a browser or a shared cache (a page kept in
+    the back/forward history or on a proxy would show a customer to the next person at the
+    screen). ``Referrer-Policy`` comes from Django's ``SecurityMiddleware``
+    (``SECURE_REFERRER_POLICY``), ``X-Frame-Options`` from ``XFrameOptionsMiddleware``.
+    """
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        response = super().process_response(request, response)
+        policy = ", ".join(
+            f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items()
+        )
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        if not request.path_info.startswith(_cacheable_prefixes()):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _cacheable_prefixes() -> tuple[str, ...]:
+    """Paths whose responses may be cached: static and media files (when served by Django)."""
+    return tuple(p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p != "/")

@@ -6,14 +6,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
-from drf_spectacular.views import SpectacularSwaggerView
 
 from crm.api.exceptions import api_not_found, api_server_error
 from crm.registry import web_routes
+from crm.web.api_docs import api_docs
 from crm.web.forms import LoginForm
-
-docs_view = SpectacularSwaggerView.as_view(url_name="api:schema")
-docs_view.login_required = False  # type: ignore[attr-defined]
 
 urlpatterns = [
     path(
@@ -29,7 +26,7 @@ urlpatterns = [
     *web_routes(),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("crm.api.urls", "api"), namespace="api")),
-    path("api/docs/", docs_view, name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
 ]
 
 

@@ -120,8 +120,8 @@ REVEAL_PARAMETER = OpenApiParameter(
 
 @extend_schema_view(
     list=extend_schema(
-        summary="Find customers by an identity",
-        description=(
+        summary=gettext_lazy("Find customers by an identity"),
+        description=gettext_lazy(
             "Give exactly one identity: `mobile` (any spelling: 138 0013 8000, +86…), `email`, "
             "`wechat_unionid`, `wechat_openid`, `uscc` or `external` (source:id). It is "
             "normalized, then matched exactly. Returns at most one customer."
@@ -133,8 +133,8 @@ REVEAL_PARAMETER = OpenApiParameter(
         examples=[CUSTOMER_EXAMPLE],
     ),
     retrieve=extend_schema(
-        summary="One customer",
-        description=(
+        summary=gettext_lazy("One customer"),
+        description=gettext_lazy(
             "A customer merged into another answers 301 with the survivor's URL (when you may "
             "see the survivor)."
         ),
@@ -295,10 +295,10 @@ ORDER_EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Transactions of your business units, newest first"),
+    list=extend_schema(summary=gettext_lazy("Transactions of your business units, newest first")),
     create=extend_schema(
-        summary="Push an order (idempotent)",
-        description=(
+        summary=gettext_lazy("Push an order (idempotent)"),
+        description=gettext_lazy(
             "The same (source, external_id) twice changes nothing: the second call answers 200 "
             "with the stored transaction, the first 201. The customer is found by its "
             "identities or created; a cancellation links to `original_external_id`."

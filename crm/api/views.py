@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins
@@ -72,14 +72,17 @@ BU_EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List business units you can see", examples=[BU_EXAMPLE]),
-    retrieve=extend_schema(summary="One business unit", examples=[BU_EXAMPLE]),
+    list=extend_schema(
+        summary=gettext_lazy("List business units you can see"), examples=[BU_EXAMPLE]
+    ),
+    retrieve=extend_schema(summary=gettext_lazy("One business unit"), examples=[BU_EXAMPLE]),
     create=extend_schema(
-        summary="Create a business unit (administrators)",
+        summary=gettext_lazy("Create a business unit (administrators)"),
         examples=[BU_EXAMPLE],
     ),
     partial_update=extend_schema(
-        summary="Rename or deactivate a business unit (administrators)", examples=[BU_EXAMPLE]
+        summary=gettext_lazy("Rename or deactivate a business unit (administrators)"),
+        examples=[BU_EXAMPLE],
     ),
 )
 class BusinessUnitViewSet(
@@ -121,8 +124,10 @@ JOB_EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Your background jobs", examples=[JOB_EXAMPLE]),
-    retrieve=extend_schema(summary="Status and progress of a job", examples=[JOB_EXAMPLE]),
+    list=extend_schema(summary=gettext_lazy("Your background jobs"), examples=[JOB_EXAMPLE]),
+    retrieve=extend_schema(
+        summary=gettext_lazy("Status and progress of a job"), examples=[JOB_EXAMPLE]
+    ),
 )
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     serializer_class = JobSerializer

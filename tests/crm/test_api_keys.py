@@ -92,14 +92,44 @@ def test_admin_issues_a_key_and_shows_it_once(client, admin_user, unit_a):
             "rate": "",
         },
     )
+    api_key = ApiKey.objects.get(name="Online shop")
+    assert response.status_code == 302  # POST, redirect, GET: a reload cannot post again
+    assert response["Location"] == f"/admin/crm/apikey/{api_key.pk}/issued/"
+    response = client.get(response["Location"])
     assert response.status_code == 200
     raw = response.context["raw_key"]
     assert raw in response.content.decode()
     assert "no-store" in response["Cache-Control"]
-    api_key = ApiKey.objects.get(name="Online shop")
     assert api_key.created_by == admin_user and api_key.hashed_key == ApiKey.hash(raw)
     change_page = client.get(f"/admin/crm/apikey/{api_key.pk}/change/").content.decode()
     assert raw not in change_page
+
+
+def test_reloading_the_issued_key_page_issues_nothing_and_hides_the_secret(
+    client, admin_user, unit_a
+):
+    client.force_login(admin_user)
+    form = {"name": "POS", "business_unit": unit_a.pk, "scopes": ["business_units:read"]}
+    issued_url = client.post("/admin/crm/apikey/add/", form)["Location"]
+    raw = client.get(issued_url).context["raw_key"]
+
+    reloaded = client.get(issued_url, follow=True)  # the browser's refresh: a second GET
+
+    assert ApiKey.objects.filter(name="POS").count() == 1
+    html = reloaded.content.decode()
+    assert raw not in html
+    assert reloaded.redirect_chain[-1][0].endswith("/change/")
+    assert "只在签发后显示一次" in html
+
+
+def test_the_issued_key_page_of_another_key_shows_no_secret(client, admin_user, unit_a):
+    client.force_login(admin_user)
+    form = {"name": "POS", "business_unit": unit_a.pk, "scopes": ["business_units:read"]}
+    client.post("/admin/crm/apikey/add/", form)
+    other = services.issue_api_key(name="Shop", business_unit=unit_a, scopes=["customers:read"])
+    response = client.get(f"/admin/crm/apikey/{other.api_key.pk}/issued/")
+    assert response.status_code == 302 and response["Location"].endswith("/change/")
+    assert client.session.get("crm.issued_api_key")  # still waiting for its own page
 
 
 def test_admin_revocation_asks_for_confirmation_first(client, admin_user, issue_key, unit_a):
