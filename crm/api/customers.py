@@ -34,6 +34,7 @@ from crm.models import (
     BusinessUnit,
     Channel,
     Customer,
+    Gender,
     Identity,
     IdentityType,
     Transaction,
@@ -43,6 +44,12 @@ from crm.normalizers import InvalidIdentity
 from crm.policy import visible_unit_ids
 
 REVEALABLE_TYPES = (IdentityType.MOBILE, IdentityType.EMAIL)
+
+
+def partner_unit(user: Any) -> int | None:
+    """The business unit of an API key (which reads only what that unit recorded)."""
+    api_key = getattr(user, "api_key", None)
+    return None if api_key is None else api_key.business_unit_id
 
 
 class IdentitySerializer(serializers.ModelSerializer[Identity]):
@@ -63,8 +70,21 @@ class IdentitySerializer(serializers.ModelSerializer[Identity]):
         return obj.masked_value
 
 
+PARTNER_HIDDEN = ("display_name", "gender", "birthday", "region", "registered_name")
+
+
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
+    """A customer. ``context["partner_unit"]`` (an API key's unit): only the identities that
+    unit supplied, and none of the attributes other units recorded (they read ``null``)."""
+
     identities = serializers.SerializerMethodField()
+    display_name = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("Null for API keys: other units recorded it.")
+    )
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_null=True)
+    birthday = serializers.DateField(allow_null=True)
+    region = serializers.CharField(allow_null=True)
+    registered_name = serializers.CharField(allow_null=True)
 
     class Meta:
         model = Customer
@@ -80,9 +100,17 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
             "identities",
         ]
 
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        if self.context.get("partner_unit") is not None:
+            data.update(dict.fromkeys(PARTNER_HIDDEN))
+        return data
+
     @extend_schema_field(IdentitySerializer(many=True))
     def get_identities(self, obj: Customer) -> list[dict[str, Any]]:
-        return IdentitySerializer(obj.identities.all(), many=True, context=self.context).data  # type: ignore[return-value]
+        unit = self.context.get("partner_unit")
+        identities = [i for i in obj.identities.all() if unit is None or i.business_unit_id == unit]
+        return IdentitySerializer(identities, many=True, context=self.context).data  # type: ignore[return-value]
 
 
 CUSTOMER_EXAMPLE = OpenApiExample(
@@ -179,7 +207,11 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
                     identity_type=reveal,
                     ip=client_ip(self.request._request),
                 )
-        context = {**self.get_serializer_context(), "reveal": {reveal} if reveal else set()}
+        context = {
+            **self.get_serializer_context(),
+            "reveal": {reveal} if reveal else set(),
+            "partner_unit": partner_unit(self.request.user),
+        }
         return CustomerSerializer(customers, many=True, context=context).data
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -196,9 +228,10 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         except InvalidIdentity as exc:
             raise ValidationError({type_: [exc.message]}) from exc
         reveal = self._requested_reveal()
-        customers = self.get_queryset().filter(
-            identities__type=type_, identities__value=value, merged_into__isnull=True
-        )
+        match = {"identities__type": type_, "identities__value": value}
+        if (unit := partner_unit(request.user)) is not None:
+            match["identities__business_unit"] = unit  # only what the key's unit recorded
+        customers = self.get_queryset().filter(**match, merged_into__isnull=True)
         return Response(self._data(list(customers[:1]), reveal))
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -227,9 +260,21 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
 
 class IdentityInputSerializer(serializers.Serializer[Any]):
+    """Identities a push carries are stored unverified, with the pushing unit as their
+    provenance; only staff verify an identity."""
+
     type = serializers.ChoiceField(choices=IdentityType.choices)
     value = serializers.CharField(max_length=200)
-    verified = serializers.BooleanField(default=False)
+    verified = serializers.BooleanField(
+        required=False, help_text=gettext_lazy("Only false: staff verify identities.")
+    )
+
+    def validate_verified(self, value: bool) -> bool:
+        if value:
+            raise ValidationError(
+                _("Identities sent through the API are stored unverified."), code="read_only"
+            )
+        return value
 
 
 class CustomerInputSerializer(serializers.Serializer[Any]):
@@ -333,7 +378,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiView
             kind=data["kind"],
             original_external_id=data["original_external_id"],
             identities=[
-                services.IdentityInput(i["type"], i["value"], i["verified"])
+                services.IdentityInput(i["type"], i["value"])
                 for i in customer.get("identities", [])
             ],
             customer_attributes={

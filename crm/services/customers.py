@@ -265,6 +265,7 @@ def _resolve(
                 value=i.value,
                 verified=i.verified,
                 source=source[:40],
+                business_unit=business_unit,
             )
             for i in wanted
         )
@@ -300,7 +301,12 @@ def _resolve(
     if missing:
         Identity.objects.bulk_create(
             Identity(
-                customer=best, type=i.type, value=i.value, verified=i.verified, source=source[:40]
+                customer=best,
+                type=i.type,
+                value=i.value,
+                verified=i.verified,
+                source=source[:40],
+                business_unit=business_unit,
             )
             for i in missing
         )

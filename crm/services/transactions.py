@@ -414,6 +414,7 @@ def _resolve_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: In
                     value=i.value,
                     verified=i.verified,
                     source=source,
+                    business_unit=unit,
                 )
                 for r in keyed
                 for i in r.identities

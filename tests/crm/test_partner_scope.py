@@ -1,0 +1,153 @@
+"""A partner key reads and writes its own unit's data, not the customer's: the attack of a
+BU-B key on a BU-A customer, step by step."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from crm import services
+from crm.models import Customer, Identity
+from crm.services import IdentityInput
+from tests.conftest import key_client
+
+pytestmark = pytest.mark.django_db
+
+A_PHONE = "13800138000"
+
+
+@pytest.fixture
+def a_customer(unit_a, issue_key):
+    """A's POS knows 王伟 by phone, e-mail and WeChat."""
+    _k, raw = issue_key(unit_a, ["transactions:write"], name="A POS")
+    body = {
+        "source": "pos",
+        "external_id": "A-1",
+        "occurred_at": "2026-11-20T10:00:00+08:00",
+        "amount": "500.00",
+        "channel": "store",
+        "customer": {
+            "display_name": "王伟",
+            "identities": [
+                {"type": "mobile", "value": A_PHONE},
+                {"type": "email", "value": "wangwei@a.example"},
+                {"type": "wechat_unionid", "value": "oA-union-1"},
+            ],
+        },
+    }
+    response = key_client(raw).post(
+        "/api/v1/transactions/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="a1",
+    )
+    assert response.status_code == 201
+    return Customer.objects.get(pk=response.json()["customer"])
+
+
+def push(client, key, **changes):
+    body = {
+        "source": "bpos",
+        "external_id": "B-1",
+        "occurred_at": "2026-11-24T10:00:00+08:00",
+        "amount": "1.00",
+        "channel": "store",
+        "customer": {
+            "display_name": "冒名",
+            "identities": [
+                {"type": "mobile", "value": A_PHONE},
+                {"type": "email", "value": "new@b.example"},
+            ],
+        },
+        **changes,
+    }
+    return client.post(
+        "/api/v1/transactions/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_a_b_key_learns_nothing_of_a_and_changes_nothing_a_recorded(a_customer, unit_b, issue_key):
+    _k, raw = issue_key(
+        unit_b, ["transactions:write", "transactions:read", "customers:read"], name="B POS"
+    )
+    b = key_client(raw)
+    zero = push(b, "b0", amount="0.00")
+    assert zero.status_code == 400 and list(zero.json()["errors"]) == ["amount"]
+
+    pushed = push(b, "b1")
+    assert pushed.status_code == 201
+    secrets = ("王伟", "wangwei", "oA-union", "8000", "138")
+    # Everything B can read afterwards: the push's answer, its orders, the customer, a lookup.
+    reads = [
+        pushed,
+        b.get("/api/v1/transactions/"),
+        b.get(f"/api/v1/customers/{a_customer.pk}/"),
+        b.get(f"/api/v1/customers/?mobile={A_PHONE}"),
+        b.get("/api/v1/customers/?email=wangwei@a.example"),
+        b.get("/api/v1/customers/?email=new@b.example"),
+    ]
+    for response in reads:
+        assert response.status_code in (200, 201), response.content
+        text = json.dumps(response.json(), ensure_ascii=False)
+        assert not any(s in text for s in secrets), text
+    seen = reads[2].json()
+    assert seen["id"] == a_customer.pk and seen["display_name"] is None
+    assert [i["type"] for i in seen["identities"]] == ["email"]  # the one B supplied, masked
+    assert reads[3].json() == [] and reads[4].json() == []
+    assert [c["id"] for c in reads[5].json()] == [a_customer.pk]
+
+    a_customer.refresh_from_db()
+    assert a_customer.display_name == "王伟" and not a_customer.name_is_generated
+    identities = {(i.type, i.value): i for i in a_customer.identities.all()}
+    assert set(identities) == {
+        ("mobile", "+8613800138000"),
+        ("email", "wangwei@a.example"),
+        ("wechat_unionid", "oA-union-1"),
+        ("email", "new@b.example"),
+    }
+    added = identities[("email", "new@b.example")]
+    assert (added.verified, added.source, added.business_unit) == (False, "bpos", unit_b)
+    assert identities[("mobile", "+8613800138000")].business_unit.code == "AUTO"
+
+
+def test_verified_cannot_be_set_through_the_api(unit_b, issue_key):
+    _k, raw = issue_key(unit_b, ["transactions:write"])
+    response = push(
+        key_client(raw),
+        "v",
+        customer={"identities": [{"type": "mobile", "value": A_PHONE, "verified": True}]},
+    )
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["customer.identities[0].verified"]
+    assert not Identity.objects.exists()
+
+
+def test_a_name_fills_only_a_generated_placeholder(unit_a, unit_b):
+    placeholder = services.resolve_customer(
+        identities=[IdentityInput("mobile", "13900139000")], source="pos", business_unit=unit_a
+    ).customer
+    assert placeholder.name_is_generated
+    services.ingest_transaction(
+        business_unit=unit_b,
+        source="bpos",
+        row=services.TransactionInput(
+            external_id="N-1",
+            occurred_at=placeholder.created_at,
+            amount="5",
+            channel="store",
+            identities=[IdentityInput("mobile", "13900139000")],
+            customer_attributes={"display_name": "李娜"},
+        ),
+    )
+    placeholder.refresh_from_db()
+    assert (placeholder.display_name, placeholder.name_is_generated) == ("李娜", False)
+
+
+def test_staff_still_see_everything(a_customer, client, admin_user):
+    client.force_login(admin_user)
+    body = client.get(f"/api/v1/customers/{a_customer.pk}/").json()
+    assert body["display_name"] == "王伟" and len(body["identities"]) == 3
