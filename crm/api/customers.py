@@ -400,6 +400,11 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiView
         )
 
     def _unit(self, code: str | None) -> BusinessUnit:
+        api_key = getattr(self.request.user, "api_key", None)
+        if api_key is not None and (
+            not code or BusinessUnit.normalize_code(code) == api_key.business_unit.code
+        ):
+            return api_key.business_unit  # loaded with the key: no query
         visible = visible_unit_ids(self.request.user)
         units = BusinessUnit.objects.all()
         if visible is not None:

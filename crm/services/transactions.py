@@ -41,7 +41,6 @@ from crm.services.customers import (
     IdentityInput,
     clean_attributes,
     fallback_name,
-    lock_live_customers,
     normalize_identities,
     record_duplicate_candidate,
     resolve_customer,
@@ -379,9 +378,9 @@ def _resolve_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: In
     part.guests += len(rows) - len(keyed)
     if not keyed:
         return
-    owner = _owners({k for r in keyed for k in _keys(r)})
-    live = lock_live_customers(owner.values())  # a tombstone's identities lead to its survivor
-    owner = {k: live.get(v, v) for k, v in owner.items()}
+    # The owners, share-locked (a merge cannot move them meanwhile); a tombstone's identities
+    # lead to its survivor.
+    owner = _owners({k for r in keyed for k in _keys(r)}, lock=True)
     unknown: list[_Clean] = []
     named: dict[int, str] = {}
     for r in keyed:
@@ -541,21 +540,36 @@ def _name_generated(named: dict[int, str]) -> None:
         )
 
 
-def _owners(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """``(type, value) -> customer id`` for the identities already known, in one query."""
+def _owners(pairs: set[tuple[str, str]], lock: bool = False) -> dict[tuple[str, str], int]:
+    """``(type, value) -> customer id`` for the identities already known, in one query.
+    ``lock``: the owning customer rows are share-locked in id order (no deadlock between
+    imports) and a tombstone answers with its survivor."""
     if not pairs:
         return {}
     types, values = zip(*pairs, strict=True)
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT i.type, i.value, i.customer_id
-            FROM crm_identity i
-            JOIN unnest(%s::text[], %s::text[]) AS w(type, value)
-              ON i.type = w.type AND i.value = w.value
-            """,
-            [list(types), list(values)],
-        )
+        if lock:
+            cursor.execute(
+                """
+                SELECT i.type, i.value, coalesce(c.merged_into_id, c.id)
+                FROM crm_identity i
+                JOIN unnest(%s::text[], %s::text[]) AS w(type, value)
+                  ON i.type = w.type AND i.value = w.value
+                JOIN crm_customer c ON c.id = i.customer_id
+                ORDER BY c.id FOR SHARE OF c
+                """,
+                [list(types), list(values)],
+            )
+        else:
+            cursor.execute(
+                """
+                SELECT i.type, i.value, i.customer_id
+                FROM crm_identity i
+                JOIN unnest(%s::text[], %s::text[]) AS w(type, value)
+                  ON i.type = w.type AND i.value = w.value
+                """,
+                [list(types), list(values)],
+            )
         return {(t, v): c for t, v, c in cursor.fetchall()}
 
 
@@ -720,7 +734,7 @@ def ingest_transaction(
         if error.code == ExternalIdTaken.code:
             raise ExternalIdTaken(error.reason, field=error.field)
         raise InvalidTransaction(error.reason, field=error.field)
-    stored = Transaction.objects.select_related("customer").get(
+    stored = Transaction.objects.select_related("business_unit").get(
         source=source.strip().lower(), external_id=row.external_id, business_unit=business_unit
     )
     return stored, result.created == 1

@@ -151,3 +151,27 @@ def test_staff_still_see_everything(a_customer, client, admin_user):
     client.force_login(admin_user)
     body = client.get(f"/api/v1/customers/{a_customer.pk}/").json()
     assert body["display_name"] == "王伟" and len(body["identities"]) == 3
+
+
+def test_an_order_push_costs_a_fixed_number_of_queries(
+    unit_a, issue_key, django_assert_num_queries
+):
+    """Key, throttle counter, idempotency lock and lookup, order-id check, owners (locked),
+    insert, the stored row with its unit, the stored response; plus savepoints (the test's
+    transaction makes the outer one a savepoint too). A new customer adds three inserts."""
+    _k, raw = issue_key(unit_a, ["transactions:write"])
+    client = key_client(raw)
+
+    def order(n: int, phone: str):
+        return push(
+            client,
+            f"q{n}",
+            external_id=f"Q-{n}",
+            customer={"identities": [{"type": "mobile", "value": phone}]},
+        )
+
+    assert order(0, "13900139000").status_code == 201  # the key's last_used_at is set once
+    with django_assert_num_queries(17):
+        assert order(1, "13800138000").status_code == 201  # a new customer
+    with django_assert_num_queries(13):
+        assert order(2, "13800138000").status_code == 201  # a known one
