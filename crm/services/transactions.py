@@ -404,29 +404,51 @@ def _resolve_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: In
     # Every identity a row carried belongs to its customer from now on, unless another
     # customer owns it already (that conflict is for staff to review, never overwritten).
     # Sorted, so that two imports insert in the same order and cannot deadlock.
-    Identity.objects.bulk_create(
-        sorted(
-            {
-                (i.type, i.value): Identity(
-                    customer_id=r.customer_id or 0,  # every keyed row has one by now
-                    type=i.type,
-                    value=i.value,
-                    verified=i.verified,
-                    source=source,
-                    business_unit=unit,
-                )
-                for r in keyed
-                for i in r.identities
-                if (i.type, i.value) not in owner
-            }.values(),
-            key=lambda i: (i.type, i.value),
-        ),
-        ignore_conflicts=True,
+    new = sorted(
+        {
+            (i.type, i.value): (r.customer_id, i.verified)
+            for r in keyed
+            for i in r.identities
+            if (i.type, i.value) not in owner
+        }.items()
     )
-    if groups:
-        _settle_races(source, groups)
+    stored = _insert_identities(unit, source, new)
+    lost = {key for key, _v in new} - stored
+    # A racing import stored one of a new customer's identities first: settle those groups.
+    racing = [g for g in groups if any(k in lost for r in g for k in _keys(r))]
+    if racing:
+        _settle_races(source, racing)
     if named:
         _name_generated(named)
+
+
+def _insert_identities(
+    unit: BusinessUnit, source: str, new: list[tuple[tuple[str, str], tuple[int | None, bool]]]
+) -> set[tuple[str, str]]:
+    """Insert identities (sorted, so two imports insert in the same order and cannot
+    deadlock); one another customer owns already is left alone. The ones stored."""
+    if not new:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO crm_identity
+                (customer_id, type, value, verified, source, business_unit_id, created_at)
+            SELECT c, t, v, f, %s, %s, now()
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::boolean[]) AS n(c, t, v, f)
+            ON CONFLICT (type, value) DO NOTHING
+            RETURNING type, value
+            """,
+            [
+                source,
+                unit.pk,
+                [customer for _k, (customer, _f) in new],
+                [t for (t, _v), _x in new],
+                [v for (_t, v), _x in new],
+                [verified for _k, (_c, verified) in new],
+            ],
+        )
+        return {(t, v) for t, v in cursor.fetchall()}
 
 
 def _connected(rows: list[_Clean]) -> list[list[_Clean]]:
