@@ -26,6 +26,7 @@ interrupted run rebuilds it on the next one. Each step's seconds accumulate in
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -429,9 +430,12 @@ class StepClock:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
         self.this_run: dict[str, float] = {}
+        # The machine is shared: the 1-minute load average when each step ended.
+        self.load_average: dict[str, float] = {}
 
     def record(self, step: str, seconds: float) -> None:
         self.this_run[step] = round(self.this_run.get(step, 0) + seconds, 1)
+        self.load_average[step] = round(os.getloadavg()[0], 1)
         self.conn.execute(
             "INSERT INTO bench_generation_step (step, seconds, finished_at) "
             "VALUES (%s, %s, now()) ON CONFLICT (step) DO UPDATE "
@@ -580,6 +584,7 @@ def generate(conn: psycopg.Connection, cfg: BenchConfig) -> tuple[Layout, dict[s
         "seconds": round(seconds, 1),
         "rows": counts,
         "steps_this_run": clock.this_run,
+        "load_average_after_step": clock.load_average,
         "generation_seconds_by_step": steps,
         "generation_seconds": round(sum(steps.values()), 1),
     }
