@@ -181,6 +181,8 @@ def load(
         "max_ms": round(max(latencies), 1),
         "mean_ms": round(sum(latencies) / len(latencies), 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        # The machine is shared: figures under a load average of 10 are not idle figures.
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
 
 
