@@ -28,6 +28,7 @@ from crm import selectors, services
 from crm.models import BusinessUnit, User
 from crm.roles import ADMIN
 from crm.services import IdentityInput, TransactionInput
+from tests.bench import http_load
 from tests.bench.config import BenchConfig
 from tests.bench.generate import GIVEN, SURNAMES, Layout
 from tests.bench.measure import (
@@ -704,6 +705,8 @@ def run_all(ctx: Context) -> dict[str, Any]:
         ("list_first_page", list_first_page),
         ("list_deep_page", list_deep_page),
         ("ingestion", ingestion),
+        ("http_under_load", http_load.http_under_load),
+        ("connections_under_load", http_load.connections_under_load),
     ]
     only = {s for s in _only() if s}
     for key, step in steps:

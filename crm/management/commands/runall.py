@@ -1,4 +1,11 @@
-"""``make run``: migrate, load the demo once, then web + Celery worker + beat in one command."""
+"""``make run``: migrate, load the demo once, then web + Celery worker + beat in one command.
+
+The web server is gunicorn (a fixed number of worker processes, each with a fixed pool of
+threads), not ``runserver``: runserver starts a new thread per request, and each thread kept
+its persistent database connection open after it ended, so after a few thousand requests
+PostgreSQL refused new clients ("too many clients"). With gunicorn the number of database
+connections is bounded by workers x threads whatever the number of requests.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,37 @@ from django.core.management.base import BaseCommand
 from crm.demo import DEMO_PASSWORD, USERS
 from crm.models import BusinessUnit
 
+WEB_WORKERS = 3
+WEB_THREADS = 4
+
+
+def gunicorn_command(
+    addr: str,
+    *,
+    workers: int = WEB_WORKERS,
+    threads: int = WEB_THREADS,
+    python: str = sys.executable,
+    access_log: bool = True,
+    log_level: str = "info",
+) -> list[str]:
+    """The web server of ``make run`` (also started by the HTTP benchmarks)."""
+    command = [
+        python,
+        "-m",
+        "gunicorn",
+        "crm.wsgi:application",
+        f"--bind={addr}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--timeout=120",
+        "--graceful-timeout=5",
+        f"--log-level={log_level}",
+    ]
+    if access_log:
+        command.append("--access-logfile=-")
+    return command
+
 
 class Command(BaseCommand):
     help = "Run the web server, a Celery worker and the beat scheduler together (Ctrl-C stops all)."
@@ -23,6 +61,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default=os.environ.get("CRM_ADDR", "127.0.0.1:8000"))
         parser.add_argument("--no-demo", action="store_true", help="Do not load the demo data.")
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_WORKERS", WEB_WORKERS))
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("WEB_THREADS", WEB_THREADS))
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=1)
@@ -33,7 +77,9 @@ class Command(BaseCommand):
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "crm"]
         commands = {
-            "web": [python, "manage.py", "runserver", options["addr"], "--noreload"],
+            "web": gunicorn_command(
+                options["addr"], workers=options["workers"], threads=options["threads"]
+            ),
             "worker": [*celery, "worker", "--loglevel=INFO", "--concurrency=2"],
             "beat": [
                 *celery,

@@ -1,0 +1,121 @@
+"""``make bench`` at a tiny scale inside ``make test``: the benchmark can never break silently.
+
+The whole ``python -m tests.bench.run`` runs in a subprocess, as ``make bench`` runs it: the
+generator (on a fresh database, with its secondary indexes dropped and rebuilt), every
+scenario including HTTP under load through gunicorn and the database connections under
+load. Its database is a copy of this worker's test database on the test server (already
+migrated, so no migration runs), dropped afterwards; its results go to a temporary folder,
+never to ``tests/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connections
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED_RESULTS = ROOT / "tests" / "bench" / "results.json"
+TINY = {
+    "BENCH_CUSTOMERS": "300",
+    "BENCH_TRANSACTIONS": "3000",
+    "BENCH_CHUNK": "120",  # several chunks per stage
+    "BENCH_ITERATIONS": "3",
+    "BENCH_INGEST_ROWS": "60",
+    "BENCH_HTTP_WORKERS": "1",
+    "BENCH_HTTP_THREADS": "2",
+    "BENCH_HTTP_CLIENTS": "2",
+    "BENCH_HTTP_REQUESTS": "4",
+    "BENCH_HTTP_SINGLE_REQUESTS": "2",
+    "BENCH_HTTP_CONN_REQUESTS": "120",
+    "BENCH_HTTP_CONN_WORKERS": "1",
+    "BENCH_HTTP_CONN_THREADS": "2",
+}
+
+
+def _server(db: dict[str, Any]) -> psycopg.Connection:
+    return psycopg.connect(
+        dbname="postgres",
+        host=db.get("HOST") or None,
+        port=db.get("PORT") or None,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        autocommit=True,
+    )
+
+
+@pytest.fixture
+def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """A copy of the migrated test database, for the bench subprocess alone."""
+    db = settings.DATABASES["default"]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"crm_bench_smoke_{worker}".lower()
+    with django_db_blocker.unblock():
+        connections.close_all()  # a template must have no other sessions
+    with _server(db) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db["NAME"]}"')
+    yield name
+    with _server(db) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -> None:
+    committed = COMMITTED_RESULTS.read_bytes()
+    out = tmp_path / "results.json"
+    env = {
+        **os.environ,
+        **TINY,
+        "BENCH_DATABASE": bench_database,
+        "BENCH_RESULTS": str(out),
+        "DEBUG": "true",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("BENCH_ONLY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+
+    results = json.loads(out.read_text())
+    assert set(results["figures"]) == {
+        "search_phone_fragment",
+        "search_name_2_chars",
+        "search_name_3_chars",
+        "customer_360",
+        "list_first_page",
+        "list_deep_page",
+        "ingestion",
+        "http_under_load",
+        "connections_under_load",
+    }
+    assert results["sizes"]["rows"]["crm_customer"] == 300
+    assert results["sizes"]["rows"]["crm_transaction"] == 3000
+    steps = results["data_set"]["generation_seconds_by_step"]
+    assert {"customers", "identities", "transactions", "timeline"} <= set(steps)
+    assert any(step.startswith("build index identity_value_trgm") for step in steps)
+    http = results["figures"]["http_under_load"]
+    for key in ("customer_list", "phone_search", "customer_360_largest", "api_lookup"):
+        assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]
+    assert http["order_push"]["concurrent"]["statuses"] == {"201": 4}
+    assert http["order_push"]["queries_per_order"]["max"] > 0
+    connections_ = results["figures"]["connections_under_load"]
+    assert connections_["bounded"]
+    assert connections_["requests"]["requests"] == 120
+    # Never the committed figures.
+    assert COMMITTED_RESULTS.read_bytes() == committed
+    assert (tmp_path / "explain.txt").exists()
