@@ -39,7 +39,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crm import services
-from crm.models import BusinessUnit, Customer, Job, Transaction
+from crm.models import BusinessUnit, Customer, Job, JobStatus, Transaction
+from crm.models.platform import FINISHED_JOB_STATUSES
 from crm.scopes import known_scopes
 from tests.factories import BusinessUnitFactory, UserFactory
 
@@ -128,16 +129,22 @@ def order(unit: BusinessUnit, external_id: str, mobile: str) -> Transaction:
     return stored
 
 
+def job_state(status: str) -> dict[str, Any]:
+    finished = status in FINISHED_JOB_STATUSES
+    return {"status": status, "finished_at": timezone.now() if finished else None}
+
+
 @pytest.fixture
 def world(db: Any) -> dict[str, list[str]]:
     """Rows the fuzzer's ids are aimed at: units, customers with orders (one of them merged
-    into another), a job."""
+    into another), a queued and a finished job."""
     unit = BusinessUnitFactory(code="AUTO", name="星辰汽车")
     BusinessUnitFactory(code="PROP", name="星辰物业")
     survivor = order(unit, "F-1", "13800138000").customer
     loser = order(unit, "F-2", "13900139000").customer
     services.merge_customers(survivor=survivor, loser=loser, actor=None, reason="fuzz")
-    Job.objects.create(kind="crm.housekeeping", business_unit=unit)
+    for status in (JobStatus.QUEUED, JobStatus.SUCCEEDED):
+        Job.objects.create(kind="crm.housekeeping", business_unit=unit, **job_state(status))
     return {
         "business-units": [str(pk) for pk in BusinessUnit.objects.values_list("pk", flat=True)],
         "customers": [str(pk) for pk in Customer.objects.values_list("pk", flat=True)],
@@ -148,11 +155,13 @@ def world(db: Any) -> dict[str, list[str]]:
 
 @pytest.fixture
 def partner(world: dict[str, list[str]]) -> Principal:
-    issued = services.issue_api_key(
-        name="Fuzzer",
-        business_unit=BusinessUnit.objects.get(code="AUTO"),
-        scopes=list(known_scopes()),
-    )
+    unit = BusinessUnit.objects.get(code="AUTO")
+    issued = services.issue_api_key(name="Fuzzer", business_unit=unit, scopes=list(known_scopes()))
+    for status in (JobStatus.QUEUED, JobStatus.SUCCEEDED):  # a partner sees the jobs it started
+        job = Job.objects.create(
+            kind="crm.housekeeping", business_unit=unit, api_key=issued.api_key, **job_state(status)
+        )
+        world["jobs"].append(str(job.pk))
     return Principal("partner", {"Authorization": f"Api-Key {issued.raw_key}"}, {})
 
 
