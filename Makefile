@@ -9,7 +9,7 @@ DEPLOY_ENV := DEBUG=false SECRET_KEY=deploy-check-$(shell date +%s)-not-a-real-s
 	ALLOWED_HOSTS=crm.example.com DATABASE_URL=postgres://crm@db.invalid:5432/crm \
 	CELERY_BROKER_URL=redis://redis.invalid:6379/0
 
-.PHONY: install messages run test bench bench-http lint clean
+.PHONY: install messages run test fuzz bench bench-http lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Schema-driven fuzzing of the API, long: every phase (examples, coverage, fuzzing) and
+# FUZZ_EXAMPLES per operation and caller (`make test` runs a bounded number).
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -n 2 tests/crm/test_fuzz_api.py
 
 # Benchmarks at group scale into tests/bench/results.json (see tests/bench/README.md).
 bench: install

@@ -337,9 +337,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Group CRM API",
     "DESCRIPTION": (
         "REST API for partners (a business unit's POS, an online shop, a lead vendor) and the "
-        "web UI. Authenticate with `Authorization: Api-Key <key>`; every POST takes an "
-        "`Idempotency-Key` header (required for API keys). Errors are "
-        "`application/problem+json` with a stable `code`."
+        "web UI. Authenticate with `Authorization: Api-Key <key>`; every POST requires an "
+        "`Idempotency-Key` header (only the web UI's own session calls may omit it). Errors are "
+        "`application/problem+json` with a stable `code`, documented on every operation."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

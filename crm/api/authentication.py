@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
 
 from django.utils import timezone
@@ -41,6 +42,9 @@ class ApiKeyError(exceptions.AuthenticationFailed):
 
 class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Api-Key"
+    # ``crm_<prefix>_<secret>``: a hex prefix, a URL-safe secret. Checked before the database
+    # sees the prefix, so no header (a NUL byte, a stray character) can reach a query.
+    key_pattern = re.compile(r"crm_(?P<prefix>[0-9A-Za-z]{1,16})_[0-9A-Za-z_-]*")
 
     def _raw_key(self, request: Request) -> str | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -52,10 +56,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = self._raw_key(request)
         if raw is None:
             return None
-        parts = raw.split("_")
-        if len(parts) < 3 or parts[0] != "crm":
+        match = self.key_pattern.fullmatch(raw)
+        if match is None:
             raise ApiKeyError(_("Malformed API key."), "api_key_invalid")
-        api_key = ApiKey.objects.select_related("business_unit").filter(prefix=parts[1]).first()
+        api_key = (
+            ApiKey.objects.select_related("business_unit").filter(prefix=match["prefix"]).first()
+        )
         if api_key is None or not hmac.compare_digest(api_key.hashed_key, ApiKey.hash(raw)):
             raise ApiKeyError(_("Unknown API key."), "api_key_invalid")
         if api_key.is_revoked:

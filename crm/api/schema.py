@@ -43,6 +43,16 @@ ERRORS: dict[str, tuple[str, str, str]] = {
         "A request with this Idempotency-Key is still being processed; retry later.",
         "Conflict",
     ),
+    "413": (
+        "request_too_large",
+        "The request body is too large.",
+        "Content Too Large",
+    ),
+    "415": (
+        "unsupported_media_type",
+        'Unsupported media type "text/plain" in request.',
+        "Unsupported Media Type",
+    ),
     "422": (
         "idempotency_key_reused",
         "This Idempotency-Key was used with a different request body.",
@@ -54,6 +64,13 @@ ERRORS: dict[str, tuple[str, str, str]] = {
         "Too Many Requests",
     ),
 }
+
+IDEMPOTENCY_KEY_DESCRIPTION = (
+    "A fresh key (e.g. a UUID) per logical request, 1 to 255 characters. Same key and body "
+    "within 24 h: the stored response is replayed (`Idempotent-Replayed: true`); another body: "
+    "422; while the first is still running: 409. The web UI's own session calls may omit it; "
+    "every other client must send it (400 `idempotency_key_missing`)."
+)
 
 
 def _example(status: str) -> dict[str, Any]:
@@ -71,6 +88,17 @@ def _example(status: str) -> dict[str, Any]:
 
 
 class ProblemAutoSchema(AutoSchema):
+    """The contract every operation keeps, added centrally so no view can forget it:
+
+    - 401 and 403 on every authenticated operation, 429 on every operation;
+    - 400 wherever the caller sends input (query parameters, a body, a POST's header);
+    - 404 on routes with a path parameter and on paginated lists (an unknown cursor);
+    - 409, 413 and 415 on writes; 422 on POSTs (an ``Idempotency-Key`` reused);
+    - the ``Idempotency-Key`` header, required, on every POST.
+    """
+
+    WRITE_METHODS = ("POST", "PUT", "PATCH")
+
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
         if self.method == "POST":
@@ -79,27 +107,36 @@ class ProblemAutoSchema(AutoSchema):
                     "Idempotency-Key",
                     str,
                     OpenApiParameter.HEADER,
-                    required=False,
-                    description=(
-                        "Required with an API key. Same key and body within 24 h: the stored "
-                        "response is replayed (`Idempotent-Replayed: true`); another body: 422; "
-                        "while the first is still running: 409."
-                    ),
+                    required=True,
+                    description=IDEMPOTENCY_KEY_DESCRIPTION,
                 )
             )
         return params
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
-        responses = super()._get_response_bodies(direction)  # type: ignore[arg-type]
-        statuses = ["401", "403", "429"]
-        if self.method in ("POST", "PUT", "PATCH"):
+    def problem_statuses(self, operation: dict[str, Any]) -> list[str]:
+        statuses = ["429"]
+        if operation.get("security") and {} not in operation["security"]:
+            statuses += ["401", "403"]
+        takes_input = self.method in self.WRITE_METHODS or any(
+            p["in"] in ("query", "header") for p in operation.get("parameters", [])
+        )
+        if takes_input:
             statuses.append("400")
-        if "{" in self.path:
+        if "{" in self.path or (self._is_list_view() and self._get_paginator() is not None):
             statuses.append("404")
+        if self.method in self.WRITE_METHODS:
+            statuses += ["409", "413", "415"]
         if self.method == "POST":
-            statuses += ["409", "422"]
+            statuses.append("422")
+        return sorted(statuses)
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
         ref = self.resolve_serializer(ProblemSerializer, "response").ref
-        for status in sorted(statuses):
+        responses = operation["responses"]
+        for status in self.problem_statuses(operation):
             responses.setdefault(
                 status,
                 {
@@ -112,4 +149,5 @@ class ProblemAutoSchema(AutoSchema):
                     },
                 },
             )
-        return responses
+        operation["responses"] = dict(sorted(responses.items()))
+        return operation
