@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import django_stubs_ext
 import environ
 from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _lazy
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 
 from crm.embedded import ensure_database_url
@@ -334,12 +335,15 @@ TRANSACTION_EARLIEST = env.str("TRANSACTION_EARLIEST", default="1990-01-01")
 TRANSACTION_FUTURE_TOLERANCE = timedelta(hours=env.int("TRANSACTION_FUTURE_HOURS", default=24))
 
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Group CRM API",
-    "DESCRIPTION": (
+    # Translated when the schema is generated in the reader's language (?lang=).
+    "TITLE": _lazy("Group CRM API"),
+    "DESCRIPTION": _lazy(
         "REST API for partners (a business unit's POS, an online shop, a lead vendor) and the "
         "web UI. Authenticate with `Authorization: Api-Key <key>`; every POST requires an "
         "`Idempotency-Key` header (only the web UI's own session calls may omit it). Errors are "
-        "`application/problem+json` with a stable `code`, documented on every operation."
+        "`application/problem+json` with a stable `code`, documented on every operation. Bodies "
+        "are JSON within documented limits; a partner key reads only what its own business "
+        "unit recorded."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

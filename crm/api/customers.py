@@ -16,6 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
@@ -113,6 +114,10 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
         return IdentitySerializer(identities, many=True, context=self.context).data  # type: ignore[return-value]
 
 
+class MergedCustomerSerializer(serializers.Serializer[Any]):
+    merged_into = serializers.IntegerField(help_text=gettext_lazy("The survivor's id."))
+
+
 CUSTOMER_EXAMPLE = OpenApiExample(
     "Customer",
     value={
@@ -166,8 +171,26 @@ REVEAL_PARAMETER = OpenApiParameter(
             "A customer merged into another answers 301 with the survivor's URL (when you may "
             "see the survivor)."
         ),
-        parameters=[REVEAL_PARAMETER],
+        parameters=[
+            REVEAL_PARAMETER,
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                location=OpenApiParameter.HEADER,
+                description=gettext_lazy("The survivor's URL."),
+                response=[301],
+            ),
+        ],
         examples=[CUSTOMER_EXAMPLE],
+        responses={
+            200: CustomerSerializer,
+            301: OpenApiResponse(
+                response=MergedCustomerSerializer,
+                description=gettext_lazy(
+                    "Merged into another customer: `Location` is the survivor's URL."
+                ),
+            ),
+        },
     ),
 )
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
@@ -253,6 +276,7 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             )
             location = reverse("api:customer-api-detail", args=[survivor_id])
             query = request.META.get("QUERY_STRING")
+            location = request.build_absolute_uri(location)
             response["Location"] = f"{location}?{query}" if query else location
             return response
         customer = get_object_or_404(self.get_queryset().filter(merged_into__isnull=True), pk=pk)

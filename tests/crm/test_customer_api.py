@@ -91,7 +91,7 @@ def test_a_merged_customer_id_redirects_to_the_survivor(client, admin_user) -> N
     client.force_login(admin_user)
     response = client.get(f"/api/v1/customers/{loser.pk}/")
     assert response.status_code == 301
-    assert response["Location"] == f"/api/v1/customers/{survivor.pk}/"
+    assert response["Location"] == f"http://testserver/api/v1/customers/{survivor.pk}/"
     body = client.get(response["Location"]).json()
     assert body["id"] == survivor.pk
     # masked without ?reveal=, even for a user who may reveal
@@ -103,7 +103,7 @@ def test_revealing_in_the_api_is_explicit_and_audited(client, admin_user) -> Non
     survivor, loser = merged_pair(admin_user)
     client.force_login(admin_user)
     moved = client.get(f"/api/v1/customers/{loser.pk}/?reveal=mobile")
-    assert moved["Location"] == f"/api/v1/customers/{survivor.pk}/?reveal=mobile"
+    assert moved["Location"] == f"http://testserver/api/v1/customers/{survivor.pk}/?reveal=mobile"
     assert not PiiAccess.objects.exists()  # a redirect reveals nothing
     body = client.get(moved["Location"], REMOTE_ADDR="10.1.2.3").json()
     assert {i["value"] for i in body["identities"]} == {
@@ -154,7 +154,7 @@ def test_a_merged_id_redirects_for_a_key_that_sees_the_survivor(
     partner = key_client(raw)
     response = partner.get(f"/api/v1/customers/{loser.pk}/")
     assert response.status_code == 301
-    assert response["Location"] == f"/api/v1/customers/{survivor.pk}/"
+    assert response["Location"] == f"http://testserver/api/v1/customers/{survivor.pk}/"
     assert partner.get(response["Location"]).json()["id"] == survivor.pk
     _key, raw = issue_key(unit_b, ["customers:read"], name="other unit")
     stranger = key_client(raw)

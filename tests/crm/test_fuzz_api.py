@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections, transaction
@@ -39,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from crm import services
-from crm.models import BusinessUnit, Customer, Job, JobStatus, Transaction
+from crm.models import BusinessUnit, Customer, Job, JobStatus, RateCounter, Transaction
 from crm.models.platform import FINISHED_JOB_STATUSES
 from crm.scopes import known_scopes
 from tests.factories import BusinessUnitFactory, UserFactory
@@ -188,28 +187,7 @@ def staff(world: dict[str, list[str]]) -> Principal:
 # Failures the fuzzer finds whose fix is on the lead's branch (crm/api/idempotency.py,
 # customers.py, parsers.py, services/transactions.py). Each marks one operation for one caller as
 # an expected failure (not strict: it passes once the fix is merged); remove the entry then.
-PENDING_LEAD_FIXES: dict[tuple[str, str], str] = {
-    ("staff", "POST /api/v1/business-units/"): (
-        "pending_fix_idempotency_reads_body_after_parse: a session POST with a body is a 500 "
-        "(RawPostDataException in crm/api/idempotency.py)"
-    ),
-    ("staff", "POST /api/v1/transactions/"): (
-        "pending_fix_idempotency_reads_body_after_parse: a session POST with a body is a 500 "
-        "(RawPostDataException in crm/api/idempotency.py)"
-    ),
-    ("partner", "GET /api/v1/customers/{id}/"): (
-        "pending_fix_merged_customer_redirect_undocumented: a merged customer's id answers 301 "
-        "(crm/api/customers.py), which the operation does not document"
-    ),
-    ("staff", "GET /api/v1/customers/{id}/"): (
-        "pending_fix_merged_customer_redirect_undocumented: a merged customer's id answers 301 "
-        "(crm/api/customers.py), which the operation does not document"
-    ),
-    ("partner", "POST /api/v1/transactions/"): (
-        "pending_fix_ancient_timestamps: occurred_at in year 254 comes back with Shanghai's "
-        "local mean time offset (+08:05:43), not an RFC 3339 date-time"
-    ),
-}
+PENDING_LEAD_FIXES: dict[tuple[str, str], str] = {}
 
 
 def expect_pending_fix(
@@ -235,7 +213,7 @@ def call_and_check(case: schemathesis.Case, principal: Principal) -> None:
     headers = dict(principal.headers)
     if case.method.upper() == "POST":
         headers["Idempotency-Key"] = str(uuid.uuid4())
-    cache.clear()  # throttle counters: each example is its own client
+    RateCounter.objects.all().delete()  # throttle counters: each example is its own client
     with transaction.atomic():
         response = case.call(headers=headers, cookies=principal.cookies)
         transaction.set_rollback(True)
