@@ -14,8 +14,8 @@ from urllib.parse import unquote
 import django_stubs_ext
 import environ
 from celery.schedules import crontab
-from django.utils.translation import gettext_lazy as _lazy
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.utils.translation import gettext_lazy as _lazy
 
 from crm.embedded import ensure_database_url
 
