@@ -16,6 +16,7 @@ from crm import selectors, services
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import (
+    PII_IDENTITY_TYPES,
     BusinessUnit,
     ConsentChannel,
     ConsentPurpose,
@@ -56,6 +57,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         sort=sort,
         after=request.GET.get("after", ""),
     )
+    if page.audit:  # a search inside personal identities: recorded like a reveal
+        services.record_pii_search(
+            user=request.user,
+            query=query,
+            kind=page.audit,
+            customers=page.rows,
+            ip=client_ip(request),
+        )
     filtered = bool(query or kind or unit_id or tag_id)
     context = {
         "page": page,
@@ -90,15 +99,18 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "timeline")
     if tab not in ("timeline", "transactions"):
         tab = "timeline"
+    can_reveal = request.user.has_perm("crm.reveal_customer_pii")
+    overview = selectors.customer_overview(user=request.user, customer=customer)
     context: dict[str, Any] = {
         "customer": customer,
         "tab": tab,
-        "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
+        "can_reveal": can_reveal,
+        "reveal_types": _reveal_types(overview["identities"]) if can_reveal else [],
         "can_tag": request.user.has_perm("crm.add_customertag"),
         "can_consent": request.user.has_perm("crm.add_consent"),
         "consent_channels": ConsentChannel.choices,
         "consent_purposes": ConsentPurpose.choices,
-        **selectors.customer_overview(user=request.user, customer=customer),
+        **overview,
     }
     if tab == "transactions":
         context["transactions"] = paginate(
@@ -118,6 +130,23 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     return render(request, "crm/customers/detail.html", context)
+
+
+def _reveal_types(identities: list[Any]) -> list[dict[str, Any]]:
+    """One reveal button per personal identity type (phones always: the desk's usual ask)."""
+    labels = {
+        IdentityType.MOBILE: (_("Show full phone numbers"), "phone", "reveal-phone"),
+        IdentityType.EMAIL: (_("Show full e-mail addresses"), "mail", "reveal-email"),
+        IdentityType.WECHAT_UNIONID: (_("Show full WeChat unionids"), "lock", ""),
+        IdentityType.WECHAT_OPENID: (_("Show full WeChat openids"), "lock", ""),
+        IdentityType.EXTERNAL: (_("Show full external ids"), "lock", ""),
+    }
+    present = {IdentityType.MOBILE} | {i.type for i in identities if i.is_pii}
+    return [
+        {"type": t, "label": label, "icon": icon, "testid": testid or f"reveal-{t}"}
+        for t, (label, icon, testid) in labels.items()
+        if t in present
+    ]
 
 
 def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -145,10 +174,10 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
 @require_POST
 @permission_required("crm.view_customer", raise_exception=True)
 def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a customer's full phone numbers or e-mails (audited), as an htmx fragment."""
+    """Show a customer's full identities of one personal type (audited), as an htmx fragment."""
     customer = get_object_or_404(Customer.objects.live(), pk=pk)
     identity_type = request.POST.get("type", IdentityType.MOBILE)
-    if identity_type not in (IdentityType.MOBILE, IdentityType.EMAIL):
+    if identity_type not in PII_IDENTITY_TYPES:
         raise Http404
     try:
         identities = services.reveal_identities(
