@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
+    F,
     Max,
     Min,
     OuterRef,
@@ -27,7 +28,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Window,
 )
+from django.db.models.functions import RowNumber
 
 from crm.models import (
     BusinessUnit,
@@ -360,6 +363,24 @@ def current_consents(customer: Customer) -> list[Consent]:
     )
 
 
+def _consents(customer: Customer) -> list[Consent]:
+    """The latest row per channel and purpose (``pair_rank`` 1: the state) and the latest
+    ``CONSENT_HISTORY`` rows (``rank``), newest first, in one query."""
+    newest_first = [F("occurred_at").desc(), F("id").desc()]
+    return list(
+        Consent.objects.filter(customer=customer)
+        .annotate(
+            pair_rank=Window(
+                RowNumber(), partition_by=[F("channel"), F("purpose")], order_by=newest_first
+            ),
+            rank=Window(RowNumber(), order_by=newest_first),
+        )
+        .filter(Q(pair_rank=1) | Q(rank__lte=CONSENT_HISTORY))
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
+    )
+
+
 def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
     """Everything above the tabs of the 360 view, in a fixed number of queries. Purchases
     are summed over the business units the user may see, like every other screen."""
@@ -377,15 +398,15 @@ def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
         )
         .order_by("-last")
     )
+    consents = _consents(customer)
     return {
         "identities": list(customer.identities.all()),
         "units": units,
-        "consents": current_consents(customer),
-        "consent_history": list(
-            Consent.objects.filter(customer=customer)
-            .select_related("actor")
-            .order_by("-occurred_at", "-id")[:CONSENT_HISTORY]
+        "consents": sorted(
+            (c for c in consents if c.pair_rank == 1),  # type: ignore[attr-defined]
+            key=lambda c: (c.channel, c.purpose),
         ),
+        "consent_history": [c for c in consents if c.rank <= CONSENT_HISTORY],  # type: ignore[attr-defined]
         "tags": list(
             CustomerTag.objects.filter(customer=customer)
             .select_related("tag__category", "set_by")

@@ -29,7 +29,7 @@ from crm.models import (
     Tag,
 )
 from crm.registry import customer_panels, event_type, event_types, merge_handlers
-from crm.web.components import paginate
+from crm.web.components import paginate, slice_page
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -113,7 +113,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **overview,
     }
     if tab == "transactions":
-        context["transactions"] = paginate(
+        context["transactions"] = slice_page(
             request, selectors.customer_transactions(user=request.user, customer=customer)
         )
     else:
@@ -154,7 +154,7 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
     known = event_types()
     type_ = type_ if type_ in known else ""
     unit_id = _int_or_none(request.GET.get("unit"))
-    events = paginate(
+    events = slice_page(
         request,
         selectors.customer_timeline(
             user=request.user, customer=customer, type=type_, business_unit=unit_id
