@@ -217,3 +217,15 @@ def test_wechat_and_external_ids_are_masked_in_the_admin_too(admin_client) -> No
         assert mask_identity(type_, value) in listing
     assert uscc in listing
     assert not PiiAccess.objects.exists()
+
+
+def test_the_identity_list_refuses_filters_on_the_value_from_the_address_bar(
+    admin_client, data
+) -> None:
+    """``?value__startswith=`` would let anybody spell out a masked number digit by digit."""
+    url = reverse("admin:crm_identity_changelist")
+    for lookup in ("value__startswith", "value__contains", "value", "value__regex"):
+        assert admin_client.get(url, {lookup: "+86138"}).status_code == 400, lookup
+    assert admin_client.get(url, {"type__exact": "mobile"}).status_code == 200
+    customers = reverse("admin:crm_customer_changelist")
+    assert admin_client.get(customers, {"identities__value__startswith": "+86"}).status_code == 400
