@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -129,9 +130,13 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         **overview,
     }
     if tab == "transactions":
-        context["transactions"] = slice_page(
+        transactions = slice_page(
             request, selectors.customer_transactions(user=request.user, customer=customer)
         )
+        for t in transactions.object_list:
+            t.when = localtime(t.occurred_at).strftime("%Y-%m-%d %H:%M")
+            t.amount_display = floatformat(t.amount, "2g")
+        context["transactions"] = transactions
     else:
         context.update(_timeline_context(request, customer))
     if request.htmx and request.GET.get("partial") == "tab":
@@ -176,8 +181,11 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
             user=request.user, customer=customer, type=type_, business_unit=unit_id
         ),
     )
-    for event in events.object_list:
+    for event in events.object_list:  # display values here: the template only prints
         event.kind = event_type(event.type)
+        event.when = localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M")
+        actor = event.actor
+        event.actor_name = (actor.get_full_name() or actor.get_username()) if actor else ""
     return {
         "events": events,
         "event_type": type_,
