@@ -206,3 +206,19 @@ def test_duplicate_review_masks_every_personal_identity(client, desk, people) ->
     queue = client.get(reverse("duplicate-list")).content.decode()
     assert UNIONID not in queue and NUMBER not in queue
     assert not PiiAccess.objects.exists()
+
+
+def test_an_audited_fragment_search_costs_the_same_few_queries_however_many_match(
+    client, desk, django_assert_max_num_queries
+) -> None:
+    for n in range(30):
+        make(f"客户{n:02d}", IdentityInput("mobile", f"138001380{n:02d}"))
+    client.force_login(desk)
+    with django_assert_max_num_queries(14):  # the list's 11, and the audit's one INSERT
+        response = client.get(reverse("customer-list"), {"q": "0013"})
+    page = response.context["page"]
+    assert len(page.rows) == 25 and page.has_next
+    assert PiiAccess.objects.count() == 25
+    second = client.get(reverse("customer-list"), {"q": "0013", "after": page.next_cursor})
+    assert len(second.context["page"].rows) == 5
+    assert {c.pk for c in second.context["page"].rows}.isdisjoint({c.pk for c in page.rows})
