@@ -163,6 +163,12 @@ def test_the_360_view_shows_everything_in_a_constant_number_of_queries(
     assert "138****8000" in html and "13800138000" not in html
     assert response.context["units"]
     assert TimelineEvent.objects.filter(customer=customer).count() > 25
+    # Paged without a count: next/previous only.
+    first = client.get(url)
+    assert first.context["events"].has_next and 'data-testid="page-next"' in first.content.decode()
+    second = client.get(url, {"page": 2})
+    assert second.context["events"].number == 2 and second.context["events"].has_previous
+    assert client.get(url, {"page": 999}).context["events"].number == 1
 
 
 def test_timeline_filters_by_type_and_unit(client, desk, unit_a, unit_b) -> None:
