@@ -1,7 +1,9 @@
 """Admin for the customer master: fast at a million rows (estimated counts, raw-id pickers,
 the same search as the web list, exact searches and filters that never scan a table), history
-read-only (it is changed through services only). Phones and e-mails are always masked here:
-the 360 view reveals them, and records who did."""
+read-only (it is changed through services only). Every personal identity (phones, e-mails,
+WeChat ids, external ids: the rule is in ``crm.normalizers``) is always masked here, for
+everybody: the 360 view reveals them, and records who did. Searches here are by whole values
+(or a phone's last four digits), never by fragments of personal identities."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,7 +28,6 @@ from crm.models import (
     DuplicateCandidate,
     DuplicateReason,
     Identity,
-    IdentityType,
     Merge,
     PiiAccess,
     Tag,
@@ -34,13 +35,13 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
-from crm.normalizers import InvalidIdentity
 from crm.registry import event_types
-from crm.selectors.customers import estimated_row_count, search_filter
+from crm.selectors.customers import estimated_row_count, exact_identity_filter, search_filter
 
 MASKED_HELP_TEXT = _(
-    "Phones and e-mails are masked in the admin. To see a full phone number, open the "
-    "customer's 360 view and use “Show full phone numbers” (recorded in the audit log)."
+    "Phones, e-mails, WeChat ids and external ids are masked in the admin. To see one in "
+    "full, open the customer's 360 view and use its “Show full …” button (recorded in the "
+    "audit log)."
 )
 
 
@@ -110,7 +111,9 @@ class CustomerAdmin(BigTableAdmin):
     list_display = ["display_name", "kind", "region", "state", "created_at", "view_360"]
     list_filter = ["kind", ("merged_into", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["display_name"]
-    search_help_text = _("Name, phone fragment (3+ digits), e-mail or external id.")
+    search_help_text = _(
+        "Name, a full phone number or its last 4 digits, a full e-mail address or an external id."
+    )
     readonly_fields = ["merged_into", "merged_at", "created_at", "updated_at", "source"]
     fieldsets = [
         (None, {"fields": ["kind", "display_name", "registered_name"]}),
@@ -128,7 +131,8 @@ class CustomerAdmin(BigTableAdmin):
     ) -> tuple[QuerySet[Customer], bool]:
         if not search_term.strip():
             return queryset, False
-        condition = search_filter(search_term)
+        # The rule of users who may not reveal, for everybody: the admin never reveals.
+        condition = search_filter(search_term, may_reveal=False)
         return (queryset.filter(condition) if condition is not None else queryset.none()), False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -206,17 +210,6 @@ class EventTypeListFilter(admin.SimpleListFilter):
         return queryset.filter(type=value) if value else queryset
 
 
-# Identity types a search term is tried as, each through its own normalizer.
-SEARCHED_IDENTITY_TYPES = (
-    IdentityType.MOBILE,
-    IdentityType.EMAIL,
-    IdentityType.USCC,
-    IdentityType.WECHAT_UNIONID,
-    IdentityType.WECHAT_OPENID,
-    IdentityType.EXTERNAL,
-)
-
-
 @admin.register(Identity)
 class IdentityAdmin(ReadOnlyAdmin):
     list_display = ["type", "masked", "customer", "verified", "source", "created_at"]
@@ -235,14 +228,15 @@ class IdentityAdmin(ReadOnlyAdmin):
         index answers them (the default ``=value`` search compares ``UPPER(value)``, a scan)."""
         if not search_term.strip():
             return queryset, False
-        condition = Q()
-        for type_ in SEARCHED_IDENTITY_TYPES:
-            try:
-                value = services.normalize_identity(type_, search_term)
-            except InvalidIdentity:
-                continue
-            condition |= Q(type=type_, value=value)
+        condition = exact_identity_filter(search_term)
         return (queryset.filter(condition) if condition else queryset.none()), False
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        """No filter on the value from the address bar (``?value__startswith=+86138…``):
+        a series of them would spell out a masked value (the admin answers it with a 400)."""
+        if lookup.split("__", 1)[0] == "value":
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -380,7 +374,7 @@ class MergeAdmin(ReadOnlyAdmin):
 
 @admin.register(PiiAccess)
 class PiiAccessAdmin(ReadOnlyAdmin):
-    list_display = ["at", "user", "customer", "identity_type", "ip"]
+    list_display = ["at", "user", "customer", "identity_type", "search", "ip"]
     list_filter = ["identity_type"]  # a user filter would scan the whole audit table
     search_fields = ["=user__username"]
     search_help_text = _("The user name exactly, e.g. service.")

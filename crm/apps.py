@@ -36,7 +36,7 @@ class CrmConfig(AppConfig):
     def ready(self) -> None:
         from crm import (
             selectors,
-            services,  # noqa: F401  (registers the crm job handlers)
+            services,  # registers the crm job handlers; the customer search
         )
         from crm.registry import (
             DashboardCard,
@@ -119,7 +119,7 @@ class CrmConfig(AppConfig):
             SearchProvider(
                 "customers",
                 _("Customers"),
-                selectors.search_customers,
+                services.search_customers,
                 permission="crm.view_customer",
                 order=10,
             )

@@ -94,16 +94,58 @@ def mask_phone(e164: str) -> str:
     return f"{e164[:3]}****{e164[-4:]}"
 
 
+# --- Masking: the one rule for every screen, the admin and the API ---------------------------
+#
+# An identity type is *personal* when it points at one person, directly or through another
+# system; what is personal is masked everywhere (web screens, duplicate review, admin, API)
+# unless a user holding ``crm.reveal_customer_pii`` reveals it on purpose, which is audited
+# (``services.reveal_identities``, one ``PiiAccess`` row per reveal). Search follows the same
+# line (``selectors.customers.parse_search``): anybody may look a personal identity up by its
+# full value (or a phone by the last four digits the mask shows anyway); fragments inside
+# personal values are searched only for users who may reveal, and audited.
+#
+# - ``mobile`` (personal, ``138****8000``): reaches the person.
+# - ``email`` (personal, ``w***@example.com``): reaches the person.
+# - ``wechat_unionid`` (personal, ``oAbC***yz``): follows the person across the group's apps.
+# - ``wechat_openid`` (personal, ``oAbC***yz``): the person in one official account or app.
+# - ``external`` (personal, ``erp:****024``): a member card, shop account or ERP customer id
+#   is the person in another system; the source is shown, and at most half of the id's end.
+# - ``uscc`` (not personal, in full): a company's registration code, printed on its licence
+#   and public in the national enterprise credit publicity system.
+#
+# Callers ask ``Identity.is_pii`` / ``Identity.masked_value`` (or ``is_personal_identity`` and
+# ``mask_identity`` with a type and a value); nobody writes their own mask.
+
+PERSONAL_IDENTITY_TYPES = frozenset(
+    {"mobile", "email", "wechat_unionid", "wechat_openid", "external"}
+)
+
+
+def is_personal_identity(type_: str) -> bool:
+    """Is an identity of this type masked unless revealed? (the table above)"""
+    return type_ in PERSONAL_IDENTITY_TYPES
+
+
+def _mask_end(text: str) -> str:
+    """``****`` and at most the last four characters, never more than half of ``text``."""
+    keep = min(4, len(text) // 2)
+    return "****" + (text[-keep:] if keep else "")
+
+
 def mask_identity(type_: str, value: str) -> str:
-    """What may be shown of an identity to anybody: phones and e-mails masked, WeChat ids
-    shortened; codes that identify companies (USCC) and external ids as they are."""
+    """What anybody may see of an identity: personal types masked, the others as they are."""
     if type_ == "mobile":
         return mask_phone(value)
     if type_ == "email":
         local, _at, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     if type_ in ("wechat_unionid", "wechat_openid"):
-        return f"{value[:4]}***{value[-2:]}"
+        return f"{value[:4]}***{value[-2:]}" if len(value) >= 12 else _mask_end(value)
+    if type_ == "external":
+        source, sep, ident = value.partition(":")
+        return f"{source}:{_mask_end(ident)}" if sep else _mask_end(value)
+    if is_personal_identity(type_):  # a personal type without its own mask yet: all hidden
+        return "****"
     return value
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.platform import BusinessUnit
+from crm.normalizers import PERSONAL_IDENTITY_TYPES
 from crm.policy import ScopedQuerySet
 
 
@@ -200,7 +201,8 @@ IDENTITY_STRENGTH = {
     IdentityType.EXTERNAL: 2,
     IdentityType.WECHAT_OPENID: 1,
 }
-PII_IDENTITY_TYPES = frozenset({IdentityType.MOBILE, IdentityType.EMAIL})
+# Personal identity types: masked unless revealed (the rule and its reasons: crm.normalizers).
+PII_IDENTITY_TYPES = frozenset(IdentityType(t) for t in PERSONAL_IDENTITY_TYPES)
 
 
 class Identity(models.Model):
@@ -251,10 +253,12 @@ class Identity(models.Model):
 
     @property
     def is_pii(self) -> bool:
+        """Personal: masked on every screen, the admin and the API unless revealed (audited)."""
         return self.type in PII_IDENTITY_TYPES
 
     @property
     def masked_value(self) -> str:
+        """What anybody may be shown: the masked value when personal, else the value."""
         from crm.normalizers import mask_identity
 
         return mask_identity(self.type, self.value)
@@ -654,7 +658,11 @@ class Merge(models.Model):
 
 
 class PiiAccess(models.Model):
-    """Audit: somebody revealed a customer's full phone number or e-mail."""
+    """Audit: somebody revealed a customer's full identities, or searched fragments of
+    personal identities (``identity_type`` ``search:<kind>``, one row per customer listed,
+    one without a customer when nothing matched). The term searched is never stored in clear:
+    ``search`` holds its keyed digest (``services.pii_search_digest``), so an auditor can check
+    whether a given term was searched, and a reader of this table cannot read the terms."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -663,9 +671,22 @@ class PiiAccess(models.Model):
         verbose_name=_("user"),
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("customer"),
     )
     identity_type = models.CharField(_("identity type"), max_length=20)
+    search = models.CharField(
+        _("search (digest)"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("Keyed digest of the term searched, never the term itself."),
+    )
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     ip = models.GenericIPAddressField(_("address"), null=True, blank=True)
 

@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import (
     Count,
     Exists,
+    F,
     Max,
     Min,
     OuterRef,
@@ -27,7 +28,9 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    Window,
 )
+from django.db.models.functions import RowNumber
 
 from crm.models import (
     BusinessUnit,
@@ -41,7 +44,15 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
-from crm.normalizers import mask_phone
+from crm.normalizers import (
+    InvalidIdentity,
+    mask_phone,
+    normalize_email,
+    normalize_external_id,
+    normalize_phone,
+    normalize_uscc,
+    normalize_wechat_id,
+)
 from crm.registry import SearchResult
 
 PAGE_SIZE = 25
@@ -52,6 +63,7 @@ SORTS = {
     "display_name": ("display_name", "id"),
     "-display_name": ("-display_name", "-id"),
 }
+LIST_FIELDS = ("id", "kind", "display_name", "region", "created_at")
 _PHONEISH = re.compile(r"^[0-9+()\-\s]+$")
 
 
@@ -61,6 +73,7 @@ class CustomerPage:
     has_next: bool
     next_cursor: str
     sort: str
+    audit: str = ""
 
 
 def _encode(values: list[Any]) -> str:
@@ -76,20 +89,91 @@ def _decode(cursor: str) -> list[Any] | None:
     return values if isinstance(values, list) else None
 
 
-def _identity_match(query: str) -> QuerySet[Identity] | None:
-    """Identities whose normalized value contains the fragment typed, or None."""
+# Identity types a search term is tried as, each through its own normalizer, for an exact
+# ``(type, value)`` lookup that the unique index answers.
+_EXACT_NORMALIZERS = (
+    (IdentityType.MOBILE, normalize_phone),
+    (IdentityType.EMAIL, normalize_email),
+    (IdentityType.USCC, normalize_uscc),
+    (IdentityType.WECHAT_UNIONID, normalize_wechat_id),
+    (IdentityType.WECHAT_OPENID, normalize_wechat_id),
+    (IdentityType.EXTERNAL, normalize_external_id),
+)
+
+
+def exact_identity_filter(term: str) -> Q | None:
+    """Identities whose full value is ``term`` as any type spells it (``138 0013 8000``,
+    ``+86 13800138000``, ``Wang@Example.com``, ``erp:C-1024``), and external ids whose id
+    in their source is ``term`` (``C-1024``); ``None`` when no type accepts it.
+
+    Whole values only: anybody may look them up (the masked screens show who owns them)."""
+    text = term.strip()
+    if not text:
+        return None
+    condition = Q()
+    for type_, normalize in _EXACT_NORMALIZERS:
+        try:
+            value = normalize(text)
+        except InvalidIdentity:
+            continue
+        condition |= Q(type=type_, value=value)
+    if ":" not in text and len(text) >= 3 and not any(c.isspace() for c in text):
+        condition |= Q(type=IdentityType.EXTERNAL, value__endswith=f":{text}")
+    return condition or None
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What ``?q=`` searches: identity rows, a name condition, and ``audit``: the kind of
+    fragment search inside personal identities (``digits``, ``email``, ``text``) that the
+    caller must record (``services.record_pii_search``), or ``""``."""
+
+    identities: QuerySet[Identity] | None
+    name: Q | None
+    audit: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return self.identities is None and self.name is None
+
+
+def parse_search(query: str, *, may_reveal: bool) -> SearchPlan:
+    """The search rule for personal identities (see ``crm.normalizers`` on masking).
+
+    Everybody: a full identity (any spelling, normalized), a phone's last four digits (the
+    mask shows them), an external id's id in its source, a USCC fragment (not personal), a
+    name. Only users who may reveal (``crm.reveal_customer_pii``): fragments inside phones,
+    e-mails and other identities, each such search audited by the caller. Without the
+    permission a fragment finds nothing, so no series of fragments narrows a mask down."""
     text = query.strip()
+    name = _name_match(text)
+    exact = exact_identity_filter(text)
+    condition = exact or Q()
+    audit = ""
     if "@" in text:
-        text = text.lower()
-        return Identity.objects.filter(type=IdentityType.EMAIL, value__contains=text)
-    if _PHONEISH.match(text):
+        if may_reveal and len(text) >= 3 and not _is_full(normalize_email, text):
+            condition, audit = Q(type=IdentityType.EMAIL, value__contains=text.lower()), "email"
+    elif _PHONEISH.match(text):
         digits = re.sub(r"\D", "", text)
-        if len(digits) < 3:
-            return None
-        return Identity.objects.filter(value__contains=digits)
-    if len(text) >= 3:
-        return Identity.objects.filter(value__ilike=text)
-    return None
+        if may_reveal and len(digits) >= 3 and not _is_full(normalize_phone, text):
+            condition, audit = Q(value__contains=digits), "digits"
+        elif len(digits) == 4:
+            condition |= Q(type=IdentityType.MOBILE, value__endswith=digits)
+    elif len(text) >= 3:
+        if may_reveal:
+            condition, audit = Q(value__ilike=text), "text"
+        else:
+            condition |= Q(type=IdentityType.USCC, value__ilike=text)
+    identities = Identity.objects.filter(condition) if condition else None
+    return SearchPlan(identities=identities, name=name, audit=audit)
+
+
+def _is_full(normalize: Any, text: str) -> bool:
+    try:
+        normalize(text)
+    except InvalidIdentity:
+        return False
+    return True
 
 
 def _name_match(query: str) -> Q | None:
@@ -103,19 +187,25 @@ def _name_match(query: str) -> Q | None:
     return Q(display_name__ilike=text)
 
 
-def search_filter(query: str) -> Q | None:
+def search_filter(query: str, *, may_reveal: bool = False) -> Q | None:
     """The condition for ``?q=``; ``None`` when the query says nothing searchable."""
-    identities = _identity_match(query)
-    name = _name_match(query)
-    if identities is None and name is None:
+    return _plan_filter(parse_search(query, may_reveal=may_reveal))
+
+
+def _plan_filter(plan: SearchPlan) -> Q | None:
+    if plan.empty:
         return None
-    if identities is None:
-        return name
-    ids = identities.values("customer_id")
-    if name is None:
+    if plan.identities is None:
+        return plan.name
+    ids = plan.identities.values("customer_id")
+    if plan.name is None:
         return Q(pk__in=ids)
     # A UNION of two index scans, not an OR that would scan every customer.
-    return Q(pk__in=Customer.objects.filter(name).values("pk").union(ids))
+    return Q(pk__in=Customer.objects.filter(plan.name).values("pk").union(ids))
+
+
+def may_reveal(user: Any) -> bool:
+    return bool(user.has_perm("crm.reveal_customer_pii"))
 
 
 def customer_list(
@@ -129,12 +219,39 @@ def customer_list(
     after: str = "",
     page_size: int = PAGE_SIZE,
 ) -> CustomerPage:
-    """One page of live customers, newest first unless sorted; keyset-paginated."""
+    """One page of live customers, newest first unless sorted; keyset-paginated.
+
+    ``page.audit`` says the search looked inside personal identities: the caller records it
+    (``services.record_pii_search``) with the rows shown."""
     sort = sort if sort in SORTS else "-id"
+    fields = SORTS[sort]
+    cursor = _decode(after) if after else None
+    if not (cursor and _cursor_fits(fields, cursor)):
+        cursor = None
     customers = Customer.objects.visible_to(user).live()
-    if query.strip():
-        condition = search_filter(query)
-        customers = customers.filter(condition) if condition is not None else customers.none()
+    plan = parse_search(query, may_reveal=may_reveal(user)) if query.strip() else None
+    if plan is not None:
+        if plan.empty:
+            customers = customers.none()
+        elif (
+            plan.name is None
+            and plan.identities is not None
+            and sort in ("-id", "id")
+            and not (kind or business_unit or tag)
+            and getattr(user, "api_key", None) is None
+        ):
+            # Limit before the join: the first page of matching customer ids straight off
+            # the identities (one top-N over the index matches), then only those customers.
+            # A short fragment matches thousands; joining them all first cost 3x the page.
+            # Identities move to the survivor on a merge, so no id here is a tombstone's.
+            ids = plan.identities
+            if cursor:
+                op = "lt" if sort == "-id" else "gt"
+                ids = ids.filter(**{f"customer_id__{op}": cursor[0]})
+            first_ids = ids.order_by(sort.replace("id", "customer_id")).values("customer_id")
+            customers = customers.filter(pk__in=first_ids.distinct()[: page_size + 1])
+        else:
+            customers = customers.filter(_plan_filter(plan))
     if kind:
         customers = customers.filter(kind=kind)
     visible = Transaction.objects.visible_to(user)
@@ -146,12 +263,12 @@ def customer_list(
         customers = customers.filter(
             Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=tag))
         )
-    fields = SORTS[sort]
-    cursor = _decode(after) if after else None
-    if cursor and _cursor_fits(fields, cursor):
+    if cursor:
         customers = customers.filter(_after(fields, cursor))
     rows = list(
-        customers.annotate(
+        # Only what a row shows (not the name's character array, which costs to parse).
+        customers.only(*LIST_FIELDS)
+        .annotate(
             phone=Subquery(
                 Identity.objects.filter(customer=OuterRef("pk"), type=IdentityType.MOBILE)
                 .order_by("id")
@@ -162,7 +279,8 @@ def customer_list(
                 .order_by("-occurred_at", "-id")
                 .values("occurred_at")[:1]
             ),
-        ).order_by(*fields)[: page_size + 1]
+        )
+        .order_by(*fields)[: page_size + 1]
     )
     has_next = len(rows) > page_size
     rows = rows[:page_size]
@@ -170,7 +288,13 @@ def customer_list(
     if has_next and rows:
         last = rows[-1]
         next_cursor = _encode([getattr(last, f.lstrip("-")) for f in fields])
-    return CustomerPage(rows=rows, has_next=has_next, next_cursor=next_cursor, sort=sort)
+    return CustomerPage(
+        rows=rows,
+        has_next=has_next,
+        next_cursor=next_cursor,
+        sort=sort,
+        audit=plan.audit if plan is not None else "",
+    )
 
 
 def _cursor_fits(fields: tuple[str, ...], values: list[Any]) -> bool:
@@ -215,11 +339,10 @@ def estimated_customer_count() -> int:
     return estimated_row_count(Customer) or Customer.objects.count()
 
 
-def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
-    """Global search provider: customers by name, phone fragment, e-mail or external id."""
+def customer_search_results(rows: list[Customer]) -> list[SearchResult]:
+    """Global search results for a page of ``customer_list`` (phones masked)."""
     from django.urls import reverse
 
-    page = customer_list(user=user, query=query, page_size=limit)
     return [
         SearchResult(
             title=c.display_name,
@@ -227,7 +350,7 @@ def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
             badge=f"#{c.pk}",
             url=reverse("customer-detail", args=[c.pk]),
         )
-        for c in page.rows
+        for c in rows
     ]
 
 
@@ -241,6 +364,24 @@ def current_consents(customer: Customer) -> list[Consent]:
         .order_by("channel", "purpose", "-occurred_at", "-id")
         .distinct("channel", "purpose")
         .select_related("actor")
+    )
+
+
+def _consents(customer: Customer) -> list[Consent]:
+    """The latest row per channel and purpose (``pair_rank`` 1: the state) and the latest
+    ``CONSENT_HISTORY`` rows (``rank``), newest first, in one query."""
+    newest_first = [F("occurred_at").desc(), F("id").desc()]
+    return list(
+        Consent.objects.filter(customer=customer)
+        .annotate(
+            pair_rank=Window(
+                RowNumber(), partition_by=[F("channel"), F("purpose")], order_by=newest_first
+            ),
+            rank=Window(RowNumber(), order_by=newest_first),
+        )
+        .filter(Q(pair_rank=1) | Q(rank__lte=CONSENT_HISTORY))
+        .select_related("actor")
+        .order_by("-occurred_at", "-id")
     )
 
 
@@ -261,15 +402,15 @@ def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
         )
         .order_by("-last")
     )
+    consents = _consents(customer)
     return {
         "identities": list(customer.identities.all()),
         "units": units,
-        "consents": current_consents(customer),
-        "consent_history": list(
-            Consent.objects.filter(customer=customer)
-            .select_related("actor")
-            .order_by("-occurred_at", "-id")[:CONSENT_HISTORY]
+        "consents": sorted(
+            (c for c in consents if c.pair_rank == 1),  # type: ignore[attr-defined]
+            key=lambda c: (c.channel, c.purpose),
         ),
+        "consent_history": [c for c in consents if c.rank <= CONSENT_HISTORY],  # type: ignore[attr-defined]
         "tags": list(
             CustomerTag.objects.filter(customer=customer)
             .select_related("tag__category", "set_by")

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from crm.errors import DomainError
 from crm.models import (
     IDENTITY_STRENGTH,
+    PII_IDENTITY_TYPES,
     BusinessUnit,
     Consent,
     ConsentChannel,
@@ -41,6 +42,7 @@ from crm.normalizers import (
     normalize_uscc,
     normalize_wechat_id,
 )
+from crm.registry import SearchResult
 
 _NORMALIZERS = {
     IdentityType.MOBILE: normalize_phone,
@@ -448,11 +450,67 @@ class RevealNotAllowed(DomainError):
 def reveal_identities(
     *, customer: Customer, user: Any, identity_type: str, ip: str | None = None
 ) -> list[Identity]:
-    """Full phone numbers or e-mails of a customer, for a user allowed to see them; audited."""
+    """A customer's full identities of one personal type (phones, e-mails, WeChat ids,
+    external ids), for a user allowed to see them; audited (one ``PiiAccess`` row)."""
     if not user.has_perm("crm.reveal_customer_pii"):
         raise RevealNotAllowed(_("You may not see full phone numbers and e-mail addresses."))
+    if identity_type not in PII_IDENTITY_TYPES:
+        raise DomainError(
+            _("“%(type)s” is not a personal identity type.") % {"type": identity_type[:30]},
+            field="type",
+        )
     with transaction.atomic():
         PiiAccess.objects.create(
             user=user, customer=customer, identity_type=identity_type, ip=ip or None
         )
         return list(customer.identities.filter(type=identity_type))
+
+
+def pii_search_digest(query: str) -> str:
+    """The keyed digest of a search term kept in the audit (``PiiAccess.search``).
+
+    Not the term: a fragment of a phone or an e-mail is personal data, and an unkeyed hash
+    of a few digits is reversed by trying them all. HMAC-SHA256 keyed by the server's secret,
+    over the term as searched (spaces and case ignored), 32 hex digits. To check whether a
+    term was searched: ``PiiAccess.objects.filter(search=pii_search_digest(term))``."""
+    from django.utils.crypto import salted_hmac
+
+    canonical = "".join(query.split()).lower()
+    return salted_hmac("crm.pii_search", canonical, algorithm="sha256").hexdigest()[:32]
+
+
+def record_pii_search(
+    *,
+    user: Any,
+    query: str,
+    kind: str,
+    customers: Iterable[Customer],
+    ip: str | None = None,
+) -> int:
+    """Audit a search inside personal identities (``selectors.parse_search`` says when):
+    one ``PiiAccess`` row per customer shown, or one without a customer when none was.
+    Returns the rows written (one query)."""
+    digest = pii_search_digest(query)
+    shown: list[int | None] = [c.pk for c in customers] or [None]
+    rows = PiiAccess.objects.bulk_create(
+        PiiAccess(
+            user=user,
+            customer_id=pk,
+            identity_type=f"search:{kind}"[:20],
+            search=digest,
+            ip=ip or None,
+        )
+        for pk in shown
+    )
+    return len(rows)
+
+
+def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
+    """Global search provider: the customer list's search and rule (a fragment inside
+    personal identities only for those who may reveal, audited)."""
+    from crm import selectors
+
+    page = selectors.customer_list(user=user, query=query, page_size=limit)
+    if page.audit:
+        record_pii_search(user=user, query=query, kind=page.audit, customers=page.rows)
+    return selectors.customer_search_results(page.rows)

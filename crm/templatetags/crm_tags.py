@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from functools import lru_cache
+
 from django import template
 
 from crm.roles import ROLE_LABELS
@@ -32,3 +34,21 @@ def phone(value: str | None) -> str:
 @register.filter
 def get_item(mapping: dict | None, key: str) -> object:
     return (mapping or {}).get(key)
+
+
+@register.simple_tag
+def icon(name: str, icon_class: str = "") -> str:
+    """``{% icon "phone" %}``: the icon component, rendered once per name and class and kept.
+
+    The component is a long if/elif chain; the 360 view included it some fifty times (every
+    timeline event), a third of its rendering time."""
+    return _icon(str(name), str(icon_class or ""))
+
+
+@lru_cache(maxsize=512)
+def _icon(name: str, icon_class: str) -> str:
+    from django.template.loader import render_to_string
+    from django.utils.safestring import mark_safe
+
+    html = render_to_string("components/_icon_svg.html", {"name": name, "icon_class": icon_class})
+    return mark_safe(html)  # noqa: S308  (our own template, rendered with autoescape)

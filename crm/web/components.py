@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
@@ -27,3 +28,46 @@ def sort_param(request: HttpRequest, allowed: Sequence[str], default: str) -> st
     """``?sort=field`` or ``?sort=-field``, limited to ``allowed`` (else ``default``)."""
     value = request.GET.get("sort", default)
     return value if value.lstrip("-") in allowed else default
+
+
+@dataclass
+class SlicePage:
+    """A page read without counting: ``per_page + 1`` rows say whether another follows.
+
+    For sections that grow with a customer's history (the 360 view's timeline and
+    transactions): a count over 10,000 rows costs more than the page it numbers."""
+
+    object_list: list[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def slice_page(
+    request: HttpRequest, items: QuerySet[Any] | Sequence[Any], per_page: int = 25
+) -> SlicePage:
+    """``?page=n`` of ``items`` in one query; a page past the end gives the first page."""
+    try:
+        number = max(1, int(request.GET.get("page", 1)))
+    except (TypeError, ValueError):
+        number = 1
+    offset = (number - 1) * per_page
+    rows = list(items[offset : offset + per_page + 1])
+    if not rows and number > 1:
+        number, rows = 1, list(items[: per_page + 1])
+    return SlicePage(object_list=rows[:per_page], number=number, has_next=len(rows) > per_page)

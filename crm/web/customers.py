@@ -9,6 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import floatformat
+from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -16,6 +19,7 @@ from crm import selectors, services
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import (
+    PII_IDENTITY_TYPES,
     BusinessUnit,
     ConsentChannel,
     ConsentPurpose,
@@ -27,8 +31,9 @@ from crm.models import (
     Merge,
     Tag,
 )
+from crm.normalizers import mask_phone
 from crm.registry import customer_panels, event_type, event_types, merge_handlers
-from crm.web.components import paginate
+from crm.web.components import paginate, slice_page
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -56,6 +61,15 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         sort=sort,
         after=request.GET.get("after", ""),
     )
+    _display_rows(page.rows)
+    if page.audit:  # a search inside personal identities: recorded like a reveal
+        services.record_pii_search(
+            user=request.user,
+            query=query,
+            kind=page.audit,
+            customers=page.rows,
+            ip=client_ip(request),
+        )
     filtered = bool(query or kind or unit_id or tag_id)
     context = {
         "page": page,
@@ -76,6 +90,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+def _display_rows(rows: list[Customer]) -> None:
+    """What each list row shows, computed here: the template only prints (filters and
+    ``{% url %}`` in a 25-row loop were half of the list's rendering)."""
+    url = reverse("customer-detail", args=[0])[: -len("0/")]
+    for c in rows:
+        c.url = f"{url}{c.pk}/"  # type: ignore[attr-defined]
+        c.phone_masked = mask_phone(c.phone) if c.phone else "—"  # type: ignore[attr-defined]
+        last = c.last_purchase  # type: ignore[attr-defined]
+        c.last_purchase_day = localtime(last).strftime("%Y-%m-%d") if last else "—"  # type: ignore[attr-defined]
+        c.added_day = localtime(c.created_at).strftime("%Y-%m-%d")  # type: ignore[attr-defined]
+
+
 @require_GET
 @permission_required("crm.view_customer", raise_exception=True)
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -90,20 +116,27 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "timeline")
     if tab not in ("timeline", "transactions"):
         tab = "timeline"
+    can_reveal = request.user.has_perm("crm.reveal_customer_pii")
+    overview = selectors.customer_overview(user=request.user, customer=customer)
     context: dict[str, Any] = {
         "customer": customer,
         "tab": tab,
-        "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
+        "can_reveal": can_reveal,
+        "reveal_types": _reveal_types(overview["identities"]) if can_reveal else [],
         "can_tag": request.user.has_perm("crm.add_customertag"),
         "can_consent": request.user.has_perm("crm.add_consent"),
         "consent_channels": ConsentChannel.choices,
         "consent_purposes": ConsentPurpose.choices,
-        **selectors.customer_overview(user=request.user, customer=customer),
+        **overview,
     }
     if tab == "transactions":
-        context["transactions"] = paginate(
+        transactions = slice_page(
             request, selectors.customer_transactions(user=request.user, customer=customer)
         )
+        for t in transactions.object_list:
+            t.when = localtime(t.occurred_at).strftime("%Y-%m-%d %H:%M")
+            t.amount_display = floatformat(t.amount, "2g")
+        context["transactions"] = transactions
     else:
         context.update(_timeline_context(request, customer))
     if request.htmx and request.GET.get("partial") == "tab":
@@ -120,19 +153,39 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "crm/customers/detail.html", context)
 
 
+def _reveal_types(identities: list[Any]) -> list[dict[str, Any]]:
+    """One reveal button per personal identity type (phones always: the desk's usual ask)."""
+    labels = {
+        IdentityType.MOBILE: (_("Show full phone numbers"), "phone", "reveal-phone"),
+        IdentityType.EMAIL: (_("Show full e-mail addresses"), "mail", "reveal-email"),
+        IdentityType.WECHAT_UNIONID: (_("Show full WeChat unionids"), "lock", ""),
+        IdentityType.WECHAT_OPENID: (_("Show full WeChat openids"), "lock", ""),
+        IdentityType.EXTERNAL: (_("Show full external ids"), "lock", ""),
+    }
+    present = {IdentityType.MOBILE} | {i.type for i in identities if i.is_pii}
+    return [
+        {"type": t, "label": label, "icon": icon, "testid": testid or f"reveal-{t}"}
+        for t, (label, icon, testid) in labels.items()
+        if t in present
+    ]
+
+
 def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     type_ = request.GET.get("type", "")
     known = event_types()
     type_ = type_ if type_ in known else ""
     unit_id = _int_or_none(request.GET.get("unit"))
-    events = paginate(
+    events = slice_page(
         request,
         selectors.customer_timeline(
             user=request.user, customer=customer, type=type_, business_unit=unit_id
         ),
     )
-    for event in events.object_list:
+    for event in events.object_list:  # display values here: the template only prints
         event.kind = event_type(event.type)
+        event.when = localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M")
+        actor = event.actor
+        event.actor_name = (actor.get_full_name() or actor.get_username()) if actor else ""
     return {
         "events": events,
         "event_type": type_,
@@ -145,10 +198,10 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
 @require_POST
 @permission_required("crm.view_customer", raise_exception=True)
 def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
-    """Show a customer's full phone numbers or e-mails (audited), as an htmx fragment."""
+    """Show a customer's full identities of one personal type (audited), as an htmx fragment."""
     customer = get_object_or_404(Customer.objects.live(), pk=pk)
     identity_type = request.POST.get("type", IdentityType.MOBILE)
-    if identity_type not in (IdentityType.MOBILE, IdentityType.EMAIL):
+    if identity_type not in PII_IDENTITY_TYPES:
         raise Http404
     try:
         identities = services.reveal_identities(

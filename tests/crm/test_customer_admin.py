@@ -177,3 +177,55 @@ def test_timeline_type_filter_lists_the_registered_types_without_a_scan(admin_cl
     granted = admin_client.get(url, {"type": "consent.granted"}).context["cl"].result_list
     assert {e.type for e in granted} == {"consent.granted"}
     assert len(granted) == TimelineEvent.objects.filter(type="consent.granted").count() == 1
+
+
+def test_wechat_and_external_ids_are_masked_in_the_admin_too(admin_client) -> None:
+    """Every personal identity type, not only phones and e-mails: lists, change pages,
+    the customer's inline and the duplicate pair; the company's USCC stays readable."""
+    from crm.normalizers import mask_identity, uscc_check_char
+
+    values = {
+        "wechat_unionid": "oUnion7Hq2Lx9Wm4Rt6Yp",
+        "wechat_openid": "oOpen3Kd8Vz1Nc5Bf0Gs",
+        "external": "erp:C-20481024",
+    }
+    customer = services.resolve_customer(
+        identities=[IdentityInput(t, v) for t, v in values.items()], source="x"
+    ).customer
+    uscc = "91310000MA1FL0123"
+    uscc += uscc_check_char(uscc)
+    company = services.resolve_customer(identities=[IdentityInput("uscc", uscc)], source="x")
+    candidate = services.record_duplicate_candidate(
+        first=customer, second=company.customer, reason="manual", detail="admin"
+    )
+    pages = [
+        reverse("admin:crm_identity_changelist"),
+        reverse("admin:crm_customer_changelist"),
+        reverse("admin:crm_customer_change", args=[customer.pk]),
+        reverse("admin:crm_duplicatecandidate_changelist"),
+        reverse("admin:crm_duplicatecandidate_change", args=[candidate.pk]),
+        *(reverse("admin:crm_identity_change", args=[i.pk]) for i in customer.identities.all()),
+    ]
+    for url in pages:
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        for value in values.values():
+            assert value not in html and value.split(":")[-1] not in html, url
+    listing = admin_client.get(reverse("admin:crm_identity_changelist")).content.decode()
+    for type_, value in values.items():
+        assert mask_identity(type_, value) in listing
+    assert uscc in listing
+    assert not PiiAccess.objects.exists()
+
+
+def test_the_identity_list_refuses_filters_on_the_value_from_the_address_bar(
+    admin_client, data
+) -> None:
+    """``?value__startswith=`` would let anybody spell out a masked number digit by digit."""
+    url = reverse("admin:crm_identity_changelist")
+    for lookup in ("value__startswith", "value__contains", "value", "value__regex"):
+        assert admin_client.get(url, {lookup: "+86138"}).status_code == 400, lookup
+    assert admin_client.get(url, {"type__exact": "mobile"}).status_code == 200
+    customers = reverse("admin:crm_customer_changelist")
+    assert admin_client.get(customers, {"identities__value__startswith": "+86"}).status_code == 400
