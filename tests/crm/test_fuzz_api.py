@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from crm import services
@@ -56,6 +57,7 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    unsupported_method,  # acts in the coverage phase (`make fuzz`): 405 for undeclared methods
 ]
 
 
