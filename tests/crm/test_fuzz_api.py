@@ -300,3 +300,13 @@ def test_fuzz_as_signed_in_staff(
     expect_pending_fix(request, staff, case)
     aim(case, world)
     call_and_check(case, staff)
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(FUZZ_SETTINGS, max_examples=max(3, FUZZ_EXAMPLES // 10))
+def test_fuzz_without_credentials(case: schemathesis.Case, world: dict[str, list[str]]) -> None:
+    """A caller without credentials, or with a stale session and no CSRF token: a documented
+    401 or 403 problem on every operation, never a 5xx."""
+    aim(case, world)
+    call_and_check(case, Principal("nobody", {}, {"sessionid": "expired"}))
