@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.middleware.csrf import _get_new_csrf_string
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from crm import services
 from crm.models import Job
@@ -65,3 +68,68 @@ def test_a_malformed_api_key_is_refused_before_any_query(unit_a, bad):
 def test_a_well_formed_key_still_signs_in(issue_key, unit_a):
     _, raw = issue_key(unit_a, ["business_units:read"])
     assert key_client(raw).get("/api/v1/me/").json()["kind"] == "api_key"
+
+
+# Found by the fuzzer, fixed on the lead's branch (crm/api/idempotency.py, crm/api/customers.py,
+# crm/services/transactions.py): expected failures until that is merged; then drop the marks.
+
+
+def signed_in_with_csrf(user) -> APIClient:
+    """A browser's session: the CSRF check really runs (the test client skips it by default)."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(user)
+    token = _get_new_csrf_string()
+    client.cookies["csrftoken"] = token
+    client.credentials(HTTP_X_CSRFTOKEN=token)
+    return client
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="pending_fix_idempotency_reads_body_after_parse: DRF's CSRF check parses the body, "
+    "then the idempotency fingerprint reads request.body: RawPostDataException, 500",
+)
+@pytest.mark.parametrize("form", [False, True])
+def test_a_session_post_with_an_idempotency_key_is_not_a_500(admin_user, form):
+    client = signed_in_with_csrf(admin_user)
+    data = {"code": "LOGI", "name": "物流", "industry": "logistics"}
+    if form:
+        kwargs = {"data": urlencode(data), "content_type": "application/x-www-form-urlencoded"}
+    else:
+        kwargs = {"data": data, "format": "json"}
+    response = client.post("/api/v1/business-units/", HTTP_IDEMPOTENCY_KEY="k-1", **kwargs)
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="pending_fix_ancient_timestamps: a year-254 occurred_at is rendered in Asia/Shanghai "
+    "with its local mean time offset +08:05:43, which is not an RFC 3339 date-time",
+)
+def test_an_ancient_order_time_comes_back_as_an_rfc_3339_date_time(issue_key, unit_a):
+    _, raw = issue_key(unit_a, ["transactions:write"])
+    response = key_client(raw).post(
+        "/api/v1/transactions/",
+        {
+            "source": "pos",
+            "external_id": "A-1",
+            "occurred_at": "0254-04-04T03:02:59Z",
+            "amount": "1.00",
+            "channel": "store",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
+    assert response.status_code in (201, 400), response.content
+    if response.status_code == 201:
+        assert re.search(r"(Z|[+-]\d\d:\d\d)$", response.json()["occurred_at"])
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="pending_fix_merged_customer_redirect_undocumented: GET /api/v1/customers/{id}/ "
+    "answers 301 for a merged customer (crm/api/customers.py) but does not document it",
+)
+def test_the_merged_customer_redirect_is_documented(client):
+    schema = client.get("/api/v1/schema/?format=json").json()
+    assert "301" in schema["paths"]["/api/v1/customers/{id}/"]["get"]["responses"]
