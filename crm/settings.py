@@ -15,7 +15,7 @@ import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from crm.embedded import ensure_database_url
 
@@ -336,8 +336,8 @@ TRANSACTION_FUTURE_TOLERANCE = timedelta(hours=env.int("TRANSACTION_FUTURE_HOURS
 
 SPECTACULAR_SETTINGS = {
     # Translated when the schema is generated in the reader's language (?lang=).
-    "TITLE": _lazy("Group CRM API"),
-    "DESCRIPTION": _lazy(
+    "TITLE": gettext_lazy("Group CRM API"),
+    "DESCRIPTION": gettext_lazy(
         "REST API for partners (a business unit's POS, an online shop, a lead vendor) and the "
         "web UI. Authenticate with `Authorization: Api-Key <key>`; every POST requires an "
         "`Idempotency-Key` header (only the web UI's own session calls may omit it). Errors are "

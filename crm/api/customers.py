@@ -32,6 +32,7 @@ from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import (
+    PII_IDENTITY_TYPES,
     BusinessUnit,
     Channel,
     Customer,
@@ -44,7 +45,8 @@ from crm.models import (
 from crm.normalizers import InvalidIdentity
 from crm.policy import visible_unit_ids
 
-REVEALABLE_TYPES = (IdentityType.MOBILE, IdentityType.EMAIL)
+# Every personal identity type is masked unless revealed (the rule is crm.normalizers').
+REVEALABLE_TYPES = tuple(t for t in IdentityType.values if t in PII_IDENTITY_TYPES)
 
 
 def partner_unit(user: Any) -> int | None:
@@ -56,7 +58,8 @@ def partner_unit(user: Any) -> int | None:
 class IdentitySerializer(serializers.ModelSerializer[Identity]):
     value = serializers.SerializerMethodField(
         help_text=gettext_lazy(
-            "Phones and e-mails are masked unless you ask for them with the reveal parameter."
+            "Personal identities (phones, e-mails, WeChat and external ids) are masked unless "
+            "you ask for them with the reveal parameter."
         )
     )
 
@@ -209,7 +212,12 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
             return None
         if requested not in REVEALABLE_TYPES:
             raise ValidationError(
-                {"reveal": [_("Reveal “mobile” or “email”.")]}, code="invalid_choice"
+                {
+                    "reveal": [
+                        _("Reveal one of %(types)s.") % {"types": ", ".join(REVEALABLE_TYPES)}
+                    ]
+                },
+                code="invalid_choice",
             )
         user = self.request.user
         if getattr(user, "api_key", None) is not None or not user.has_perm(

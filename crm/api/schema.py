@@ -44,8 +44,8 @@ ERRORS: dict[str, tuple[str, str, str]] = {
         "Conflict",
     ),
     "413": (
-        "request_too_large",
-        "The request body is too large.",
+        "body_too_large",
+        "The body is larger than 1048576 bytes.",
         "Content Too Large",
     ),
     "415": (

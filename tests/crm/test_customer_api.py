@@ -121,7 +121,10 @@ def test_revealing_in_the_api_is_explicit_and_audited(client, admin_user) -> Non
     found = client.get("/api/v1/customers/", {"mobile": "13900139000", "reveal": "email"}).json()
     assert [i["value"] for i in found[0]["identities"] if i["type"] == "email"] == ["w@ex.com"]
     assert PiiAccess.objects.filter(identity_type="email", customer=survivor).count() == 1
-    bad = client.get(f"/api/v1/customers/{survivor.pk}/", {"reveal": "wechat_unionid"})
+    wechat = client.get(f"/api/v1/customers/{survivor.pk}/", {"reveal": "wechat_unionid"})
+    assert wechat.status_code == 200  # every personal type is revealed the same way, audited
+    assert PiiAccess.objects.filter(identity_type="wechat_unionid").count() == 1
+    bad = client.get(f"/api/v1/customers/{survivor.pk}/", {"reveal": "uscc"})
     assert bad.status_code == 400 and "reveal" in bad.json()["errors"]
 
 
