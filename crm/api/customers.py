@@ -36,6 +36,7 @@ from crm.models import (
     BusinessUnit,
     Channel,
     Customer,
+    CustomerKind,
     Gender,
     Identity,
     IdentityType,
@@ -74,7 +75,15 @@ class IdentitySerializer(serializers.ModelSerializer[Identity]):
         return obj.masked_value
 
 
-PARTNER_HIDDEN = ("display_name", "gender", "birthday", "region", "registered_name")
+PARTNER_HIDDEN = (
+    "kind",
+    "display_name",
+    "gender",
+    "birthday",
+    "region",
+    "registered_name",
+    "created_at",
+)
 
 
 class CustomerSerializer(serializers.ModelSerializer[Customer]):
@@ -85,6 +94,8 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
     display_name = serializers.CharField(
         allow_null=True, help_text=gettext_lazy("Null for API keys: other units recorded it.")
     )
+    kind = serializers.ChoiceField(choices=CustomerKind.choices, allow_null=True)
+    created_at = serializers.DateTimeField(allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, allow_null=True)
     birthday = serializers.DateField(allow_null=True)
     region = serializers.CharField(allow_null=True)

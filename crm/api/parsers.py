@@ -68,7 +68,8 @@ def check_structure(data: Any) -> None:
     """Refuse what no field may hold; raise :class:`InvalidBody` naming the field."""
     max_depth, max_elements = limit("API_MAX_JSON_DEPTH"), limit("API_MAX_JSON_ELEMENTS")
     for count, (path, depth, value) in enumerate(_walk(data), start=1):
-        field = path or "non_field_errors"
+        # The path names the field in the answer: a key's own NUL or surrogate can't be echoed.
+        field = _FORBIDDEN.sub("\ufffd", path) or "non_field_errors"
         if count > max_elements:
             raise InvalidBody(
                 _("The body has more than %(n)d values.") % {"n": max_elements},
@@ -87,7 +88,7 @@ def check_query_params(params: Mapping[str, Any]) -> None:
     for key in params:
         for value in [key, *params.getlist(key)] if hasattr(params, "getlist") else [key]:
             if reason := string_problem(str(value)):
-                raise InvalidBody(reason, field=str(key))
+                raise InvalidBody(reason, field=_FORBIDDEN.sub("\ufffd", str(key)))
 
 
 class LimitedJSONParser(parsers.JSONParser):

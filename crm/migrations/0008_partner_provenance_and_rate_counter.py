@@ -28,18 +28,4 @@ class Migration(migrations.Migration):
             name='business_unit',
             field=models.ForeignKey(blank=True, db_index=False, help_text="The business unit whose record supplied it; a partner key reads only its own unit's identities. Empty: staff or the group.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='crm.businessunit', verbose_name='recorded by'),
         ),
-        # Identities stored before: the unit whose order from the same source brought them.
-        migrations.RunSQL(
-            """
-            UPDATE crm_identity i SET business_unit_id = t.business_unit_id
-            FROM (
-                SELECT DISTINCT ON (customer_id, source) customer_id, source, business_unit_id
-                FROM crm_transaction WHERE customer_id IS NOT NULL
-                ORDER BY customer_id, source, id
-            ) t
-            WHERE i.business_unit_id IS NULL AND t.customer_id = i.customer_id
-              AND t.source = i.source
-            """,
-            migrations.RunSQL.noop,
-        ),
     ]

@@ -62,6 +62,13 @@ def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
         connections.close_all()  # a template must have no other sessions
     with _server(db) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        # Connections left by earlier tests' threads or servers in this worker would make the
+        # copy fail ("being accessed by other users"): end them first.
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [db["NAME"]],
+        )
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db["NAME"]}"')
     yield name
     with _server(db) as conn:

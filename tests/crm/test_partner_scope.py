@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import timezone
 
 from crm import services
 from crm.models import Customer, Identity
@@ -95,7 +96,8 @@ def test_a_b_key_learns_nothing_of_a_and_changes_nothing_a_recorded(a_customer, 
         text = json.dumps(response.json(), ensure_ascii=False)
         assert not any(s in text for s in secrets), text
     seen = reads[2].json()
-    assert seen["id"] == a_customer.pk and seen["display_name"] is None
+    assert seen["id"] == a_customer.pk
+    assert seen["display_name"] is seen["kind"] is seen["created_at"] is None
     assert [i["type"] for i in seen["identities"]] == ["email"]  # the one B supplied, masked
     assert reads[3].json() == [] and reads[4].json() == []
     assert [c["id"] for c in reads[5].json()] == [a_customer.pk]
@@ -175,3 +177,56 @@ def test_an_order_push_costs_a_fixed_number_of_queries(
         assert order(1, "13800138000").status_code == 201  # a new customer
     with django_assert_num_queries(13):
         assert order(2, "13800138000").status_code == 201  # a known one
+
+
+def test_identities_stored_before_provenance_are_attributed_only_when_certain(unit_a, unit_b):
+    import importlib
+
+    from django.db import connection
+
+    backfill = importlib.import_module("crm.migrations.0010_backfill_identity_units").backfill
+    for n, units in enumerate([[unit_a], [unit_a, unit_b]]):
+        customer = Customer.objects.create(display_name=f"旧{n}")
+        Identity.objects.create(
+            customer=customer, type="mobile", value=f"+861380013800{n}", source="pos"
+        )
+        for m, unit in enumerate(units):
+            services.ingest_transaction(
+                business_unit=unit,
+                source="pos",
+                row=services.TransactionInput(
+                    external_id=f"OLD-{n}-{m}",
+                    occurred_at=customer.created_at,
+                    amount="5",
+                    channel="store",
+                    identities=[IdentityInput("mobile", f"1380013800{n}")],
+                ),
+            )
+    Identity.objects.update(business_unit=None)  # as stored before the column existed
+
+    class Editor:
+        pass
+
+    editor = Editor()
+    editor.connection = connection
+    backfill(None, editor)
+    units = dict(Identity.objects.values_list("customer__display_name", "business_unit__code"))
+    assert units == {"旧0": "AUTO", "旧1": None}  # two units sell under "pos": nobody's
+
+
+def test_an_order_id_taken_after_the_check_is_refused_not_a_500(unit_a, unit_b, monkeypatch):
+    """The insert's ON CONFLICT path, forced: the pre-check saw nothing (another unit stored
+    the id just after it), so the conflict is found after the insert."""
+    from crm.services import transactions
+
+    def row(unit_amount: str) -> services.TransactionInput:
+        return services.TransactionInput(
+            external_id="RACE-1", occurred_at=timezone.now(), amount=unit_amount, channel="store"
+        )
+
+    services.ingest_transaction(business_unit=unit_b, source="pos", row=row("9.00"))
+    monkeypatch.setattr(transactions, "_skip_stored", lambda unit, source, rows, part: rows)
+    with pytest.raises(services.ExternalIdTaken):
+        services.ingest_transaction(business_unit=unit_a, source="pos", row=row("1.00"))
+    same_unit = services.ingest_transactions(business_unit=unit_b, source="pos", rows=[row("9")])
+    assert (same_unit.created, same_unit.duplicates, same_unit.errors) == (0, 1, [])
