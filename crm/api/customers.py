@@ -103,17 +103,7 @@ class CustomerSerializer(serializers.ModelSerializer[Customer]):
 
     class Meta:
         model = Customer
-        fields = [
-            "id",
-            "kind",
-            "display_name",
-            "gender",
-            "birthday",
-            "region",
-            "registered_name",
-            "created_at",
-            "identities",
-        ]
+        fields = ["id", *PARTNER_HIDDEN, "identities"]
 
     def to_representation(self, instance: Customer) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)

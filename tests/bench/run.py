@@ -25,20 +25,25 @@ RESULTS = Path(os.environ.get("BENCH_RESULTS") or HERE / "results.json").resolve
 PLANS = RESULTS.with_name("explain.txt")
 
 
-def _create_database(name: str) -> None:
-    """Create the bench database on the project's server if it is missing."""
+def server_connection() -> Any:
+    """An autocommit connection to the ``postgres`` database of the project's server."""
     import psycopg
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    with psycopg.connect(
+    return psycopg.connect(
         dbname="postgres",
         host=db.get("HOST") or None,
         port=db.get("PORT") or None,
         user=db.get("USER") or None,
         password=db.get("PASSWORD") or None,
         autocommit=True,
-    ) as conn:
+    )
+
+
+def _create_database(name: str) -> None:
+    """Create the bench database on the project's server if it is missing."""
+    with server_connection() as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             print(f"creating database {name}", flush=True)

@@ -17,10 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.db import connections
+
+from tests.bench.run import server_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_RESULTS = ROOT / "tests" / "bench" / "results.json"
@@ -41,17 +42,6 @@ TINY = {
 }
 
 
-def _server(db: dict[str, Any]) -> psycopg.Connection:
-    return psycopg.connect(
-        dbname="postgres",
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        autocommit=True,
-    )
-
-
 @pytest.fixture
 def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
     """A copy of the migrated test database, for the bench subprocess alone."""
@@ -60,7 +50,7 @@ def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
     name = f"crm_bench_smoke_{worker}".lower()
     with django_db_blocker.unblock():
         connections.close_all()  # a template must have no other sessions
-    with _server(db) as conn:
+    with server_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         # Connections left by earlier tests' threads or servers in this worker would make the
         # copy fail ("being accessed by other users"): end them first.
@@ -71,7 +61,7 @@ def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
         )
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db["NAME"]}"')
     yield name
-    with _server(db) as conn:
+    with server_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
