@@ -330,6 +330,8 @@ API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=12)
 API_MAX_JSON_ELEMENTS = env.int("API_MAX_JSON_ELEMENTS", default=50_000)
 API_MAX_STRING_LENGTH = env.int("API_MAX_STRING_LENGTH", default=2000)
 ORDER_MAX_LINES = env.int("ORDER_MAX_LINES", default=500)
+# Searches by phone or e-mail per hour of a user who may not reveal personal data.
+IDENTITY_SEARCHES_PER_HOUR = env.int("IDENTITY_SEARCHES_PER_HOUR", default=120)
 # Orders dated outside [earliest, now + tolerance] are refused (a typo, not history).
 TRANSACTION_EARLIEST = env.str("TRANSACTION_EARLIEST", default="1990-01-01")
 TRANSACTION_FUTURE_TOLERANCE = timedelta(hours=env.int("TRANSACTION_FUTURE_HOURS", default=24))

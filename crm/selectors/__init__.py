@@ -12,6 +12,8 @@ from crm.selectors.customers import (
     estimated_customer_count,
     estimated_row_count,
     exact_identity_filter,
+    is_identity_query,
+    may_reveal,
     parse_search,
     timeline_units,
 )
@@ -38,7 +40,9 @@ __all__ = [
     "estimated_customer_count",
     "estimated_row_count",
     "exact_identity_filter",
+    "is_identity_query",
     "job_list",
+    "may_reveal",
     "parse_search",
     "search_business_units",
     "search_users",

@@ -204,6 +204,13 @@ def _plan_filter(plan: SearchPlan) -> Q | None:
     return Q(pk__in=Customer.objects.filter(plan.name).values("pk").union(ids))
 
 
+def is_identity_query(query: str) -> bool:
+    """A search by a phone number or an e-mail address (what could confirm a guess at a
+    masked identity), as opposed to a name or an id."""
+    text = query.strip()
+    return bool(text) and ("@" in text or bool(_PHONEISH.match(text)))
+
+
 def may_reveal(user: Any) -> bool:
     return bool(user.has_perm("crm.reveal_customer_pii"))
 

@@ -3,9 +3,11 @@ the modules behind it are an implementation detail."""
 
 from crm.services.customers import (
     IdentityInput,
+    IdentitySearchesExhausted,
     Resolution,
     RevealNotAllowed,
     add_tag,
+    check_identity_search,
     clean_attributes,
     normalize_identities,
     normalize_identity,
@@ -48,6 +50,7 @@ from crm.services.transactions import (
 __all__ = [
     "ExternalIdTaken",
     "IdentityInput",
+    "IdentitySearchesExhausted",
     "IngestResult",
     "InvalidTransaction",
     "IssuedKey",
@@ -60,6 +63,7 @@ __all__ = [
     "UnknownJobKind",
     "UnknownScope",
     "add_tag",
+    "check_identity_search",
     "clean_attributes",
     "dismiss_candidate",
     "find_duplicate_candidates",

@@ -505,11 +505,43 @@ def record_pii_search(
     return len(rows)
 
 
+class IdentitySearchesExhausted(DomainError):
+    code = "identity_searches_exhausted"
+    status = 429
+
+
+def check_identity_search(*, user: Any, query: str) -> None:
+    """Count a search by phone or e-mail of a user who may not reveal; refuse it beyond
+    ``IDENTITY_SEARCHES_PER_HOUR``. The mask shows 7 of a mobile's 11 digits, so full-number
+    searches could otherwise confirm a masked number in at most 10,000 tries."""
+    from django.conf import settings
+
+    from crm import selectors
+    from crm.ratelimit import count_hit
+
+    if not selectors.is_identity_query(query) or selectors.may_reveal(user):
+        return
+    hits, _left = count_hit(f"identity_search:{user.pk}", 3600)
+    if hits > settings.IDENTITY_SEARCHES_PER_HOUR:
+        raise IdentitySearchesExhausted(
+            _(
+                "You have searched by phone number or e-mail %(n)d times in the last hour; "
+                "try again later or search by name."
+            )
+            % {"n": settings.IDENTITY_SEARCHES_PER_HOUR},
+            field="q",
+        )
+
+
 def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
     """Global search provider: the customer list's search and rule (a fragment inside
     personal identities only for those who may reveal, audited)."""
     from crm import selectors
 
+    try:
+        check_identity_search(user=user, query=query)
+    except IdentitySearchesExhausted:
+        return []
     page = selectors.customer_list(user=user, query=query, page_size=limit)
     if page.audit:
         record_pii_search(user=user, query=query, kind=page.audit, customers=page.rows)

@@ -52,15 +52,20 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     unit_id = _int_or_none(request.GET.get("unit"))
     tag_id = _int_or_none(request.GET.get("tag"))
     sort = request.GET.get("sort", "-id")
-    page = selectors.customer_list(
-        user=request.user,
-        query=query,
-        kind=kind,
-        business_unit=unit_id,
-        tag=tag_id,
-        sort=sort,
-        after=request.GET.get("after", ""),
-    )
+    try:
+        services.check_identity_search(user=request.user, query=query)
+        page = selectors.customer_list(
+            user=request.user,
+            query=query,
+            kind=kind,
+            business_unit=unit_id,
+            tag=tag_id,
+            sort=sort,
+            after=request.GET.get("after", ""),
+        )
+    except services.IdentitySearchesExhausted as exc:
+        messages.error(request, exc.message)
+        page = selectors.CustomerPage(rows=[], has_next=False, next_cursor="", sort=sort)
     _display_rows(page.rows)
     if page.audit:  # a search inside personal identities: recorded like a reveal
         services.record_pii_search(

@@ -10,9 +10,9 @@ from django.urls import reverse
 from crm import services
 from crm.models import PiiAccess
 from crm.normalizers import mask_identity, uscc_check_char
-from crm.roles import MEMBER_SERVICE, SALES_REP
+from crm.roles import ADMIN, MEMBER_SERVICE, SALES_REP
 from crm.services import IdentityInput
-from tests.factories import UserFactory
+from tests.factories import BusinessUnitFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +73,9 @@ def fragments() -> list[str]:
 
 
 def test_fragment_searches_cannot_recover_a_masked_phone_without_the_reveal_permission(
-    client, rep, people
+    client, rep, people, settings
 ) -> None:
+    settings.IDENTITY_SEARCHES_PER_HOUR = 10_000  # the hourly limit is tested on its own
     target, same_end, _same_start, _other, _company = people
     by_last4 = {"8000": {target.pk, same_end.pk}}
     client.force_login(rep)
@@ -222,3 +223,29 @@ def test_an_audited_fragment_search_costs_the_same_few_queries_however_many_matc
     second = client.get(reverse("customer-list"), {"q": "0013", "after": page.next_cursor})
     assert len(second.context["page"].rows) == 5
     assert {c.pk for c in second.context["page"].rows}.isdisjoint({c.pk for c in page.rows})
+
+
+def test_full_number_searches_are_limited_for_who_may_not_reveal(client, settings) -> None:
+    """The mask shows 7 of 11 digits: full-number guesses would find a masked number in at
+    most 10,000 tries, so such searches are counted per user and hour."""
+    from crm.models import RateCounter
+    from tests.conftest import PASSWORD
+
+    settings.IDENTITY_SEARCHES_PER_HOUR = 5
+    unit = BusinessUnitFactory(code="LIM")
+    target = services.resolve_customer(
+        identities=[IdentityInput("mobile", "13800138000")], source="pos", business_unit=unit
+    ).customer
+    rep = UserFactory(username="guesser", roles=[SALES_REP], units=[unit], password=PASSWORD)
+    client.force_login(rep)
+    for n in range(5):
+        client.get("/customers/", {"q": f"1380013{n:04d}"})
+    refused = client.get("/customers/", {"q": "13800138000"})
+    assert refused.context["page"].rows == []
+    assert [m.level_tag for m in refused.context["messages"]] == ["error"]
+    assert services.search_customers(rep, "138 0013 8000", 5) == []
+    assert client.get("/customers/", {"q": "王"}).status_code == 200  # names are not counted
+    assert RateCounter.objects.get(key=f"identity_search:{rep.pk}").hits == 7
+    boss = UserFactory(username="boss2", roles=[ADMIN], units=[unit])
+    for _ in range(7):
+        assert services.search_customers(boss, "13800138000", 5)[0].url.endswith(f"/{target.pk}/")
