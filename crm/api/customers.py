@@ -260,6 +260,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
         except InvalidIdentity as exc:
             raise ValidationError({type_: [exc.message]}) from exc
         reveal = self._requested_reveal()
+        if partner_unit(request.user) is None:  # staff without the reveal right: counted
+            services.check_identity_search(user=request.user, query=raw)
         match = {"identities__type": type_, "identities__value": value}
         if (unit := partner_unit(request.user)) is not None:
             match["identities__business_unit"] = unit  # only what the key's unit recorded

@@ -249,3 +249,17 @@ def test_full_number_searches_are_limited_for_who_may_not_reveal(client, setting
     boss = UserFactory(username="boss2", roles=[ADMIN], units=[unit])
     for _ in range(7):
         assert services.search_customers(boss, "13800138000", 5)[0].url.endswith(f"/{target.pk}/")
+
+
+def test_api_lookups_by_staff_who_may_not_reveal_count_too(settings) -> None:
+    from rest_framework.test import APIClient
+
+    settings.IDENTITY_SEARCHES_PER_HOUR = 2
+    unit = BusinessUnitFactory(code="LIM2")
+    rep = UserFactory(username="api_guesser", roles=[SALES_REP], units=[unit])
+    api = APIClient()
+    api.force_authenticate(rep)
+    statuses = [
+        api.get("/api/v1/customers/", {"mobile": f"1380013800{n}"}).status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
