@@ -425,8 +425,8 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiView
             stored, created = services.ingest_transaction(
                 business_unit=unit, source=data["source"], row=row
             )
-        except services.ExternalIdTaken:
-            raise  # 409, rendered as problem+json naming external_id
+        except (services.ExternalIdTaken, services.IngestBusy):
+            raise  # 409, rendered as problem+json
         except DomainError as exc:
             raise ValidationError({exc.field or "non_field_errors": [exc.message]}) from exc
         return Response(

@@ -39,6 +39,7 @@ from crm.services.platform import (
 )
 from crm.services.transactions import (
     ExternalIdTaken,
+    IngestBusy,
     IngestResult,
     InvalidTransaction,
     RowError,
@@ -51,6 +52,7 @@ __all__ = [
     "ExternalIdTaken",
     "IdentityInput",
     "IdentitySearchesExhausted",
+    "IngestBusy",
     "IngestResult",
     "InvalidTransaction",
     "IssuedKey",

@@ -35,6 +35,7 @@ from crm.models import (
     TimelineEvent,
     Transaction,
     TransactionKind,
+    TransactionStatus,
 )
 from crm.normalizers import InvalidIdentity
 from crm.services.customers import (
@@ -129,11 +130,21 @@ class _Clean:
     identities: list[IdentityInput]
     attributes: dict[str, Any]
     customer_id: int | None = None
+    # Once inserted: the new row's id, customer and original (what RETURNING said).
+    stored: tuple[int, int | None, int | None] | None = None
 
 
 class InvalidTransaction(DomainError):
     code = "invalid_transaction"
     status = 422
+
+
+class IngestBusy(DomainError):
+    """A deadlock with a concurrent import inside the caller's transaction: nothing was
+    stored; the same request may be sent again."""
+
+    code = "busy"
+    status = 409
 
 
 class ExternalIdTaken(InvalidTransaction):
@@ -284,12 +295,7 @@ def ingest_transactions(
 ) -> IngestResult:
     """Validate and store orders. Valid rows are kept when others fail; each failure is
     reported with its line, field and reason. ``dry_run`` validates without writing."""
-    source = (source or "").strip().lower()
-    if not _SOURCE.match(source):
-        raise InvalidTransaction(
-            _("A source system is a short lowercase code such as pos or online_mall."),
-            field="source",
-        )
+    source = _checked_source(source)
     result = IngestResult()
     for batch in _batches(rows, batch_size):
         result.received += len(batch)
@@ -307,12 +313,35 @@ def ingest_transactions(
     return result
 
 
+def _checked_source(source: str) -> str:
+    source = (source or "").strip().lower()
+    if not _SOURCE.match(source):
+        raise InvalidTransaction(
+            _("A source system is a short lowercase code such as pos or online_mall."),
+            field="source",
+        )
+    return source
+
+
 def _row_error(row: TransactionInput, field_name: str, reason: str) -> RowError:
     return RowError(row.line_number, field_name, reason, str(row.external_id))
 
 
 def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) -> IngestResult:
-    """One batch in one transaction; a deadlock with a concurrent import is retried."""
+    """One batch in one transaction; a deadlock with a concurrent import is retried. Inside
+    the caller's transaction (the API's idempotent request) that transaction is the unit of
+    work: no savepoint, and a deadlock fails the request as ``IngestBusy``."""
+    if connection.in_atomic_block:
+        part = IngestResult()
+        try:
+            _ingest_batch(unit, source, rows, part)
+        except OperationalError as exc:
+            if isinstance(exc.__cause__, DeadlockDetected):
+                raise IngestBusy(
+                    _("A concurrent import held these customers; send the order again.")
+                ) from exc
+            raise
+        return part
     for attempt in range(3):
         part = IngestResult()
         for r in rows:
@@ -675,7 +704,7 @@ SELECT %s, coalesce(customer_id, original_customer_id), %s, external_id, channel
        'completed', original_id, occurred_at, amount, currency, lines, now()
 FROM resolved
 ON CONFLICT (source, external_id) DO NOTHING
-RETURNING external_id, original_id
+RETURNING external_id, original_id, id, customer_id
 """
 
 _NET_ORIGINALS_SQL = """
@@ -715,8 +744,11 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
         inserted = cursor.fetchall()
         part.created += len(inserted)
         if len(inserted) < len(rows):
-            _conflicts(cursor, unit, source, rows, {e for e, _o in inserted}, part)
-        originals = [o for _e, o in inserted if o is not None]
+            _conflicts(cursor, unit, source, rows, {e for e, *_r in inserted}, part)
+        if len(rows) == 1 and inserted:  # the API's single order: answered without a read
+            _e, original, pk, customer = inserted[0]
+            rows[0].stored = (pk, customer, original)
+        originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
             cursor.execute(_NET_ORIGINALS_SQL, [originals, unit.pk])
@@ -750,13 +782,35 @@ def ingest_transaction(
     *, business_unit: BusinessUnit, source: str, row: TransactionInput
 ) -> tuple[Transaction, bool]:
     """One order (the API's path): the stored transaction and whether it was new."""
-    result = ingest_transactions(business_unit=business_unit, source=source, rows=[row])
+    source = _checked_source(source)
+    try:
+        clean = validate_transaction(row)
+    except DomainError as exc:
+        raise InvalidTransaction(exc.message, field=exc.field) from exc
+    result = _ingest_batch_retrying(business_unit, source, [clean])
     if result.errors:
         error = result.errors[0]
         if error.code == ExternalIdTaken.code:
             raise ExternalIdTaken(error.reason, field=error.field)
         raise InvalidTransaction(error.reason, field=error.field)
+    if clean.stored is not None:
+        pk, customer, original = clean.stored
+        return Transaction(
+            id=pk,
+            business_unit=business_unit,
+            customer_id=customer,
+            source=source,
+            external_id=row.external_id,
+            channel=row.channel,
+            kind=row.kind,
+            status=TransactionStatus.COMPLETED,
+            original_id=original,
+            occurred_at=row.occurred_at,
+            amount=clean.amount,
+            currency=row.currency,
+            lines=row.lines,
+        ), True
     stored = Transaction.objects.select_related("business_unit").get(
-        source=source.strip().lower(), external_id=row.external_id, business_unit=business_unit
+        source=source, external_id=row.external_id, business_unit=business_unit
     )
-    return stored, result.created == 1
+    return stored, False
