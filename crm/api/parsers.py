@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, parsers, status
 
@@ -58,8 +59,9 @@ def _walk(data: Any) -> Iterator[tuple[str, int, Any]]:
         yield path, depth, value
         if isinstance(value, dict):
             for key, item in value.items():
-                yield (f"{path}.{key}" if path else str(key)), depth + 1, key
-                stack.append(((f"{path}.{key}" if path else str(key)), depth + 1, item))
+                key_path = f"{path}.{key}" if path else str(key)
+                yield key_path, depth + 1, key  # keys are strings to check too
+                stack.append((key_path, depth + 1, item))
         elif isinstance(value, list):
             stack.extend((f"{path}[{i}]", depth + 1, item) for i, item in enumerate(value))
 
@@ -84,10 +86,10 @@ def check_structure(data: Any) -> None:
             raise InvalidBody(reason, field=field)
 
 
-def check_query_params(params: Mapping[str, Any]) -> None:
+def check_query_params(params: QueryDict) -> None:
     for key in params:
-        for value in [key, *params.getlist(key)] if hasattr(params, "getlist") else [key]:
-            if reason := string_problem(str(value)):
+        for value in [key, *params.getlist(key)]:
+            if reason := string_problem(value):
                 raise InvalidBody(reason, field=_FORBIDDEN.sub("\ufffd", str(key)))
 
 

@@ -370,18 +370,23 @@ def _ingest_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: Ing
         _insert(unit, source, cancellations, part)
 
 
+def _order_units(cursor: Any, source: str, rows: list[_Clean]) -> dict[str, int]:
+    """``external_id -> business unit id`` of the rows' order ids already stored."""
+    cursor.execute(
+        "SELECT external_id, business_unit_id FROM crm_transaction "
+        "WHERE source = %s AND external_id = ANY(%s)",
+        [source, [r.row.external_id for r in rows]],
+    )
+    return dict(cursor.fetchall())
+
+
 def _skip_stored(
     unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult
 ) -> list[_Clean]:
     """Orders stored before change nothing (not even the customer master); an order id that
     another unit already uses is refused, never read or linked across units."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT external_id, business_unit_id FROM crm_transaction "
-            "WHERE source = %s AND external_id = ANY(%s)",
-            [source, [r.row.external_id for r in rows]],
-        )
-        stored = dict(cursor.fetchall())
+        stored = _order_units(cursor, source, rows)
     fresh, seen = [], set()
     for r in rows:
         owner_unit = stored.get(r.row.external_id)
@@ -591,6 +596,19 @@ def _name_generated(named: dict[int, str]) -> None:
         )
 
 
+_OWNERS_SQL = """
+SELECT i.type, i.value, {owner}
+FROM crm_identity i
+JOIN unnest(%s::text[], %s::text[]) AS w(type, value) ON i.type = w.type AND i.value = w.value
+{lock}
+"""
+_OWNERS_PLAIN = _OWNERS_SQL.format(owner="i.customer_id", lock="")
+_OWNERS_LOCKED = _OWNERS_SQL.format(
+    owner="coalesce(c.merged_into_id, c.id)",
+    lock="JOIN crm_customer c ON c.id = i.customer_id ORDER BY c.id FOR SHARE OF c",
+)
+
+
 def _owners(pairs: set[tuple[str, str]], lock: bool = False) -> dict[tuple[str, str], int]:
     """``(type, value) -> customer id`` for the identities already known, in one query.
     ``lock``: the owning customer rows are share-locked in id order (no deadlock between
@@ -599,28 +617,7 @@ def _owners(pairs: set[tuple[str, str]], lock: bool = False) -> dict[tuple[str, 
         return {}
     types, values = zip(*pairs, strict=True)
     with connection.cursor() as cursor:
-        if lock:
-            cursor.execute(
-                """
-                SELECT i.type, i.value, coalesce(c.merged_into_id, c.id)
-                FROM crm_identity i
-                JOIN unnest(%s::text[], %s::text[]) AS w(type, value)
-                  ON i.type = w.type AND i.value = w.value
-                JOIN crm_customer c ON c.id = i.customer_id
-                ORDER BY c.id FOR SHARE OF c
-                """,
-                [list(types), list(values)],
-            )
-        else:
-            cursor.execute(
-                """
-                SELECT i.type, i.value, i.customer_id
-                FROM crm_identity i
-                JOIN unnest(%s::text[], %s::text[]) AS w(type, value)
-                  ON i.type = w.type AND i.value = w.value
-                """,
-                [list(types), list(values)],
-            )
+        cursor.execute(_OWNERS_LOCKED if lock else _OWNERS_PLAIN, [list(types), list(values)])
         return {(t, v): c for t, v, c in cursor.fetchall()}
 
 
@@ -745,9 +742,9 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
         part.created += len(inserted)
         if len(inserted) < len(rows):
             _conflicts(cursor, unit, source, rows, {e for e, *_r in inserted}, part)
-        if len(rows) == 1 and inserted:  # the API's single order: answered without a read
-            _e, original, pk, customer = inserted[0]
-            rows[0].stored = (pk, customer, original)
+        by_id = {r.row.external_id: r for r in rows}
+        for external_id, original, pk, customer in inserted:
+            by_id[external_id].stored = (pk, customer, original)
         originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
@@ -765,12 +762,7 @@ def _conflicts(
     """Rows a concurrent import stored first (after our check): the same unit's are
     duplicates; another unit's are refused like any order id that unit holds."""
     lost = [r for r in rows if r.row.external_id not in inserted]
-    cursor.execute(
-        "SELECT external_id, business_unit_id FROM crm_transaction "
-        "WHERE source = %s AND external_id = ANY(%s)",
-        [source, [r.row.external_id for r in lost]],
-    )
-    owners = dict(cursor.fetchall())
+    owners = _order_units(cursor, source, lost)
     for r in lost:
         if owners.get(r.row.external_id, unit.pk) == unit.pk:
             part.duplicates += 1

@@ -186,20 +186,6 @@ def staff(world: dict[str, list[str]]) -> Principal:
     )
 
 
-# Failures the fuzzer finds whose fix is on the lead's branch (crm/api/idempotency.py,
-# customers.py, parsers.py, services/transactions.py). Each marks one operation for one caller as
-# an expected failure (not strict: it passes once the fix is merged); remove the entry then.
-PENDING_LEAD_FIXES: dict[tuple[str, str], str] = {}
-
-
-def expect_pending_fix(
-    request: pytest.FixtureRequest, principal: Principal, case: schemathesis.Case
-) -> None:
-    reason = PENDING_LEAD_FIXES.get((principal.name, case.operation.label))
-    if reason is not None and FUZZ_REPORT is None:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
-
-
 def aim(case: schemathesis.Case, world: dict[str, list[str]]) -> None:
     """Point half the generated ids at rows that exist, so detail routes get past their 404."""
     ident = (case.path_parameters or {}).get("id")
@@ -259,9 +245,7 @@ def test_fuzz_as_partner_key(
     case: schemathesis.Case,
     partner: Principal,
     world: dict[str, list[str]],
-    request: pytest.FixtureRequest,
 ) -> None:
-    expect_pending_fix(request, partner, case)
     aim(case, world)
     call_and_check(case, partner)
 
@@ -273,9 +257,7 @@ def test_fuzz_as_signed_in_staff(
     case: schemathesis.Case,
     staff: Principal,
     world: dict[str, list[str]],
-    request: pytest.FixtureRequest,
 ) -> None:
-    expect_pending_fix(request, staff, case)
     aim(case, world)
     call_and_check(case, staff)
 
