@@ -362,7 +362,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "crm.models.customers.CustomerKind",
-        "TransactionKindEnum": "crm.models.customers.TransactionKind",
+        "TransactionKindEnum": "crm.models.transactions.TransactionKind",
     },
 }
 

@@ -59,6 +59,7 @@ from crm.imports.files import (
     read_upload,
     sniff_encoding,
 )
+from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
 from crm.imports.rows import (
     COLUMNS,
     IMPORT_TIME_ZONE,
@@ -91,6 +92,8 @@ from crm.imports.running import (
 __all__ = [
     "BATCH_SIZE",
     "COLUMNS",
+    "DECIMAL_COMMA",
+    "DECIMAL_POINT",
     "IMPORT_JOB_KIND",
     "IMPORT_TIME_ZONE",
     "MAX_REPORTED_ERRORS",
@@ -102,6 +105,7 @@ __all__ = [
     "SNIFF_BYTES",
     "CSVFormat",
     "ImportFileError",
+    "ImportOptions",
     "ImportOutcome",
     "Table",
     "XLSXFormat",

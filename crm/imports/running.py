@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from crm.imports.files import CSVFormat, ImportFileError, Table, is_blank, read_upload
+from crm.imports.options import ImportOptions
 from crm.imports.rows import FIELD_TO_COLUMN, column_positions, map_row
 from crm.jobs import JobContext, job_handler
 from crm.models import BusinessUnit, Channel
@@ -60,6 +61,7 @@ def import_table(
     dry_run: bool = False,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[float, int], None] | None = None,
+    options: ImportOptions | None = None,
 ) -> ImportOutcome:
     """Map the table's rows and ingest them; ``progress(fraction_read, rows_read)`` runs
     every ``batch_size`` rows. Rows that could not be mapped are reported with the service's errors,
@@ -69,7 +71,8 @@ def import_table(
             _("Unknown channel “%(value)s”; use one of %(choices)s.")
             % {"value": channel, "choices": ", ".join(Channel.values)}
         )
-    positions = column_positions(table.header)
+    options = options or ImportOptions()
+    positions = options.mapping if options.mapping is not None else column_positions(table.header)
     unmapped: list[RowError] = []
     read = {"rows": 0}
 
@@ -120,6 +123,7 @@ def run_transaction_import(
     progress: Callable[[float, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
     max_errors: int = MAX_REPORTED_ERRORS,
+    options: ImportOptions | None = None,
 ) -> dict[str, Any]:
     """Import a CSV or XLSX file held in memory: the service's result (``received``,
     ``created``, ``duplicates``, …, ``errors`` as dicts of line, field, reason and order id,
@@ -133,6 +137,7 @@ def run_transaction_import(
         dry_run=dry_run,
         batch_size=batch_size,
         progress=progress,
+        options=options,
     )
     return outcome.as_dict(max_errors=max_errors)
 
@@ -230,7 +235,8 @@ RESULT_LABELS = {
 )
 def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
     """Params: ``upload`` (stored name), ``filename``, ``business_unit_id``, ``source``,
-    ``channel``, ``dry_run``. The stored file is deleted whatever happens."""
+    ``channel``, ``dry_run``, ``options`` (``ImportOptions.as_dict()``). The stored file is
+    deleted whatever happens."""
     params = ctx.params
     name = params.get("upload", "")
     try:
@@ -255,6 +261,7 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
             channel=params.get("channel", Channel.OTHER),
             dry_run=bool(params.get("dry_run")),
             progress=report,
+            options=ImportOptions.from_dict(params.get("options")),
         )
     finally:
         delete_upload(name)

@@ -1,30 +1,27 @@
 """Models of the platform (units, users, keys, jobs) and of the customer master."""
 
 import crm.models.lookups  # noqa: F401  (registers field__ilike)
-from crm.models.customers import (
-    IDENTITY_STRENGTH,
-    PII_IDENTITY_TYPES,
-    Channel,
+from crm.models.activity import (
     Consent,
     ConsentChannel,
     ConsentPurpose,
+    TimelineEvent,
+)
+from crm.models.customers import (
+    IDENTITY_STRENGTH,
+    PII_IDENTITY_TYPES,
     Customer,
     CustomerKind,
-    CustomerTag,
-    DuplicateCandidate,
-    DuplicateReason,
-    DuplicateStatus,
     Gender,
     Identity,
     IdentityType,
+)
+from crm.models.duplicates import (
+    DuplicateCandidate,
+    DuplicateReason,
+    DuplicateStatus,
     Merge,
     PiiAccess,
-    Tag,
-    TagCategory,
-    TimelineEvent,
-    Transaction,
-    TransactionKind,
-    TransactionStatus,
 )
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
@@ -37,6 +34,17 @@ from crm.models.platform import (
     JobStatus,
     RateCounter,
     User,
+)
+from crm.models.tags import (
+    CustomerTag,
+    Tag,
+    TagCategory,
+)
+from crm.models.transactions import (
+    Channel,
+    Transaction,
+    TransactionKind,
+    TransactionStatus,
 )
 
 __all__ = [

@@ -37,16 +37,15 @@ from crm.services.platform import (
     set_user_language,
     start_job,
 )
-from crm.services.transactions import (
+from crm.services.transaction_input import (
     ExternalIdTaken,
     IngestBusy,
     IngestResult,
     InvalidTransaction,
     RowError,
     TransactionInput,
-    ingest_transaction,
-    ingest_transactions,
 )
+from crm.services.transactions import ingest_transaction, ingest_transactions
 
 __all__ = [
     "ExternalIdTaken",
