@@ -29,6 +29,19 @@ def _register_event_types() -> None:
         register_event_type(event)
 
 
+def _register_housekeeping(purge_stale_uploads: Any) -> None:
+    from crm.registry import HousekeepingStep, register_housekeeping
+
+    register_housekeeping(
+        HousekeepingStep(
+            "uploads_deleted",
+            _("Stale import uploads deleted"),
+            _("Deleting uploads whose import never ran"),
+            purge_stale_uploads,
+        )
+    )
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
@@ -50,7 +63,9 @@ class CrmConfig(AppConfig):
         from crm.web import views
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_roles")
-        from crm import imports  # noqa: F401  (registers the transaction import job)
+        from crm import imports  # registers the transaction import job
+
+        _register_housekeeping(imports.purge_stale_uploads)
 
         _register_event_types()
 

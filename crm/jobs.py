@@ -1,4 +1,5 @@
-"""Background jobs: a registry of job kinds and the runner Celery calls.
+"""Background jobs: the ``job_handler`` decorator and the runner Celery calls (the registry of
+job kinds itself is ``crm.job_kinds``, which the models read without importing this module).
 
 An app registers a handler with ``@job_handler("app.kind", label=...)``; the handler receives
 a :class:`JobContext` to report progress and to see whether cancellation was requested.
@@ -11,67 +12,57 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from celery import shared_task
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from crm.errors import DomainError
+from crm.job_kinds import (
+    JobKind,
+    job_kind,
+    job_kinds,
+    job_label,
+    job_result_items,
+    register_job_kind,
+)
 from crm.models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
+
+__all__ = [
+    "JobCancelled",
+    "JobContext",
+    "JobKind",
+    "fail_stale_jobs",
+    "job_handler",
+    "job_kinds",
+    "job_label",
+    "job_result_items",
+    "run_job",
+    "run_job_task",
+]
 
 
 class JobCancelled(Exception):
     """Raised inside a handler (by ``JobContext.check_cancelled``) to stop early."""
 
 
-@dataclass(frozen=True)
-class JobKind:
-    kind: str
-    label: Any
-    handler: Callable[[JobContext], Any]
-    result_labels: dict[str, Any]
-
-
-_REGISTRY: dict[str, JobKind] = {}
-
-
 def job_handler(
-    kind: str, *, label: Any, result_labels: dict[str, Any] | None = None
+    kind: str, *, label: Any, result_labels: Mapping[str, Any] | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a job kind; ``result_labels`` name the keys of its result dict for the UI."""
+    """Register a job kind; ``result_labels`` name the keys of its result dict for the UI
+    (a dict, or a mapping read when shown)."""
 
     def register(func: Callable[[JobContext], Any]) -> Callable[[JobContext], Any]:
-        _REGISTRY[kind] = JobKind(kind, label, func, dict(result_labels or {}))
+        labels = result_labels if result_labels is not None else {}
+        register_job_kind(JobKind(kind, label, func, labels))
         return func
 
     return register
-
-
-def job_kinds() -> dict[str, JobKind]:
-    return dict(_REGISTRY)
-
-
-def job_label(kind: str) -> Any:
-    entry = _REGISTRY.get(kind)
-    return entry.label if entry else kind
-
-
-def job_result_items(kind: str, result: Any) -> list[tuple[Any, Any]]:
-    """``(label, value)`` pairs of a dict result, labelled as the job kind declares."""
-    if not isinstance(result, dict):
-        return []
-    entry = _REGISTRY.get(kind)
-    labels = entry.result_labels if entry else {}
-    # Figures only (lists such as per-row errors have their own display), in declared order.
-    order = {key: n for n, key in enumerate(labels)}
-    shown = [(key, value) for key, value in result.items() if not isinstance(value, list | dict)]
-    shown.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
-    return [(labels.get(key, key), value) for key, value in shown]
 
 
 class JobContext:
@@ -103,10 +94,16 @@ def run_job(job_id: Any) -> str:
         return "missing"
     if not started:
         return job.status
-    entry = _REGISTRY.get(job.kind)
+    entry = job_kind(job.kind)
     # Messages are written in the language of whoever started the job.
     with translation.override(job.params.get("_language") or settings.LANGUAGE_CODE):
         return _run(job, entry)
+
+
+@shared_task(name="crm.tasks.run_job")
+def run_job_task(job_id: str) -> str:
+    """The Celery task ``crm.services.start_job`` enqueues (also ``crm.tasks.run_job``)."""
+    return run_job(job_id)
 
 
 def _run(job: Job, entry: JobKind | None) -> str:

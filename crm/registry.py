@@ -193,3 +193,31 @@ def event_types() -> dict[str, EventType]:
 
 def event_type(code: str) -> EventType:
     return _event_types.get(code) or EventType(code, code)
+
+
+# --- Housekeeping ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HousekeepingStep:
+    """A clean-up the nightly housekeeping job runs: ``run()`` returns how many things it
+    removed, reported under ``key`` in the job's result (labelled ``label``). An app (or a part
+    of the crm above the services, such as the imports) registers its own, so that the
+    services never import it."""
+
+    key: str
+    label: Any
+    progress_message: Any
+    run: Callable[[], int]
+    order: int = 100
+
+
+_housekeeping: dict[str, HousekeepingStep] = {}
+
+
+def register_housekeeping(step: HousekeepingStep) -> None:
+    _housekeeping[step.key] = step
+
+
+def housekeeping_steps() -> list[HousekeepingStep]:
+    return sorted(_housekeeping.values(), key=lambda s: (s.order, s.key))

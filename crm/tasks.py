@@ -6,12 +6,15 @@ from celery import shared_task
 
 from crm import services
 from crm.jobs import fail_stale_jobs as _fail_stale_jobs
-from crm.jobs import run_job as _run_job
+from crm.jobs import run_job_task as run_job  # defined beside the runner: services enqueue it
 
-
-@shared_task(name="crm.tasks.run_job")
-def run_job(job_id: str) -> str:
-    return _run_job(job_id)
+__all__ = [
+    "fail_stale_jobs",
+    "find_duplicates",
+    "purge_finished_jobs",
+    "purge_idempotency_keys",
+    "run_job",
+]
 
 
 @shared_task(name="crm.tasks.purge_idempotency_keys")

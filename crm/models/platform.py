@@ -20,6 +20,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.job_kinds import job_label, job_result_items
 from crm.policy import ScopedQuerySet
 
 
@@ -367,12 +368,8 @@ class Job(models.Model):
 
     @property
     def label(self) -> str:
-        from crm.jobs import job_label
-
         return job_label(self.kind)
 
     @property
     def result_items(self) -> list[tuple[Any, Any]]:
-        from crm.jobs import job_result_items
-
         return job_result_items(self.kind, self.result)

@@ -1,28 +1,29 @@
 """Use cases of the platform and the customer master. Callers import from ``crm.services``;
 the modules behind it are an implementation detail."""
 
+from crm.services.consents import record_consent
 from crm.services.customers import (
     IdentityInput,
-    IdentitySearchesExhausted,
     Resolution,
-    RevealNotAllowed,
     add_tag,
-    check_identity_search,
     clean_attributes,
     normalize_identities,
     normalize_identity,
-    pii_search_digest,
-    record_consent,
-    record_duplicate_candidate,
     record_event,
-    record_pii_search,
     remove_tag,
     resolve_customer,
+)
+from crm.services.duplicates import find_duplicate_candidates, record_duplicate_candidate
+from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
+from crm.services.pii import (
+    IdentitySearchesExhausted,
+    RevealNotAllowed,
+    check_identity_search,
+    pii_search_digest,
+    record_pii_search,
     reveal_identities,
     search_customers,
 )
-from crm.services.duplicates import find_duplicate_candidates
-from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
 from crm.services.platform import (
     IssuedKey,
     JobAlreadyFinished,

@@ -1,4 +1,6 @@
-"""Customer master use cases: identity resolution, timeline events, consents, tags, PII reveal."""
+"""Customer master use cases: identity resolution, timeline events, tags (consents:
+``crm.services.consents``; revealing and searching personal identities: ``crm.services.pii``;
+queueing possible duplicates: ``crm.services.duplicates``)."""
 
 from __future__ import annotations
 
@@ -17,11 +19,7 @@ from django.utils.translation import ngettext
 from crm.errors import DomainError
 from crm.models import (
     IDENTITY_STRENGTH,
-    PII_IDENTITY_TYPES,
     BusinessUnit,
-    Consent,
-    ConsentChannel,
-    ConsentPurpose,
     Customer,
     CustomerKind,
     CustomerTag,
@@ -30,7 +28,6 @@ from crm.models import (
     Gender,
     Identity,
     IdentityType,
-    PiiAccess,
     Tag,
     TimelineEvent,
 )
@@ -42,7 +39,7 @@ from crm.normalizers import (
     normalize_uscc,
     normalize_wechat_id,
 )
-from crm.registry import SearchResult
+from crm.services.duplicates import record_duplicate_candidate
 
 _NORMALIZERS = {
     IdentityType.MOBILE: normalize_phone,
@@ -333,76 +330,6 @@ def _resolve(
     )
 
 
-def record_duplicate_candidate(
-    *,
-    first: Customer,
-    second: Customer,
-    reason: str,
-    detail: str = "",
-    score: int = 50,
-) -> DuplicateCandidate | None:
-    """Queue a pair for review once; a pair already reviewed stays as it was decided.
-
-    ``detail`` is data, not a sentence (the phone ending, the e-mail name, the source
-    system, who proposed it): the screens say what it means in the reader's language."""
-    if first.pk == second.pk:
-        return None
-    a, b = sorted((first.pk, second.pk))
-    candidate, _created = DuplicateCandidate.objects.get_or_create(
-        customer_a_id=a,
-        customer_b_id=b,
-        defaults={"reason": reason, "detail": detail[:300], "score": score},
-    )
-    return candidate
-
-
-# --- Consents ------------------------------------------------------------------------------
-
-
-def record_consent(
-    *,
-    customer: Customer,
-    channel: str,
-    purpose: str,
-    granted: bool,
-    source: str,
-    actor: Any = None,
-    occurred_at: datetime | None = None,
-    business_unit: BusinessUnit | None = None,
-) -> Consent:
-    """Append a grant or withdrawal; the history is kept, the latest row is the state."""
-    if channel not in ConsentChannel.values:
-        raise DomainError(_("Unknown consent channel."), field="channel")
-    if purpose not in ConsentPurpose.values:
-        raise DomainError(_("Unknown consent purpose."), field="purpose")
-    if not source.strip():
-        raise DomainError(_("Say where the consent came from."), field="source")
-    with transaction.atomic():
-        consent = Consent.objects.create(
-            customer=customer,
-            channel=channel,
-            purpose=purpose,
-            granted=granted,
-            source=source.strip()[:60],
-            actor=actor if getattr(actor, "pk", None) else None,
-            occurred_at=occurred_at or timezone.now(),
-        )
-        label = f"{ConsentChannel(channel).label} / {ConsentPurpose(purpose).label}"
-        record_event(
-            customer=customer,
-            type="consent.granted" if granted else "consent.withdrawn",
-            summary=(
-                _("Consent granted: %(what)s") if granted else _("Consent withdrawn: %(what)s")
-            )
-            % {"what": label},
-            business_unit=business_unit,
-            actor=actor,
-            occurred_at=consent.occurred_at,
-            data={"channel": channel, "purpose": purpose, "source": consent.source},
-        )
-    return consent
-
-
 # --- Tags ----------------------------------------------------------------------------------
 
 
@@ -437,112 +364,3 @@ def remove_tag(*, customer: Customer, tag: Tag, actor: Any = None) -> bool:
                 data={"tag": tag.pk},
             )
     return bool(deleted)
-
-
-# --- Personal data -------------------------------------------------------------------------
-
-
-class RevealNotAllowed(DomainError):
-    code = "reveal_not_allowed"
-    status = 403
-
-
-def reveal_identities(
-    *, customer: Customer, user: Any, identity_type: str, ip: str | None = None
-) -> list[Identity]:
-    """A customer's full identities of one personal type (phones, e-mails, WeChat ids,
-    external ids), for a user allowed to see them; audited (one ``PiiAccess`` row)."""
-    if not user.has_perm("crm.reveal_customer_pii"):
-        raise RevealNotAllowed(_("You may not see full phone numbers and e-mail addresses."))
-    if identity_type not in PII_IDENTITY_TYPES:
-        raise DomainError(
-            _("“%(type)s” is not a personal identity type.") % {"type": identity_type[:30]},
-            field="type",
-        )
-    with transaction.atomic():
-        PiiAccess.objects.create(
-            user=user, customer=customer, identity_type=identity_type, ip=ip or None
-        )
-        return list(customer.identities.filter(type=identity_type))
-
-
-def pii_search_digest(query: str) -> str:
-    """The keyed digest of a search term kept in the audit (``PiiAccess.search``).
-
-    Not the term: a fragment of a phone or an e-mail is personal data, and an unkeyed hash
-    of a few digits is reversed by trying them all. HMAC-SHA256 keyed by the server's secret,
-    over the term as searched (spaces and case ignored), 32 hex digits. To check whether a
-    term was searched: ``PiiAccess.objects.filter(search=pii_search_digest(term))``."""
-    from django.utils.crypto import salted_hmac
-
-    canonical = "".join(query.split()).lower()
-    return salted_hmac("crm.pii_search", canonical, algorithm="sha256").hexdigest()[:32]
-
-
-def record_pii_search(
-    *,
-    user: Any,
-    query: str,
-    kind: str,
-    customers: Iterable[Customer],
-    ip: str | None = None,
-) -> int:
-    """Audit a search inside personal identities (``selectors.parse_search`` says when):
-    one ``PiiAccess`` row per customer shown, or one without a customer when none was.
-    Returns the rows written (one query)."""
-    digest = pii_search_digest(query)
-    shown: list[int | None] = [c.pk for c in customers] or [None]
-    rows = PiiAccess.objects.bulk_create(
-        PiiAccess(
-            user=user,
-            customer_id=pk,
-            identity_type=f"search:{kind}"[:20],
-            search=digest,
-            ip=ip or None,
-        )
-        for pk in shown
-    )
-    return len(rows)
-
-
-class IdentitySearchesExhausted(DomainError):
-    code = "identity_searches_exhausted"
-    status = 429
-
-
-def check_identity_search(*, user: Any, query: str) -> None:
-    """Count a search by phone or e-mail of a user who may not reveal; refuse it beyond
-    ``IDENTITY_SEARCHES_PER_HOUR``. The mask shows 7 of a mobile's 11 digits, so full-number
-    searches could otherwise confirm a masked number in at most 10,000 tries."""
-    from django.conf import settings
-
-    from crm import selectors
-    from crm.ratelimit import count_hit
-
-    if not selectors.is_identity_query(query) or selectors.may_reveal(user):
-        return
-    hits, _left = count_hit(f"identity_search:{user.pk}", 3600)
-    if hits > settings.IDENTITY_SEARCHES_PER_HOUR:
-        raise IdentitySearchesExhausted(
-            _(
-                "You have searched by phone number or e-mail %(n)d times in the last hour; "
-                "try again later or search by name."
-            )
-            % {"n": settings.IDENTITY_SEARCHES_PER_HOUR},
-            field="q",
-        )
-
-
-def search_customers(user: Any, query: str, limit: int) -> list[SearchResult]:
-    """Global search provider: the customer list's search and rule (a fragment inside
-    personal identities only for those who may reveal, audited)."""
-    from crm import selectors
-
-    try:
-        check_identity_search(user=user, query=query)
-    except IdentitySearchesExhausted:
-        return []
-    page = selectors.customer_list(user=user, query=query, page_size=limit)
-    if page.audit:
-        record_pii_search(user=user, query=query, kind=page.audit, customers=page.rows)
-    return selectors.customer_search_results(page.rows)

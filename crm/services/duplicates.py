@@ -1,4 +1,4 @@
-"""Finding customers that may be one, set-based, for the review queue."""
+"""Customers that may be one: a pair queued for review, and the set-based search for pairs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,31 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.jobs import JobContext, job_handler
+from crm.models import Customer, DuplicateCandidate
+
+
+def record_duplicate_candidate(
+    *,
+    first: Customer,
+    second: Customer,
+    reason: str,
+    detail: str = "",
+    score: int = 50,
+) -> DuplicateCandidate | None:
+    """Queue a pair for review once; a pair already reviewed stays as it was decided.
+
+    ``detail`` is data, not a sentence (the phone ending, the e-mail name, the source
+    system, who proposed it): the screens say what it means in the reader's language."""
+    if first.pk == second.pk:
+        return None
+    a, b = sorted((first.pk, second.pk))
+    candidate, _created = DuplicateCandidate.objects.get_or_create(
+        customer_a_id=a,
+        customer_b_id=b,
+        defaults={"reason": reason, "detail": detail[:300], "score": score},
+    )
+    return candidate
+
 
 # E-mail local parts too generic to say anything about who is behind them.
 GENERIC_LOCAL_PARTS = ("info", "admin", "sales", "contact", "service", "office", "support", "hr")

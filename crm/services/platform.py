@@ -7,10 +7,10 @@ enqueued on commit.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
@@ -19,8 +19,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
-from crm.jobs import JobContext, job_handler, job_kinds
+from crm.jobs import JobContext, job_handler, job_kinds, run_job_task
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, JobStatus, User
+from crm.ratelimit import purge_rate_counters
+from crm.registry import housekeeping_steps
 from crm.scopes import known_scopes
 
 
@@ -103,9 +105,7 @@ def start_job(
             api_key=api_key,
             business_unit=business_unit or (api_key.business_unit if api_key else None),
         )
-        from crm.tasks import run_job
-
-        transaction.on_commit(lambda: run_job.delay(str(job.pk)))
+        transaction.on_commit(lambda: run_job_task.delay(str(job.pk)))
     return job
 
 
@@ -147,36 +147,48 @@ def purge_finished_jobs(*, now: datetime | None = None, days: int = 90) -> int:
     return _delete_in_batches(Job.objects.finished().filter(finished_at__lt=cutoff))
 
 
-@job_handler(
-    "crm.housekeeping",
-    label=gettext_lazy("Housekeeping"),
-    result_labels={
+class _HousekeepingLabels(Mapping[str, Any]):
+    """The housekeeping job's result labels: its own steps' and the registered ones', read
+    when shown (steps register after this module is imported)."""
+
+    OWN: ClassVar[dict[str, Any]] = {
         "idempotency_keys_deleted": gettext_lazy("Expired idempotency keys deleted"),
         "jobs_deleted": gettext_lazy("Old finished jobs deleted"),
-        "uploads_deleted": gettext_lazy("Stale import uploads deleted"),
-    },
+        "rate_counters_deleted": gettext_lazy("Expired rate counters deleted"),
+    }
+
+    def _labels(self) -> dict[str, Any]:
+        return {**self.OWN, **{step.key: step.label for step in housekeeping_steps()}}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._labels()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels())
+
+    def __len__(self) -> int:
+        return len(self._labels())
+
+
+@job_handler(
+    "crm.housekeeping", label=gettext_lazy("Housekeeping"), result_labels=_HousekeepingLabels()
 )
 def housekeeping(ctx: JobContext) -> dict[str, int]:
-    """Purge expired idempotency keys, old finished jobs and abandoned uploads."""
+    """Purge expired idempotency keys, old finished jobs, expired rate counters, and whatever
+    the registered housekeeping steps clean up (``crm.registry.register_housekeeping``: the
+    imports' abandoned uploads, for one)."""
     ctx.progress(5, _("Purging expired idempotency keys"))
-    keys = purge_idempotency_keys()
-    ctx.progress(50, _("Purging finished jobs older than 90 days"))
-    jobs = purge_finished_jobs()
-    ctx.progress(80, _("Deleting uploads whose import never ran"))
-    from crm.imports import purge_stale_uploads
-
-    uploads = purge_stale_uploads()
-    ctx.progress(90, _("Deleting expired rate counters"))
-    from crm.ratelimit import purge_rate_counters
-
-    counters = purge_rate_counters()
+    result = {"idempotency_keys_deleted": purge_idempotency_keys()}
+    ctx.progress(30, _("Purging finished jobs older than 90 days"))
+    result["jobs_deleted"] = purge_finished_jobs()
+    ctx.progress(45, _("Deleting expired rate counters"))
+    result["rate_counters_deleted"] = purge_rate_counters()
+    steps = housekeeping_steps()
+    for n, step in enumerate(steps):
+        ctx.progress(50 + 50 * n / len(steps), step.progress_message)
+        result[step.key] = step.run()
     ctx.progress(100, _("Done"))
-    return {
-        "idempotency_keys_deleted": keys,
-        "jobs_deleted": jobs,
-        "uploads_deleted": uploads,
-        "rate_counters_deleted": counters,
-    }
+    return result
 
 
 def set_user_language(*, user: User, language: str) -> None:

@@ -10,17 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
-from crm.admin import confirm_action
+from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, confirm_action
 from crm.models import (
     Consent,
     Customer,
@@ -36,45 +34,13 @@ from crm.models import (
     Transaction,
 )
 from crm.registry import event_types
-from crm.selectors.customers import estimated_row_count, exact_identity_filter, search_filter
+from crm.selectors.customers import exact_identity_filter, search_filter
 
 MASKED_HELP_TEXT = _(
     "Phones, e-mails, WeChat ids and external ids are masked in the admin. To see one in "
     "full, open the customer's 360 view and use its “Show full …” button (recorded in the "
     "audit log)."
 )
-
-
-class EstimatedCountPaginator(Paginator):
-    """An unfiltered list shows PostgreSQL's row estimate instead of counting a big table."""
-
-    @cached_property
-    def count(self) -> int:  # type: ignore[override]
-        query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
-            estimate = estimated_row_count(self.object_list.model)  # type: ignore[union-attr]
-            if estimate > 10000:
-                return estimate
-        return super().count
-
-
-class BigTableAdmin(admin.ModelAdmin[Any]):
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
-    list_per_page = 50
-
-
-class ReadOnlyAdmin(BigTableAdmin):
-    """History: viewable, never edited by hand (services write it)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class IdentityInline(admin.TabularInline[Identity, Customer]):

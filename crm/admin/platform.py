@@ -1,4 +1,4 @@
-"""The configuration UI for administrators: business units, users and roles, API keys, jobs."""
+"""The platform's admin: business units, users and roles, API keys, jobs, stored API responses."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
@@ -20,48 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import services
+from crm.admin.base import ScopedAdminMixin, confirm_action
 from crm.errors import unique_violation
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
 from crm.policy import sees_all_units
 from crm.roles import ROLE_LABELS
 from crm.scopes import known_scopes
-
-admin.site.site_header = _("Group CRM administration")
-admin.site.site_title = _("Group CRM")
-admin.site.index_title = _("Configuration")
-admin.site.site_url = "/"
-
-
-def confirm_action(
-    modeladmin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    *,
-    action: str,
-    title: Any,
-    question: Any,
-) -> TemplateResponse | None:
-    """Render a confirmation page for a bulk action; ``None`` once the user has confirmed."""
-    if request.POST.get("confirmed") == "yes":
-        return None
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "question": question,
-        "objects": queryset,
-        "action": action,
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/confirm_action.html", context)
-
-
-class ScopedAdminMixin:
-    """Admin lists obey the same business-unit policy as every other screen."""
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        qs = super().get_queryset(request)  # type: ignore[misc]
-        return qs.visible_to(request.user) if hasattr(qs, "visible_to") else qs
 
 
 class BusinessUnitForm(forms.ModelForm[BusinessUnit]):
@@ -358,6 +321,3 @@ class RoleAdmin(GroupAdmin):
     @admin.display(description=_("permissions"), ordering="n_permissions")
     def permission_count(self, obj: Group) -> int:
         return obj.n_permissions  # type: ignore[attr-defined]
-
-
-from crm import admin_customers  # noqa: E402, F401  (the customer master's admin)
