@@ -30,6 +30,12 @@ ROLE_LABELS = {
 }
 ROLES = tuple(ROLE_LABELS)
 
+
+def role_label(name: str) -> str:
+    """A role's name in the current language (its group's name is a stable code)."""
+    return str(ROLE_LABELS.get(name, name))
+
+
 # Roles that work in the Django admin (the configuration UI); the others use the web UI only.
 STAFF_ROLES = frozenset({ADMIN, MARKETING, AUDITOR})
 

@@ -5,15 +5,60 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Group, Permission
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
+from crm.roles import role_label
 from crm.selectors.customers import estimated_row_count
+
+# Django names its default permissions in English when they are created ("Can add customer");
+# shown in the reader's language instead.
+_DEFAULT_PERMISSIONS = {
+    "add": _("Can add %(model)s"),
+    "change": _("Can change %(model)s"),
+    "delete": _("Can delete %(model)s"),
+    "view": _("Can view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """``app | model | what it allows``, translated (select ``content_type`` with the query)."""
+    model = permission.content_type.model_class()
+    if model is None:  # a model that no longer exists
+        return f"{permission.content_type.app_label} | {permission.codename}"
+    action, _sep, model_name = permission.codename.partition("_")
+    if action in _DEFAULT_PERMISSIONS and model_name == model._meta.model_name:
+        name = _DEFAULT_PERMISSIONS[action] % {"model": model._meta.verbose_name}
+    else:
+        name = gettext(permission.name)  # a custom permission: its name is a msgid
+    app = apps.get_app_config(model._meta.app_label).verbose_name
+    return f"{app} | {model._meta.verbose_name} | {name}"
+
+
+def role_choice_label(group: Group) -> str:
+    return role_label(group.name)
+
+
+class NamedChoicesMixin:
+    """Roles and permissions picked in a form show their names, not their codes."""
+
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        if formfield is not None and db_field.related_model is Group:
+            formfield.label_from_instance = role_choice_label
+        if formfield is not None and db_field.related_model is Permission:
+            formfield.queryset = formfield.queryset.select_related("content_type")
+            formfield.label_from_instance = permission_label
+        return formfield
 
 
 def confirm_action(

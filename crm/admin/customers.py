@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, confirm_action
+from crm.admin.filters import CurrencyListFilter, EventTypeListFilter, customer_number_search
 from crm.models import (
     Consent,
     Customer,
@@ -33,7 +34,7 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
-from crm.registry import event_types
+from crm.registry import event_type
 from crm.selectors.customers import exact_identity_filter, search_filter
 
 MASKED_HELP_TEXT = _(
@@ -145,37 +146,6 @@ class CustomerAdmin(BigTableAdmin):
         return HttpResponseRedirect(reverse("duplicate-review", args=[candidate.pk]))
 
 
-class CurrencyListFilter(admin.SimpleListFilter):
-    """A fixed list: the default filter would read ``DISTINCT currency`` off the whole table."""
-
-    title = _("currency")
-    parameter_name = "currency"
-    CURRENCIES = ("CNY", "GBP", "USD", "EUR", "HKD")
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(code, code) for code in self.CURRENCIES]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(currency=value) if value in self.CURRENCIES else queryset
-
-
-class EventTypeListFilter(admin.SimpleListFilter):
-    """The registered event types: the default filter would read ``DISTINCT type`` off the
-    whole timeline."""
-
-    title = _("type")
-    parameter_name = "type"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        known = event_types()
-        return sorted(((code, t.label) for code, t in known.items()), key=lambda c: str(c[1]))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        value = self.value()
-        return queryset.filter(type=value) if value else queryset
-
-
 @admin.register(Identity)
 class IdentityAdmin(ReadOnlyAdmin):
     list_display = ["type", "masked", "customer", "verified", "source", "created_at"]
@@ -264,13 +234,27 @@ class TransactionAdmin(ReadOnlyAdmin):
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "type", "customer", "business_unit", "actor", "summary"]
+    list_display = ["occurred_at", "type_label", "customer", "business_unit", "actor", "summary"]
     list_filter = [EventTypeListFilter, "business_unit"]
     list_select_related = ["customer", "business_unit", "actor"]
     raw_id_fields = ["customer"]
+    search_fields = ["=customer__id"]
+    search_help_text = _("A customer's number, exactly.")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TimelineEvent]:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[TimelineEvent], search_term: str
+    ) -> tuple[QuerySet[TimelineEvent], bool]:
+        return customer_number_search(queryset, search_term, "customer_id"), False
+
+    exclude = ["type"]
+    readonly_fields = ["type_label"]
+
+    @admin.display(description=_("type"), ordering="type")
+    def type_label(self, obj: TimelineEvent) -> str:
+        return str(event_type(obj.type).label)
 
 
 @admin.register(Consent)
@@ -279,6 +263,13 @@ class ConsentAdmin(ReadOnlyAdmin):
     list_filter = ["channel", "purpose", "granted"]
     list_select_related = ["customer", "actor"]
     raw_id_fields = ["customer"]
+    search_fields = ["=customer__id"]
+    search_help_text = _("A customer's number, exactly.")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Consent], search_term: str
+    ) -> tuple[QuerySet[Consent], bool]:
+        return customer_number_search(queryset, search_term, "customer_id"), False
 
 
 @admin.register(TagCategory)
@@ -301,6 +292,8 @@ class DuplicateCandidateAdmin(BigTableAdmin):
     list_display = ["pair", "reason", "score", "status", "created_at", "reviewed_by", "review"]
     list_filter = ["status", "reason"]
     list_select_related = ["customer_a", "customer_b", "reviewed_by"]
+    search_fields = ["=customer_a__id"]
+    search_help_text = _("A customer's number, exactly.")
     readonly_fields = [
         "customer_a",
         "customer_b",
@@ -319,6 +312,13 @@ class DuplicateCandidateAdmin(BigTableAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[DuplicateCandidate], search_term: str
+    ) -> tuple[QuerySet[DuplicateCandidate], bool]:
+        first = customer_number_search(queryset, search_term, "customer_a_id")
+        second = customer_number_search(queryset, search_term, "customer_b_id")
+        return (first | second) if search_term.strip() else queryset, False
+
     @admin.display(description=_("pair"))
     def pair(self, obj: DuplicateCandidate) -> str:
         return f"{obj.customer_a} (#{obj.customer_a_id}) ~ {obj.customer_b} (#{obj.customer_b_id})"
@@ -335,7 +335,17 @@ class MergeAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "loser", "survivor", "actor", "reason"]
     list_select_related = ["loser", "survivor", "actor"]
     search_fields = ["reason"]
+    search_help_text = _("A customer's number (kept or merged away), or words of the reason.")
     readonly_fields = ["survivor", "loser", "actor", "reason", "summary", "loser_snapshot"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Merge], search_term: str
+    ) -> tuple[QuerySet[Merge], bool]:
+        term = search_term.strip().lstrip("#")
+        if term.isdigit():
+            number = int(term)
+            return queryset.filter(Q(survivor_id=number) | Q(loser_id=number)), False
+        return super().get_search_results(request, queryset, search_term)
 
 
 @admin.register(PiiAccess)

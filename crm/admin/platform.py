@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -19,11 +20,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import services
-from crm.admin.base import ScopedAdminMixin, confirm_action
+from crm.admin.base import NamedChoicesMixin, ScopedAdminMixin, confirm_action
+from crm.admin.filters import JobKindListFilter, RoleListFilter
 from crm.errors import unique_violation
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
 from crm.policy import sees_all_units
-from crm.roles import ROLE_LABELS
+from crm.roles import role_label
 from crm.scopes import known_scopes
 
 
@@ -59,7 +61,7 @@ class BusinessUnitAdmin(ScopedAdminMixin, admin.ModelAdmin[BusinessUnit]):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(NamedChoicesMixin, DjangoUserAdmin):
     list_display = [
         "username",
         "email",
@@ -73,7 +75,7 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "is_staff",
         "is_superuser",
-        "groups",
+        RoleListFilter,
         ("business_units", admin.RelatedOnlyFieldListFilter),
         "language",
     ]
@@ -93,7 +95,7 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.display(description=_("roles"))
     def roles(self, obj: User) -> str:
-        return ", ".join(str(ROLE_LABELS.get(g.name, g.name)) for g in obj.groups.all())
+        return ", ".join(sorted(role_label(g.name) for g in obj.groups.all()))
 
 
 class ApiKeyForm(forms.ModelForm[ApiKey]):
@@ -258,7 +260,7 @@ class ApiKeyAdmin(ScopedAdminMixin, admin.ModelAdmin[ApiKey]):
 @admin.register(Job)
 class JobAdmin(ScopedAdminMixin, admin.ModelAdmin[Job]):
     list_display = [
-        "kind",
+        "kind_label",
         "status",
         "progress",
         "business_unit",
@@ -266,11 +268,39 @@ class JobAdmin(ScopedAdminMixin, admin.ModelAdmin[Job]):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["status", "kind", ("business_unit", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        JobKindListFilter,
+        ("business_unit", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["business_unit", "created_by"]
-    search_fields = ["kind", "message", "id"]
+    search_fields = ["=id", "message"]
+    search_help_text = _("A job's id exactly, or words of its last message.")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Job._meta.fields]
+    exclude = ["kind"]  # shown by its name (kind_label)
+    readonly_fields = [
+        "job_id",
+        "kind_label",
+        *(f.name for f in Job._meta.fields if f.name not in ("id", "kind")),
+    ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Job], search_term: str
+    ) -> tuple[QuerySet[Job], bool]:
+        term = search_term.strip()
+        try:
+            uuid.UUID(term)
+        except ValueError:  # not an id: the message only (``id = 'words'`` would not parse)
+            return queryset.filter(message__icontains=term) if term else queryset, False
+        return queryset.filter(pk=term), False
+
+    @admin.display(description=_("ID"))
+    def job_id(self, obj: Job) -> str:
+        return str(obj.pk)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj: Job) -> str:
+        return str(obj.label)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -287,6 +317,7 @@ class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
     list_filter = ["method", "status_code"]
     search_fields = ["owner", "key", "path"]
     date_hierarchy = "created_at"
+    exclude = ["kind"]  # shown by its name (kind_label)
     readonly_fields = [f.name for f in IdempotencyKey._meta.fields]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -306,17 +337,43 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleAdmin(GroupAdmin):
-    """Roles are groups; their names are stable codes, shown with the translated label."""
+class RoleAdmin(NamedChoicesMixin, GroupAdmin):
+    """Roles are groups; their names are stable codes, shown by their translated names."""
 
-    list_display = ["name", "label", "permission_count"]
+    list_display = ["label", "permission_count", "user_count"]
+    list_display_links = ["label"]
+    search_fields = ["name"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
-        return super().get_queryset(request).annotate(n_permissions=Count("permissions"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_permissions=Count("permissions", distinct=True),
+                n_users=Count("user", distinct=True),
+            )
+        )
 
-    @admin.display(description=_("role"))
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Group | None = None,
+    ) -> Any:
+        if obj is not None:  # the page names the role, not its code
+            context["subtitle"] = role_label(obj.name)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description=_("role"), ordering="name")
     def label(self, obj: Group) -> str:
-        return str(ROLE_LABELS.get(obj.name, "—"))
+        return role_label(obj.name)
+
+    @admin.display(description=_("users"), ordering="n_users")
+    def user_count(self, obj: Group) -> int:
+        return obj.n_users  # type: ignore[attr-defined]
 
     @admin.display(description=_("permissions"), ordering="n_permissions")
     def permission_count(self, obj: Group) -> int:

@@ -351,7 +351,7 @@ class Job(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.id}"
+        return f"{self.label} {str(self.id)[:8]}"
 
     @property
     def is_finished(self) -> bool:
