@@ -29,17 +29,22 @@ def _register_event_types() -> None:
         register_event_type(event)
 
 
-def _register_housekeeping(purge_stale_uploads: Any) -> None:
+def _register_housekeeping() -> None:
+    """Clean-ups of the parts above the services (which never import them) for the nightly
+    housekeeping job; the job's own steps are in ``crm.services.platform.housekeeping``."""
+    from crm.imports import purge_stale_uploads
     from crm.registry import HousekeepingStep, register_housekeeping
 
-    register_housekeeping(
+    for step in (
         HousekeepingStep(
             "uploads_deleted",
             _("Stale import uploads deleted"),
             _("Deleting uploads whose import never ran"),
             purge_stale_uploads,
-        )
-    )
+            order=10,
+        ),
+    ):
+        register_housekeeping(step)
 
 
 class CrmConfig(AppConfig):
@@ -63,9 +68,9 @@ class CrmConfig(AppConfig):
         from crm.web import views
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="crm.sync_roles")
-        from crm import imports  # registers the transaction import job
+        from crm import imports  # noqa: F401  (registers the transaction import job)
 
-        _register_housekeeping(imports.purge_stale_uploads)
+        _register_housekeeping()
 
         _register_event_types()
 
