@@ -20,9 +20,11 @@ CONTRACT_TYPES = {"layers": LayersContract, "independence": IndependenceContract
 
 # Modules allowed past ~400 lines, each with its reason.
 LONG_MODULES = {
-    # The customer list's and 360 view's queries; helper "figures" rewrites it in parallel
-    # (first/last purchase, sources, generated names): split once that lands.
+    # The customer list's and 360 view's queries and views, rewritten in parallel by two
+    # helpers of issue 16 (figures: purchases, sources, generated names; screens: create
+    # form, bulk tags, saved views): split by screen once both have landed.
     "crm/selectors/customers.py": 520,
+    "crm/web/customers.py": 460,
 }
 MAX_LINES = 400
 
