@@ -5,6 +5,7 @@ event types show their names, never their codes."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -298,6 +299,14 @@ def test_roles_show_their_names_not_their_codes(client, zh_superuser, rows):
     assert names[SALES_REP] in users and f"{SALES_REP}" not in visible_text(
         client.get(reverse("admin:crm_user_changelist")).text
     )
+    # the user forms pick roles by name
+    for url in (
+        reverse("admin:crm_user_add"),
+        reverse("admin:crm_user_change", args=[zh_superuser.pk]),
+    ):
+        options = client.get(url).context["adminform"].form.fields["groups"]
+        shown = [label for _value, label in options.choices]
+        assert names[SALES_REP] in shown and SALES_REP not in shown, url
     rep = Group.objects.get(name=SALES_REP)
     change = " ".join(
         visible_text(client.get(reverse("admin:auth_group_change", args=[rep.pk])).text)
@@ -387,3 +396,18 @@ def test_history_lists_search_by_customer_number(client, zh_superuser, rows):
         )
         assert found and found == set(model.objects.filter(mine)), name
         assert not client.get(url, {"q": "王伟"}).context["cl"].result_list, name
+
+
+def test_the_admins_javascript_strings_are_in_chinese(client, zh_superuser):
+    """The two-list pickers (roles, permissions) and the calendars write their labels from the
+    admin's JavaScript catalogue: every string of it has a Chinese translation."""
+    english = polib.pofile(
+        str(DJANGO_DIR / "contrib" / "admin" / "locale" / "en" / "LC_MESSAGES" / "djangojs.po")
+    )
+    client.force_login(zh_superuser)
+    response = client.get(reverse("admin:jsi18n"))
+    catalog = json.loads(re.search(r"const newcatalog = (\{.*?\});", response.text, re.S)[1])
+    keys = [f"{e.msgctxt}\x04{e.msgid}" if e.msgctxt else e.msgid for e in english]
+    missing = [key for key in keys if key not in catalog]
+    assert missing == []
+    assert catalog["Choose all %s"] == "全选%s"

@@ -1,0 +1,47 @@
+"""Journey: an administrator reading the admin in Chinese (roles by name, the role filter,
+a role's permissions), and the page a locked-out account sees."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.demo import DEMO_PASSWORD, load_platform_demo
+from tests.e2e.conftest import shoot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, username: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.get_by_test_id("login-submit").click()
+
+
+def test_the_admin_names_roles_in_chinese(page):
+    from playwright.sync_api import expect
+
+    load_platform_demo()
+    sign_in(page, "admin")
+    page.goto("/admin/crm/user/")
+    expect(page.locator("#changelist-filter")).to_contain_text("销售代表")
+    expect(page.locator("#result_list")).to_contain_text("销售经理")
+    expect(page.locator("#result_list")).not_to_contain_text("sales_manager")
+    shoot(page, "admin-users-roles-zh")
+
+    page.goto("/admin/auth/group/")
+    expect(page.locator("#result_list")).to_contain_text("审计员")
+    page.get_by_role("link", name="销售代表").click()
+    expect(page.locator(".breadcrumbs")).to_contain_text("销售代表")
+    expect(page.locator("#id_permissions_to")).to_contain_text("可以查看")
+    shoot(page, "admin-role-zh")
+
+
+def test_a_locked_out_account_reads_why_in_chinese(page, settings):
+    from playwright.sync_api import expect
+
+    load_platform_demo()
+    for _attempt in range(settings.AXES_FAILURE_LIMIT):
+        sign_in(page, "rep", "wrong-password")
+    expect(page.get_by_test_id("locked-out")).to_contain_text("登录失败次数过多")
+    shoot(page, "locked-out-zh")
