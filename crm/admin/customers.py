@@ -19,7 +19,12 @@ from django.utils.translation import gettext_lazy as _
 
 from crm import services
 from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, confirm_action
-from crm.admin.filters import CurrencyListFilter, EventTypeListFilter, customer_number_search
+from crm.admin.filters import (
+    CurrencyListFilter,
+    EventTypeListFilter,
+    VisibleUnitListFilter,
+    customer_number_search,
+)
 from crm.models import (
     Consent,
     Customer,
@@ -206,7 +211,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         "customer",
     ]
     # no date_hierarchy: its links come from DISTINCT date_trunc(…) over the whole table
-    list_filter = ["business_unit", "channel", "kind", "status", CurrencyListFilter]
+    list_filter = [VisibleUnitListFilter, "channel", "kind", "status", CurrencyListFilter]
     search_fields = ["external_id"]  # shows the search box; get_search_results does the search
     search_help_text = _(
         "source:order id (e.g. pos:SH-0001), or the order id exactly as the source sent it."
@@ -235,7 +240,7 @@ class TransactionAdmin(ReadOnlyAdmin):
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "type_label", "customer", "business_unit", "actor", "summary"]
-    list_filter = [EventTypeListFilter, "business_unit"]
+    list_filter = [EventTypeListFilter, VisibleUnitListFilter]
     list_select_related = ["customer", "business_unit", "actor"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__id"]

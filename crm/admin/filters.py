@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from crm.job_kinds import job_kinds
+from crm.models import BusinessUnit
 from crm.registry import event_types
 from crm.roles import role_label
 
@@ -87,3 +88,21 @@ class JobKindListFilter(admin.SimpleListFilter):
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         return queryset.filter(kind=value) if value else queryset
+
+
+class VisibleUnitListFilter(admin.SimpleListFilter):
+    """The units the reader may see (the default filter lists every unit; the "related only"
+    one reads ``DISTINCT business_unit_id`` off a whole history table)."""
+
+    title = _("business unit")
+    parameter_name = "business_unit"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        units = BusinessUnit.objects.visible_to(request.user).order_by("code")
+        return [(str(unit.pk), str(unit)) for unit in units]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        return queryset.filter(business_unit_id=value) if value.isdigit() else queryset.none()

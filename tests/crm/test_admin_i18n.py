@@ -411,3 +411,24 @@ def test_the_admins_javascript_strings_are_in_chinese(client, zh_superuser):
     missing = [key for key in keys if key not in catalog]
     assert missing == []
     assert catalog["Choose all %s"] == "全选%s"
+
+
+def test_history_lists_filter_by_the_units_the_reader_sees(client, unit_a, rows):
+    from crm.models import Transaction
+    from tests.factories import BusinessUnitFactory
+
+    other = BusinessUnitFactory(code="OTHER", name="别的事业部")
+    auditor = UserFactory(username="aud", roles=["auditor"], units=[unit_a], is_staff=True)
+    client.force_login(auditor)
+    url = reverse("admin:crm_transaction_changelist")
+    page = client.get(url)
+    choices = [
+        c["display"]
+        for spec in page.context["cl"].filter_specs
+        for c in spec.choices(page.context["cl"])
+        if getattr(spec, "parameter_name", None) == "business_unit"
+    ]
+    assert str(unit_a) in choices and str(other) not in choices
+    mine = client.get(url, {"business_unit": unit_a.pk}).context["cl"].result_list
+    assert set(mine) == set(Transaction.objects.filter(business_unit=unit_a))
+    assert not client.get(url, {"business_unit": "x"}).context["cl"].result_list
