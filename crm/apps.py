@@ -29,6 +29,57 @@ def _register_event_types() -> None:
         register_event_type(event)
 
 
+def _register_workspace() -> None:
+    """The customer list's saved views and export; the home page's work lists."""
+    from crm import exports, selectors
+    from crm.exports_customers import CUSTOMER_EXPORT
+    from crm.registry import ListSpec, register_card, register_list, work_list_card
+    from crm.web import home_cards
+
+    register_list(
+        ListSpec(
+            selectors.CUSTOMER_LIST_KEY,
+            _("Customers"),
+            "customer-list",
+            selectors.CUSTOMER_FILTER_PARAMS,
+            permission="crm.view_customer",
+        )
+    )
+    exports.register_export(CUSTOMER_EXPORT)
+    for card in (
+        work_list_card(
+            "duplicates-waiting",
+            _("Duplicates waiting for review"),
+            home_cards.duplicates_work,
+            permission="crm.view_duplicatecandidate",
+            order=5,
+        ),
+        work_list_card(
+            "import-errors",
+            _("Imports with errors"),
+            home_cards.import_errors_work,
+            permission="crm.view_job",
+            roles=home_cards.DATA_STEWARD_ROLES,
+            order=6,
+        ),
+        work_list_card(
+            "recent-customers",
+            _("Recently viewed customers"),
+            home_cards.recent_customers_work,
+            permission="crm.view_customer",
+            order=7,
+        ),
+        work_list_card(
+            "saved-views",
+            _("Your saved views"),
+            home_cards.saved_views_work,
+            permission="crm.view_customer",  # the lists that can be saved need it
+            order=8,
+        ),
+    ):
+        register_card(card)
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
@@ -158,6 +209,7 @@ class CrmConfig(AppConfig):
                 order=20,
             )
         )
+        _register_workspace()
         register_card(
             DashboardCard(
                 "jobs",

@@ -154,6 +154,7 @@ def purge_finished_jobs(*, now: datetime | None = None, days: int = 90) -> int:
         "idempotency_keys_deleted": gettext_lazy("Expired idempotency keys deleted"),
         "jobs_deleted": gettext_lazy("Old finished jobs deleted"),
         "uploads_deleted": gettext_lazy("Stale import uploads deleted"),
+        "exports_deleted": gettext_lazy("Old export files deleted"),
     },
 )
 def housekeeping(ctx: JobContext) -> dict[str, int]:
@@ -170,12 +171,17 @@ def housekeeping(ctx: JobContext) -> dict[str, int]:
     from crm.ratelimit import purge_rate_counters
 
     counters = purge_rate_counters()
+    ctx.progress(95, _("Deleting old export files"))
+    from crm.exports import purge_old_exports
+
+    exports = purge_old_exports()
     ctx.progress(100, _("Done"))
     return {
         "idempotency_keys_deleted": keys,
         "jobs_deleted": jobs,
         "uploads_deleted": uploads,
         "rate_counters_deleted": counters,
+        "exports_deleted": exports,
     }
 
 
