@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from crm import selectors, services
 from crm.exports import Column, ExportSpec
 from crm.models import Customer, CustomerKind, Identity, IdentityType, PiiAccess, Transaction
-from crm.normalizers import mask_identity
+from crm.normalizers import display_phone, mask_identity
 
 EXPORT_BATCH = 1000
 
@@ -121,7 +121,10 @@ def customer_rows(
 def _identity(type_: str, value: str | None, reveal: bool) -> str:
     if not value:
         return ""
-    return value if reveal else mask_identity(type_, value)
+    if not reveal:
+        return mask_identity(type_, value)
+    # national format: "+86…" would read as a formula and be quoted
+    return display_phone(value) if type_ == IdentityType.MOBILE else value
 
 
 CUSTOMER_EXPORT = ExportSpec(
