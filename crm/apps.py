@@ -43,6 +43,7 @@ def _register_workspace() -> None:
             "customer-list",
             selectors.CUSTOMER_FILTER_PARAMS,
             permission="crm.view_customer",
+            defaults=(("sort", "-id"),),
         )
     )
     exports.register_export(CUSTOMER_EXPORT)

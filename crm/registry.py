@@ -133,7 +133,7 @@ class ListSpec:
     them by name (saved views, ``crm.services.save_view``) and export them.
 
     ``params`` are the filter parameters the list understands; a saved query string keeps
-    only those (never paging cursors). ``url_name`` is the list's route; ``permission``
+    only those (never paging cursors), without those at their ``defaults``. ``url_name`` is the list's route; ``permission``
     whoever may open it."""
 
     key: str
@@ -141,6 +141,7 @@ class ListSpec:
     url_name: str
     params: tuple[str, ...]
     permission: str | None = None
+    defaults: tuple[tuple[str, str], ...] = ()  # a parameter at its default is left out
 
 
 _nav: dict[str, NavItem] = {}

@@ -47,8 +47,11 @@ def sanitize_query(spec: ListSpec, query: str | QueryDict) -> str:
     the order the list declares them (so one filter reads one way)."""
     data = query if isinstance(query, QueryDict) else QueryDict(query.lstrip("?"))
     kept = QueryDict(mutable=True)
+    defaults = dict(spec.defaults)
     for param in spec.params:
         values = [v.strip() for v in data.getlist(param) if v.strip()]
+        if param in defaults and values == [defaults[param]]:
+            continue
         if values:
             kept.setlist(param, [v[:200] for v in values])
     return kept.urlencode()

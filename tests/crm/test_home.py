@@ -224,3 +224,28 @@ def test_home_page_query_count_per_role_does_not_grow_with_the_work(
     add_work(100)
     with django_assert_num_queries(queries):
         client.get(reverse("home"))
+
+
+def test_the_demo_gives_the_steward_real_work_and_runs_twice(client):
+    from crm.demo import load_platform_demo
+    from crm.demo_workspace import SAMPLE_FILENAME, load_workspace_demo
+    from crm.models import BusinessUnit, SavedView, User
+
+    load_platform_demo()
+    make_duplicates(3)
+    units = {u.code: u for u in BusinessUnit.objects.all()}
+    assert load_workspace_demo(units) == {"import_jobs_with_errors": 1, "saved_views": 2}
+    assert load_workspace_demo(units) == {"import_jobs_with_errors": 0, "saved_views": 0}
+    steward = User.objects.get(username="service")
+    client.force_login(steward)
+    response = client.get(reverse("home"))
+    assert card(response, "duplicates-waiting").total == 3
+    assert [i.title for i in card(response, "import-errors").items] == [SAMPLE_FILENAME]
+    assert (
+        len(card(response, "saved-views").items)
+        == SavedView.objects.filter(user=steward).count()
+        == 2
+    )
+    assert card(response, "recent-customers").items
+    client.force_login(User.objects.get(username="marketing"))  # the importer sees it too
+    assert card(client.get(reverse("home")), "import-errors").total == 1

@@ -29,7 +29,10 @@ def test_save_keeps_only_the_lists_filter_parameters(rep) -> None:
         query="?kind=organization&unit=3&after=abc&page=2&evil=1&q=&sort=-id",
     )
     assert view.name == "Organizations in AUTO"
-    assert view.query == "kind=organization&unit=3&sort=-id"  # declared order, no cursor
+    assert view.query == "kind=organization&unit=3"  # declared order, no cursor, no default
+    assert services.sanitize_query(services.known_list(LIST), "sort=display_name&tag=2") == (
+        "tag=2&sort=display_name"
+    )
     assert view.user == rep and view.list_key == LIST
 
 
