@@ -133,8 +133,8 @@ class ListSpec:
     them by name (saved views, ``crm.services.save_view``) and export them.
 
     ``params`` are the filter parameters the list understands; a saved query string keeps
-    only those (never paging cursors), without those at their ``defaults``. ``url_name`` is the list's route; ``permission``
-    whoever may open it."""
+    only those (never paging cursors), without those at their ``defaults``. ``url_name`` is
+    the list's route; ``permission`` whoever may open it."""
 
     key: str
     label: Any

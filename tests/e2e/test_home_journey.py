@@ -11,7 +11,7 @@ import pytest
 from crm import services
 from crm.demo import load_platform_demo
 from crm.demo_workspace import SAMPLE_FILENAME, import_with_errors
-from crm.models import BusinessUnit, CustomerTag, SavedView, Tag, TagCategory, User
+from crm.models import BusinessUnit, CustomerTag, Identity, SavedView, Tag, TagCategory, User
 from crm.services import IdentityInput
 from tests.e2e.conftest import shoot
 from tests.e2e.test_jobs_and_keys_journey import sign_in
@@ -123,16 +123,17 @@ def test_create_with_a_live_duplicate_warning_then_export(page):
     from playwright.sync_api import expect
 
     arrange()
+    wang = Identity.objects.get(type="mobile", value="+8613800100000").customer
     sign_in(page, "admin")
     page.goto("/customers/")
     page.get_by_test_id("customer-create").click()
     expect(page).to_have_url(re.compile(r"/customers/new/$"))
     page.fill("input[name=display_name]", "王伟")
-    page.fill("input[name=mobile]", "138 0010 0000")  # 王伟's phone (#1)
+    page.fill("input[name=mobile]", "138 0010 0000")  # 王伟's phone
     page.locator("input[name=email]").click()  # leaving the field fires the check
     warning = page.get_by_test_id("duplicate-warning-item")
     expect(warning).to_contain_text("已有客户使用此手机号")
-    expect(warning).to_contain_text("王伟 (#1)")
+    expect(warning).to_contain_text(f"王伟 (#{wang.pk})")
     page.fill("input[name=mobile]", "12345")
     page.get_by_test_id("customer-create-submit").click()
     expect(page.locator(".invalid-feedback")).not_to_have_count(0)
