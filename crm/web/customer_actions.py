@@ -3,6 +3,8 @@ many customers at once (the selected rows, or every customer matching the filter
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -50,8 +52,10 @@ def customer_create(request: HttpRequest) -> HttpResponse:
                     ),
                 )
             return redirect("customer-detail", pk=customer.pk)
+    warnings, error = _warnings(request, request.POST) if form.errors else ([], "")
     status = 400 if form.errors else 200
-    return render(request, "crm/customers/create.html", {"form": form}, status=status)
+    context = {"form": form, "warnings": warnings, "error": error}
+    return render(request, "crm/customers/create.html", context, status=status)
 
 
 @require_GET
@@ -59,30 +63,34 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 def customer_create_check(request: HttpRequest) -> HttpResponse:
     """The live duplicate warning of the create form (htmx, on change): who already owns the
     phone, e-mail or credit code typed, named as on every screen (masked)."""
-    values = {name: request.GET.get(name, "")[:254] for name in IDENTITY_FIELDS}
-    error = ""
+    warnings, error = _warnings(request, request.GET)
+    return render(
+        request, "crm/customers/_duplicate_warning.html", {"warnings": warnings, "error": error}
+    )
+
+
+def _warnings(request: HttpRequest, params: Any) -> tuple[list[dict[str, Any]], str]:
+    """Who already owns the identities typed (full values only), named masked; a user who
+    may not reveal has these lookups counted like searches by phone or e-mail."""
+    values = {name: str(params.get(name, ""))[:254] for name in IDENTITY_FIELDS}
     for name in ("mobile", "email"):
         if values[name].strip():
-            try:  # full identities only; a user who may not reveal is counted
+            try:
                 services.check_identity_search(user=request.user, query=values[name])
             except services.IdentitySearchesExhausted as exc:
-                error = exc.message
-                values = {}
-                break
-    owners = selectors.identity_owners(
-        {name: (type_, values[name]) for name, type_ in IDENTITY_FIELDS.items() if name in values}
-    )
+                return [], exc.message
     labels = {
         "mobile": _("A customer with this phone already exists:"),
         "email": _("A customer with this e-mail already exists:"),
         "uscc": _("A customer with this credit code already exists:"),
     }
+    owners = selectors.identity_owners(
+        {name: (type_, values[name]) for name, type_ in IDENTITY_FIELDS.items()}
+    )
     warnings = [
         {"label": labels[o.field], "customer": o.customer, "field": o.field} for o in owners
     ]
-    return render(
-        request, "crm/customers/_duplicate_warning.html", {"warnings": warnings, "error": error}
-    )
+    return warnings, ""
 
 
 def _bulk_tag(request: HttpRequest) -> Tag:

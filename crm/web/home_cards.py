@@ -83,7 +83,7 @@ def import_errors_work(user: Any) -> WorkList:
         items=items,
         total=total,
         empty_text=_("No import with errors in the last 30 days."),
-        see_all_url=reverse("job-list") + "?status=",
+        see_all_url=reverse("job-list"),
         see_all_label=_("All background jobs"),
         icon="alert-triangle",
     )

@@ -306,3 +306,28 @@ def test_many_matching_customers_are_tagged_by_a_job_with_progress(
     assert job.status == JobStatus.SUCCEEDED and job.created_by == marketer
     assert job.result == {"matched": 5, "changed": 5, "tag": "价值: VIP"}
     assert CustomerTag.objects.filter(tag=vip).count() == len(people)
+
+
+def test_the_live_check_counts_lookups_of_who_may_not_reveal(client, rep, settings):
+    settings.IDENTITY_SEARCHES_PER_HOUR = 2
+    rep.user_permissions.add(Permission.objects.get(codename="add_customer"))
+    make("13800138000", "林晓")
+    client.force_login(rep)
+    url = reverse("customer-create-check")
+    for _n in range(2):
+        assert (
+            "duplicate-warning-item" in client.get(url, {"mobile": "13800138000"}).content.decode()
+        )
+    html = client.get(url, {"mobile": "13800138000"}).content.decode()
+    assert "duplicate-warning-item" not in html and "alert-warning" in html
+
+
+def test_a_refused_form_still_shows_who_owns_the_phone(client, desk):
+    owner = make("13800138000", "林晓")
+    client.force_login(desk)
+    response = client.post(
+        reverse("customer-create"),
+        {"kind": "person", "display_name": "林晓", "mobile": "13800138000"},
+    )
+    assert response.status_code == 400  # no business unit chosen
+    assert f"林晓 (#{owner.pk})" in response.content.decode()
