@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from crm import selectors
 from crm.imports import IMPORT_JOB_KIND
-from crm.registry import WorkItem, WorkList, list_spec, registered_lists
+from crm.registry import WorkItem, WorkList, registered_lists
 from crm.roles import ADMIN, MARKETING, MEMBER_SERVICE
 
 CARD_ITEMS = 5
@@ -120,11 +120,10 @@ def saved_views_work(user: Any) -> WorkList:
             continue
         url = reverse(spec.url_name) + (f"?{view.query}" if view.query else "")
         items.append(WorkItem(title=view.name, url=url, subtitle=str(spec.label)))
-    customers = list_spec(selectors.CUSTOMER_LIST_KEY)
     return WorkList(
         items=items[:10],
         empty_text=_("Filter a list and choose “Save this view” to come back to it in one click."),
         see_all_url=reverse("saved-view-list"),
-        see_all_label=_("Manage saved views") if customers else "",
+        see_all_label=_("Manage saved views"),
         icon="star",
     )
