@@ -32,6 +32,7 @@ def _register_event_types() -> None:
 def _register_housekeeping() -> None:
     """Clean-ups of the parts above the services (which never import them) for the nightly
     housekeeping job; the job's own steps are in ``crm.services.platform.housekeeping``."""
+    from crm.exports import purge_old_exports
     from crm.imports import purge_stale_uploads
     from crm.registry import HousekeepingStep, register_housekeeping
 
@@ -43,8 +44,67 @@ def _register_housekeeping() -> None:
             purge_stale_uploads,
             order=10,
         ),
+        HousekeepingStep(
+            "exports_deleted",
+            _("Old export files deleted"),
+            _("Deleting old export files"),
+            purge_old_exports,
+            order=20,
+        ),
     ):
         register_housekeeping(step)
+
+
+def _register_workspace() -> None:
+    """The customer list's saved views and export; the home page's work lists."""
+    from crm import exports, selectors
+    from crm.exports_customers import CUSTOMER_EXPORT
+    from crm.registry import ListSpec, register_card, register_list, work_list_card
+    from crm.web import home_cards
+
+    register_list(
+        ListSpec(
+            selectors.CUSTOMER_LIST_KEY,
+            _("Customers"),
+            "customer-list",
+            selectors.CUSTOMER_FILTER_PARAMS,
+            permission="crm.view_customer",
+            defaults=(("sort", "-id"),),
+        )
+    )
+    exports.register_export(CUSTOMER_EXPORT)
+    for card in (
+        work_list_card(
+            "duplicates-waiting",
+            _("Duplicates waiting for review"),
+            home_cards.duplicates_work,
+            permission="crm.view_duplicatecandidate",
+            order=5,
+        ),
+        work_list_card(
+            "import-errors",
+            _("Imports with errors"),
+            home_cards.import_errors_work,
+            permission="crm.view_job",
+            roles=home_cards.DATA_STEWARD_ROLES,
+            order=6,
+        ),
+        work_list_card(
+            "recent-customers",
+            _("Recently viewed customers"),
+            home_cards.recent_customers_work,
+            permission="crm.view_customer",
+            order=7,
+        ),
+        work_list_card(
+            "saved-views",
+            _("Your saved views"),
+            home_cards.saved_views_work,
+            permission="crm.view_customer",  # the lists that can be saved need it
+            order=8,
+        ),
+    ):
+        register_card(card)
 
 
 class CrmConfig(AppConfig):
@@ -178,6 +238,7 @@ class CrmConfig(AppConfig):
                 order=20,
             )
         )
+        _register_workspace()
         register_card(
             DashboardCard(
                 "jobs",

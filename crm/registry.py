@@ -43,6 +43,30 @@ class SearchProvider:
 
 @dataclass(frozen=True)
 class DashboardCard:
+    """A card of the home page (``register_card``), shown to users who hold ``permission``
+    and one of ``roles`` (``None``: every role; superusers see every card).
+
+    ``context(user)`` returns the template's context, read as ``ctx`` in ``template``; it
+    must run a bounded number of queries whatever the data (the home page pins its query
+    count per role). Most cards are work lists: use :func:`work_list_card` and return a
+    :class:`WorkList`, which the shared template ``crm/cards/work_list.html`` renders (items,
+    total, empty state, "see all" link) so that every app's work looks alike::
+
+        register_card(work_list_card(
+            "leads-overdue", _("Overdue leads"), overdue_leads_work,
+            permission="leads.view_lead", roles=frozenset({SALES_REP}), order=30,
+        ))
+
+        def overdue_leads_work(user) -> WorkList:
+            leads = Lead.objects.visible_to(user).overdue()
+            return WorkList(
+                items=[WorkItem(l.title, reverse("lead-detail", args=[l.pk])) for l in leads[:5]],
+                total=leads.count(),
+                empty_text=_("No overdue lead."),
+                see_all_url=reverse("lead-list") + "?overdue=1",
+            )
+    """
+
     key: str
     title: Any
     template: str
@@ -53,9 +77,77 @@ class DashboardCard:
     width: int = 6  # grid columns out of 12
 
 
+@dataclass(frozen=True)
+class WorkItem:
+    """One line of a work list: what to open (``url``), a second line, a badge, a time."""
+
+    title: Any
+    url: str
+    subtitle: Any = ""
+    badge: Any = ""
+    badge_color: str = "secondary"
+    when: Any = None  # an aware datetime, shown in the user's zone
+    placeholder: bool = False  # the title is a generated (masked) name, styled as such
+
+
+@dataclass(frozen=True)
+class WorkList:
+    """What a work-list card shows: up to a handful of ``items``, how many there are in all
+    (``total``; ``None`` when not counted), the text when there is nothing to do, and the
+    link to the full list."""
+
+    items: list[WorkItem]
+    total: int | None = None
+    empty_text: Any = ""
+    see_all_url: str = ""
+    see_all_label: Any = ""
+    icon: str = "inbox"
+
+
+def work_list_card(
+    key: str,
+    title: Any,
+    build: Callable[[Any], WorkList],
+    *,
+    permission: str | None = None,
+    roles: frozenset[str] | None = None,
+    order: int = 100,
+    width: int = 6,
+) -> DashboardCard:
+    """A dashboard card rendering ``build(user)`` with the shared work-list template."""
+    return DashboardCard(
+        key,
+        title,
+        "crm/cards/work_list.html",
+        lambda user: {"work": build(user)},
+        permission=permission,
+        roles=roles,
+        order=order,
+        width=width,
+    )
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A list screen whose filters live in its URL's query string, so that users can save
+    them by name (saved views, ``crm.services.save_view``) and export them.
+
+    ``params`` are the filter parameters the list understands; a saved query string keeps
+    only those (never paging cursors), without those at their ``defaults``. ``url_name`` is
+    the list's route; ``permission`` whoever may open it."""
+
+    key: str
+    label: Any
+    url_name: str
+    params: tuple[str, ...]
+    permission: str | None = None
+    defaults: tuple[tuple[str, str], ...] = ()  # a parameter at its default is left out
+
+
 _nav: dict[str, NavItem] = {}
 _search: dict[str, SearchProvider] = {}
 _cards: dict[str, DashboardCard] = {}
+_lists: dict[str, ListSpec] = {}
 
 
 def register_nav(item: NavItem) -> None:
@@ -68,6 +160,18 @@ def register_search(provider: SearchProvider) -> None:
 
 def register_card(card: DashboardCard) -> None:
     _cards[card.key] = card
+
+
+def register_list(spec: ListSpec) -> None:
+    _lists[spec.key] = spec
+
+
+def list_spec(key: str) -> ListSpec | None:
+    return _lists.get(key)
+
+
+def registered_lists() -> dict[str, ListSpec]:
+    return dict(_lists)
 
 
 def _allowed(user: Any, permission: str | None) -> bool:

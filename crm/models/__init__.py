@@ -46,6 +46,7 @@ from crm.models.transactions import (
     TransactionKind,
     TransactionStatus,
 )
+from crm.models.workspace import RecentView, SavedView
 
 __all__ = [
     "FINISHED_JOB_STATUSES",
@@ -74,6 +75,8 @@ __all__ = [
     "Merge",
     "PiiAccess",
     "RateCounter",
+    "RecentView",
+    "SavedView",
     "Tag",
     "TagCategory",
     "TimelineEvent",

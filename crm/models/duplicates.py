@@ -69,6 +69,10 @@ class DuplicateCandidate(models.Model):
                 condition=Q(status="open"),
                 name="duplicate_open_queue",
             ),
+            # the home page's "duplicates waiting", oldest first
+            models.Index(
+                "created_at", "id", condition=Q(status="open"), name="duplicate_open_oldest"
+            ),
             models.Index(fields=["customer_b"], name="duplicate_customer_b"),
         ]
 

@@ -1,5 +1,14 @@
 """Reading data for screens and the API. Callers import from ``crm.selectors``."""
 
+from crm.selectors.customer_lists import (
+    CUSTOMER_FILTER_PARAMS,
+    CUSTOMER_LIST_KEY,
+    CustomerFilters,
+    IdentityOwner,
+    id_batches,
+    identity_owners,
+    matching_customers,
+)
 from crm.selectors.customers import (
     CustomerPage,
     current_consents,
@@ -25,9 +34,19 @@ from crm.selectors.platform import (
     search_users,
     users_per_role,
 )
+from crm.selectors.workspace import (
+    duplicates_waiting,
+    jobs_with_errors,
+    recent_customers,
+    saved_views,
+)
 
 __all__ = [
+    "CUSTOMER_FILTER_PARAMS",
+    "CUSTOMER_LIST_KEY",
+    "CustomerFilters",
     "CustomerPage",
+    "IdentityOwner",
     "business_unit_list",
     "business_unit_members",
     "current_consents",
@@ -37,13 +56,20 @@ __all__ = [
     "customer_timeline",
     "customer_transactions",
     "duplicate_queue",
+    "duplicates_waiting",
     "estimated_customer_count",
     "estimated_row_count",
     "exact_identity_filter",
+    "id_batches",
+    "identity_owners",
     "is_identity_query",
     "job_list",
+    "jobs_with_errors",
+    "matching_customers",
     "may_reveal",
     "parse_search",
+    "recent_customers",
+    "saved_views",
     "search_business_units",
     "search_users",
     "timeline_units",

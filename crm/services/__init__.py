@@ -1,6 +1,15 @@
 """Use cases of the platform and the customer master. Callers import from ``crm.services``;
 the modules behind it are an implementation detail."""
 
+from crm.services.bulk_tags import (
+    BULK_TAG_SYNC_LIMIT,
+    BulkTagCountChanged,
+    BulkTagOutcome,
+    BulkTagRefused,
+    check_bulk_tag_permission,
+    tag_customers,
+    tag_matching_customers,
+)
 from crm.services.consents import record_consent
 from crm.services.customers import (
     IdentityInput,
@@ -47,13 +56,31 @@ from crm.services.transaction_input import (
     TransactionInput,
 )
 from crm.services.transactions import ingest_transaction, ingest_transactions
+from crm.services.workspace import (
+    RECENT_VIEWS_KEPT,
+    InvalidSavedView,
+    SavedViewNameTaken,
+    UnknownList,
+    delete_view,
+    known_list,
+    record_recent_view,
+    rename_view,
+    sanitize_query,
+    save_view,
+)
 
 __all__ = [
+    "BULK_TAG_SYNC_LIMIT",
+    "RECENT_VIEWS_KEPT",
+    "BulkTagCountChanged",
+    "BulkTagOutcome",
+    "BulkTagRefused",
     "ExternalIdTaken",
     "IdentityInput",
     "IdentitySearchesExhausted",
     "IngestBusy",
     "IngestResult",
+    "InvalidSavedView",
     "InvalidTransaction",
     "IssuedKey",
     "JobAlreadyFinished",
@@ -61,18 +88,23 @@ __all__ = [
     "Resolution",
     "RevealNotAllowed",
     "RowError",
+    "SavedViewNameTaken",
     "TransactionInput",
     "UnknownJobKind",
+    "UnknownList",
     "UnknownScope",
     "add_tag",
+    "check_bulk_tag_permission",
     "check_identity_search",
     "clean_attributes",
+    "delete_view",
     "dismiss_candidate",
     "find_duplicate_candidates",
     "housekeeping",
     "ingest_transaction",
     "ingest_transactions",
     "issue_api_key",
+    "known_list",
     "merge_customers",
     "normalize_identities",
     "normalize_identity",
@@ -83,12 +115,18 @@ __all__ = [
     "record_duplicate_candidate",
     "record_event",
     "record_pii_search",
+    "record_recent_view",
     "remove_tag",
+    "rename_view",
     "request_job_cancel",
     "resolve_customer",
     "reveal_identities",
     "revoke_api_keys",
+    "sanitize_query",
+    "save_view",
     "search_customers",
     "set_user_language",
     "start_job",
+    "tag_customers",
+    "tag_matching_customers",
 ]

@@ -76,6 +76,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             ip=client_ip(request),
         )
     filtered = bool(query or kind or unit_id or tag_id)
+    can_add_tag = request.user.has_perm("crm.add_customertag")
+    can_remove_tag = request.user.has_perm("crm.delete_customertag")
     context = {
         "page": page,
         "query": query,
@@ -90,6 +92,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "filtered": filtered,
         "estimated_total": None if filtered else selectors.estimated_customer_count(),
         "can_reveal": request.user.has_perm("crm.reveal_customer_pii"),
+        # saved views, bulk tags and exports read the filter from the query string
+        "filter_query": services.sanitize_query(
+            services.known_list(selectors.CUSTOMER_LIST_KEY), request.GET
+        ),
+        "can_add_tag": can_add_tag,
+        "can_remove_tag": can_remove_tag,
+        "can_bulk": can_add_tag or can_remove_tag,
     }
     template = "crm/customers/_rows.html" if request.htmx else "crm/customers/list.html"
     return render(request, template, context)
@@ -146,6 +155,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(_timeline_context(request, customer))
     if request.htmx and request.GET.get("partial") == "tab":
         return render(request, "crm/customers/_tab.html", context)
+    services.record_recent_view(user=request.user, customer=customer)
     context["panels"] = [
         {"panel": panel, "context": panel.context(request.user, customer)}
         for panel in customer_panels(request.user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.web import customers, views
+from crm.web import customer_actions, customers, exports, views, workspace
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,4 +25,26 @@ urlpatterns += [
     path("duplicates/scan/", customers.duplicate_scan, name="duplicate-scan"),
     path("duplicates/<int:pk>/", customers.duplicate_review, name="duplicate-review"),
     path("merges/<int:pk>/", customers.merge_detail, name="merge-detail"),
+]
+
+urlpatterns += [
+    path("customers/new/", customer_actions.customer_create, name="customer-create"),
+    path(
+        "customers/new/check/",
+        customer_actions.customer_create_check,
+        name="customer-create-check",
+    ),
+    path("customers/bulk-tags/", customer_actions.customer_bulk_tag, name="customer-bulk-tag"),
+    path(
+        "customers/bulk-tags/all/",
+        customer_actions.customer_bulk_tag_all,
+        name="customer-bulk-tag-all",
+    ),
+    path("views/", workspace.saved_view_list, name="saved-view-list"),
+    path("views/save/", workspace.saved_view_save, name="saved-view-save"),
+    path("views/<int:pk>/rename/", workspace.saved_view_rename, name="saved-view-rename"),
+    path("views/<int:pk>/delete/", workspace.saved_view_delete, name="saved-view-delete"),
+    path("exports/start/", exports.export_start, name="export-start"),
+    path("exports/<uuid:pk>/", exports.export_section, name="export-section"),
+    path("exports/<uuid:pk>/download/", exports.export_download, name="export-download"),
 ]

@@ -113,6 +113,7 @@ def test_housekeeping_purges_old_finished_jobs(admin_user, start):
     job.refresh_from_db()
     assert job.result == {
         "idempotency_keys_deleted": 0,
+        "exports_deleted": 0,
         "jobs_deleted": 1,
         "uploads_deleted": 0,
         "rate_counters_deleted": 0,
@@ -210,6 +211,7 @@ def test_a_real_celery_worker_runs_a_job_from_the_broker(admin_user):
     assert job.status == JobStatus.SUCCEEDED, output
     assert job.result == {
         "idempotency_keys_deleted": 0,
+        "exports_deleted": 0,
         "jobs_deleted": 0,
         "uploads_deleted": 0,
         "rate_counters_deleted": 0,

@@ -17,7 +17,15 @@ def test_admin_dashboard_shows_units_team_chart_and_jobs(client, admin_user, uni
     client.force_login(admin_user)
     response = client.get(reverse("home"))
     keys = [item["card"].key for item in response.context["cards"]]
-    assert keys == ["my-units", "team", "jobs"]
+    assert keys == [
+        "duplicates-waiting",
+        "import-errors",
+        "recent-customers",
+        "saved-views",
+        "my-units",
+        "team",
+        "jobs",
+    ]
     html = response.content.decode()
     assert "per-role-data" in html and "echarts.min.js" in html
     assert "星辰物业" in html  # admins see every unit

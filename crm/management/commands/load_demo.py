@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from crm.demo import DEMO_PASSWORD, USERS, load_platform_demo
 from crm.demo_master import load_master_demo
+from crm.demo_workspace import load_workspace_demo
 from crm.models import BusinessUnit
 
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         if not options["platform_only"]:
             units = {u.code: u for u in BusinessUnit.objects.all()}
             master = load_master_demo(units)
+            master["workspace"] = load_workspace_demo(units)
             rejected = master.pop("rejected")
             counts.update(master)
         else:

@@ -1,0 +1,85 @@
+"""Demo work for the home page: an import with rejected rows, saved views and recently
+viewed customers, so that each demo role finds something to do (``manage.py load_demo``).
+
+Runs after the customer master's demo (whose planted duplicates fill the steward's
+"duplicates waiting"); running it again changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from crm import imports, services
+from crm.jobs import run_job
+from crm.models import BusinessUnit, Customer, Job, SavedView, User
+
+SAMPLE_FILENAME = "门店订单-示例-有错误.csv"
+_HEADER = ["external_id", "occurred_at", "amount", "mobile", "name"]
+_ROWS = [
+    ["DEMO-ERR-1", "2026-11-02 10:15", "128.00", "13900000101", "周婷"],
+    ["DEMO-ERR-2", "2026-11-02 11:40", "56.50", "13900000102", "吴磊"],
+    ["DEMO-ERR-3", "2026-11-31 09:00", "88.00", "13900000103", "郑爽"],  # no 31 November
+    ["DEMO-ERR-4", "2026-11-03 16:20", "九十九", "13900000104", "孙杰"],  # not an amount
+    ["DEMO-ERR-5", "2026-11-03 17:05", "42.00", "1390000", "冯琳"],  # not a phone number
+]
+STEWARD_VIEWS = [
+    ("公司客户", "kind=organization"),
+    ("超市的个人客户", "kind=person&unit={MART}"),
+]
+
+
+def sample_import_csv() -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([_HEADER, *_ROWS])
+    return out.getvalue().encode("utf-8")
+
+
+def import_with_errors(
+    *, unit: BusinessUnit, user: Any, filename: str = SAMPLE_FILENAME, data: bytes | None = None
+) -> Job:
+    """Import a small file with rejected rows through the real import job, at once (no
+    worker needed); returns the finished job."""
+    stored = imports.store_upload([data or sample_import_csv()], filename=filename)
+    job = Job.objects.create(
+        kind=imports.IMPORT_JOB_KIND,
+        params={
+            "upload": stored,
+            "filename": filename,
+            "business_unit_id": unit.pk,
+            "source": "demo_pos",
+            "channel": "store",
+            "dry_run": False,
+            "_language": "zh-hans",
+        },
+        created_by=user if getattr(user, "pk", None) else None,
+        business_unit=unit,
+    )
+    run_job(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def load_workspace_demo(units: dict[str, BusinessUnit]) -> dict[str, int]:
+    steward = User.objects.filter(username="service").first()
+    importer = User.objects.filter(username="marketing").first()
+    mart = units["MART"]
+    jobs = 0
+    if not Job.objects.filter(
+        kind=imports.IMPORT_JOB_KIND, params__filename=SAMPLE_FILENAME
+    ).exists():
+        import_with_errors(unit=mart, user=importer)
+        jobs = 1
+    views = 0
+    if steward is not None:
+        for name, query in STEWARD_VIEWS:
+            _view, created = SavedView.objects.get_or_create(
+                user=steward,
+                list_key="crm.customers",
+                name=name,
+                defaults={"query": query.format(MART=mart.pk)},
+            )
+            views += created
+        for customer in Customer.objects.live().order_by("id")[:5]:
+            services.record_recent_view(user=steward, customer=customer)
+    return {"import_jobs_with_errors": jobs, "saved_views": views}
