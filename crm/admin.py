@@ -19,7 +19,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm import services
+from crm import (
+    admin_sources,  # noqa: F401  (source systems, customer notes)
+    services,
+)
 from crm.errors import unique_violation
 from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
 from crm.policy import sees_all_units

@@ -23,6 +23,7 @@ from crm.models.duplicates import (
     Merge,
     PiiAccess,
 )
+from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
     ApiKey,
@@ -35,12 +36,14 @@ from crm.models.platform import (
     RateCounter,
     User,
 )
+from crm.models.sources import SourceSystem
 from crm.models.tags import (
     CustomerTag,
     Tag,
     TagCategory,
 )
 from crm.models.transactions import (
+    COMPLETED_PURCHASE,
     Channel,
     Transaction,
     TransactionKind,
@@ -48,8 +51,10 @@ from crm.models.transactions import (
 )
 
 __all__ = [
+    "COMPLETED_PURCHASE",
     "FINISHED_JOB_STATUSES",
     "IDENTITY_STRENGTH",
+    "NOTE_MAX_LENGTH",
     "PII_IDENTITY_TYPES",
     "ApiKey",
     "BusinessUnit",
@@ -60,6 +65,7 @@ __all__ = [
     "CrmUserManager",
     "Customer",
     "CustomerKind",
+    "CustomerNote",
     "CustomerTag",
     "DuplicateCandidate",
     "DuplicateReason",
@@ -74,6 +80,7 @@ __all__ = [
     "Merge",
     "PiiAccess",
     "RateCounter",
+    "SourceSystem",
     "Tag",
     "TagCategory",
     "TimelineEvent",

@@ -23,6 +23,7 @@ from crm.services.customers import (
 )
 from crm.services.duplicates import find_duplicate_candidates
 from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
+from crm.services.notes import InvalidNote, add_note, pin_note
 from crm.services.platform import (
     IssuedKey,
     JobAlreadyFinished,
@@ -53,6 +54,7 @@ __all__ = [
     "IdentitySearchesExhausted",
     "IngestBusy",
     "IngestResult",
+    "InvalidNote",
     "InvalidTransaction",
     "IssuedKey",
     "JobAlreadyFinished",
@@ -63,6 +65,7 @@ __all__ = [
     "TransactionInput",
     "UnknownJobKind",
     "UnknownScope",
+    "add_note",
     "add_tag",
     "check_identity_search",
     "clean_attributes",
@@ -76,6 +79,7 @@ __all__ = [
     "normalize_identities",
     "normalize_identity",
     "pii_search_digest",
+    "pin_note",
     "purge_finished_jobs",
     "purge_idempotency_keys",
     "record_consent",

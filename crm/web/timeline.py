@@ -1,0 +1,82 @@
+"""The 360 view's timeline as the reader reads it: entries' text written in the reader's
+language from their data (source systems by name, customers by number), and the display
+values of events, purchases and notes computed once here (the template only prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from crm.money import format_money
+from crm.registry import event_type
+from crm.selectors import CANCELLATION_TYPE, NOTE_TYPE, PURCHASE_TYPE, TimelineEntry, source_label
+from crm.selectors.sources import readable_identity
+
+
+def describe_created(event: Any, customer: Any) -> str:
+    source = (event.data or {}).get("source")
+    if source is None and event.customer_id == getattr(customer, "pk", None):
+        source = customer.source  # events written before the source was kept in the data
+    if not source:
+        return str(event.summary)
+    return _("Customer created from %(source)s") % {"source": source_label(source)}
+
+
+def describe_identities_added(event: Any, customer: Any) -> str:
+    data = event.data or {}
+    if "source" not in data or not isinstance(data.get("identities"), list):
+        return str(event.summary)
+    count = len(data["identities"])
+    return ngettext(
+        "%(count)d identity added from %(source)s",
+        "%(count)d identities added from %(source)s",
+        count,
+    ) % {"count": count, "source": source_label(data["source"])}
+
+
+def describe_merged(event: Any, customer: Any) -> str:
+    from crm.services.merge import merge_summary
+
+    data = event.data or {}
+    if not {"loser", "loser_name", "survivor"} <= data.keys():
+        return str(event.summary)
+    name = data["loser_name"]
+    if data.get("loser_name_is_generated"):
+        name = _("Unnamed customer (%(identity)s)") % {"identity": readable_identity(name)}
+    return merge_summary(
+        loser=data["loser"],
+        loser_name=name,
+        survivor=data["survivor"],
+        reason=data.get("reason", ""),
+    )
+
+
+def timeline_entries(entries: list[TimelineEntry], customer: Any) -> list[TimelineEntry]:
+    """Display values on each entry: ``when``, ``type`` (its ``EventType``), ``text``."""
+    purchase, cancellation, note = (
+        event_type(PURCHASE_TYPE),
+        event_type(CANCELLATION_TYPE),
+        event_type(NOTE_TYPE),
+    )
+    for entry in entries:
+        item = entry.item
+        entry.when = localtime(entry.occurred_at).strftime("%Y-%m-%d %H:%M")  # type: ignore[attr-defined]
+        if entry.kind == "transaction":
+            cancelled = item.kind == "cancellation"
+            entry.type = cancellation if cancelled else purchase  # type: ignore[attr-defined]
+            entry.amount = format_money(item.amount, item.currency)  # type: ignore[attr-defined]
+            entry.source = source_label(item.source)  # type: ignore[attr-defined]
+        elif entry.kind == "note":
+            entry.type = note  # type: ignore[attr-defined]
+            author = item.author
+            entry.actor_name = (author.get_full_name() or author.get_username()) if author else ""  # type: ignore[attr-defined]
+        else:
+            kind = event_type(item.type)
+            entry.type = kind  # type: ignore[attr-defined]
+            entry.text = kind.describe(item, customer) if kind.describe else item.summary  # type: ignore[attr-defined]
+            actor = item.actor
+            entry.actor_name = (actor.get_full_name() or actor.get_username()) if actor else ""  # type: ignore[attr-defined]
+    return entries
