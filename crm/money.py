@@ -65,3 +65,14 @@ def format_money(amount: Any, currency: str = "CNY", *, language: str | None = N
     if symbols is None:
         return f"{sign}{code} {number}" if code else f"{sign}{number}"
     return f"{sign}{symbols[1 if english else 0]}{number}"
+
+
+def format_count(value: Any, *, language: str | None = None) -> str:
+    """A whole number grouped as the language reads it (``10,000``); other values as text."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return str(value)
+    lang = (language or translation.get_language() or "zh-hans").lower()
+    _decimal_sep, thousand_sep = SEPARATORS["en" if lang.startswith("en") else "zh"]
+    return numberformat.format(
+        value, ".", grouping=3, thousand_sep=thousand_sep, force_grouping=True, use_l10n=True
+    )
