@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from crm import services
 from crm.errors import DomainError
 from crm.models import Customer, CustomerNote
-from crm.web.customers import tab_context
+from crm.web.timeline import tab_context
 
 
 def _timeline(request: HttpRequest, customer: Customer, **extra: object) -> HttpResponse:

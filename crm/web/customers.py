@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.timezone import localtime
@@ -18,7 +18,6 @@ from crm import selectors, services
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import (
-    NOTE_MAX_LENGTH,
     PII_IDENTITY_TYPES,
     BusinessUnit,
     ConsentChannel,
@@ -33,11 +32,9 @@ from crm.models import (
 )
 from crm.money import format_money
 from crm.normalizers import mask_phone
-from crm.registry import customer_panels, event_types, merge_handlers
-from crm.web.components import SlicePage, paginate, slice_page
-from crm.web.timeline import timeline_entries
-
-PAGE = 25
+from crm.registry import customer_panels, merge_handlers
+from crm.web.components import paginate
+from crm.web.timeline import tab_context
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -170,67 +167,6 @@ def _reveal_types(identities: list[Any]) -> list[dict[str, Any]]:
         for t, (label, icon, testid) in labels.items()
         if t in present
     ]
-
-
-def tab_context(
-    request: HttpRequest, customer: Customer, tab: str, *, filters: bool = True
-) -> dict[str, Any]:
-    """The tab below the figures (timeline or transactions); ``filters=False`` ignores the
-    query string (after a note was written: the whole timeline, first page)."""
-    context: dict[str, Any] = {"customer": customer, "tab": tab}
-    if tab == "transactions":
-        transactions = slice_page(
-            request, selectors.customer_transactions(user=request.user, customer=customer)
-        )
-        for t in transactions.object_list:  # display values here: the template only prints
-            t.when = localtime(t.occurred_at).strftime("%Y-%m-%d %H:%M")
-            t.amount_display = format_money(t.amount, t.currency)
-            t.source_name = selectors.source_label(t.source)
-        context["transactions"] = transactions
-    else:
-        context.update(_timeline_context(request, customer, filters=filters))
-    return context
-
-
-def _timeline_context(
-    request: HttpRequest, customer: Customer, *, filters: bool = True
-) -> dict[str, Any]:
-    """Events, purchases and notes in one stream (``selectors.CustomerTimeline``), pinned
-    notes above it, the note form."""
-    query = request.GET if filters else QueryDict()
-    known = event_types()
-    may_read_notes = request.user.has_perm("crm.view_customernote")
-    if not may_read_notes:
-        known.pop(selectors.NOTE_TYPE, None)
-    type_ = query.get("type", "")
-    type_ = type_ if type_ in known else ""
-    unit_id = _int_or_none(query.get("unit"))
-    stream = selectors.CustomerTimeline(
-        user=request.user,
-        customer=customer,
-        type=type_,
-        business_unit=unit_id,
-        notes=may_read_notes,
-    )
-    if filters:
-        entries = slice_page(request, stream)
-    else:
-        rows = stream[: PAGE + 1]
-        entries = SlicePage(object_list=rows[:PAGE], number=1, has_next=len(rows) > PAGE)
-    timeline_entries(entries.object_list, customer)
-    return {
-        "events": entries,
-        "event_type": type_,
-        "event_unit": unit_id,
-        "event_types": sorted(known.values(), key=lambda e: str(e.label)),
-        "timeline_units": selectors.timeline_units(request.user),
-        "pinned_notes": selectors.pinned_notes(customer)
-        if may_read_notes and entries.number == 1
-        else [],
-        "can_note": request.user.has_perm("crm.add_customernote"),
-        "can_pin": request.user.has_perm("crm.change_customernote"),
-        "note_max_length": NOTE_MAX_LENGTH,
-    }
 
 
 @require_POST
