@@ -4,9 +4,13 @@ values of events, purchases and notes computed once here (the template only prin
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, QueryDict
+from django.utils import translation
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -29,13 +33,35 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+CREATED_FROM = "Customer created from %(source)s"
+
+
 def describe_created(event: Any, customer: Any) -> str:
-    source = (event.data or {}).get("source")
-    if source is None and event.customer_id == getattr(customer, "pk", None):
-        source = customer.source  # events written before the source was kept in the data
+    source = (event.data or {}).get("source") or _source_in_summary(str(event.summary))
     if not source:
         return str(event.summary)
-    return _("Customer created from %(source)s") % {"source": source_label(source)}
+    return _(CREATED_FROM) % {"source": source_label(source)}
+
+
+@lru_cache(maxsize=8)
+def _created_patterns() -> tuple[re.Pattern[str], ...]:
+    """``CREATED_FROM`` as each language wrote it, the source captured."""
+    patterns = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            text = _(CREATED_FROM)
+        head, _sep, tail = text.partition("%(source)s")
+        patterns.append(re.compile(f"^{re.escape(head)}(?P<source>\\S+){re.escape(tail)}$"))
+    return tuple(patterns)
+
+
+def _source_in_summary(summary: str) -> str:
+    """The source code in a creation event written before the data kept it."""
+    for pattern in _created_patterns():
+        match = pattern.match(summary)
+        if match:
+            return match.group("source")
+    return ""
 
 
 def describe_identities_added(event: Any, customer: Any) -> str:

@@ -538,3 +538,18 @@ def test_purchase_help_is_translated(client, desk) -> None:
     client.force_login(desk)
     html = client.get(reverse("customer-list")).content.decode()
     assert "Completed purchases only" in html
+
+
+def test_creation_events_written_before_the_source_was_kept_read_it_by_name(client, desk) -> None:
+    customer = make(PHONE, "王伟")
+    TimelineEvent.objects.filter(customer=customer).update(data={}, summary="由 pos 创建客户")
+    services.record_event(
+        customer=customer, type="customer.created", summary="Customer created from online_retail"
+    )
+    services.record_event(customer=customer, type="customer.created", summary="手工录入")
+    client.force_login(desk)
+    entries = client.get(reverse("customer-detail", args=[customer.pk])).context["events"]
+    texts = sorted(e.text for e in entries.object_list if e.kind == "event")
+    assert texts == sorted(
+        ["由 门店收银 创建客户", "由 线上商城（Online Retail） 创建客户", "手工录入"]
+    )
