@@ -2,6 +2,8 @@
 demo and the documented examples use) and notes on customers."""
 
 import django.db.models.deletion
+import django.db.models.functions.text
+import django.db.models.lookups
 import django.db.models.functions.datetime
 import django.utils.timezone
 from django.conf import settings
@@ -159,6 +161,15 @@ class Migration(migrations.Migration):
             model_name="customernote",
             constraint=models.CheckConstraint(
                 condition=models.Q(("text", ""), _negated=True), name="note_text_not_empty"
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="customernote",
+            constraint=models.CheckConstraint(
+                condition=django.db.models.lookups.LessThanOrEqual(
+                    django.db.models.functions.text.Length("text"), 2000
+                ),
+                name="note_text_max_length",
             ),
         ),
         migrations.AddConstraint(

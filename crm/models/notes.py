@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models.functions import Length, Now
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,6 +45,10 @@ class CustomerNote(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(text=""), name="note_text_not_empty"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("text"), NOTE_MAX_LENGTH),
+                name="note_text_max_length",
+            ),
         ]
 
     def __str__(self) -> str:

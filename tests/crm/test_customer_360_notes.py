@@ -275,3 +275,11 @@ def test_the_timeline_stream_pages_without_gaps_or_repeats(desk, customer, unit_
     assert len(seen) == len(set(seen)) == 61  # 30 orders, 30 notes, the creation
     times = [e.occurred_at for e in stream[0:100]]
     assert times == sorted(times, reverse=True)
+
+
+def test_the_database_refuses_an_empty_or_too_long_note(customer) -> None:
+    from django.db import IntegrityError, transaction
+
+    for text in ("", "长" * (NOTE_MAX_LENGTH + 1)):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            CustomerNote.objects.create(customer=customer, text=text)
