@@ -16,11 +16,36 @@ def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
 
 def _register_event_types() -> None:
     from crm.registry import EventType, register_event_type
+    from crm.web import timeline
 
     for event in (
-        EventType("customer.created", _("Customer created"), "user-plus", "green"),
-        EventType("customer.merged", _("Customers merged"), "git-merge", "purple"),
-        EventType("identity.added", _("Identity added"), "id", "blue"),
+        EventType(
+            "customer.created",
+            _("Customer created"),
+            "user-plus",
+            "green",
+            describe=timeline.describe_created,
+        ),
+        EventType(
+            "customer.merged",
+            _("Customers merged"),
+            "git-merge",
+            "purple",
+            describe=timeline.describe_merged,
+        ),
+        EventType(
+            "identity.added",
+            _("Identity added"),
+            "id",
+            "blue",
+            describe=timeline.describe_identities_added,
+        ),
+        # Timeline entries that are not events: purchases, cancellations and notes.
+        EventType("transaction.purchase", _("Purchase"), "shopping-cart", "teal"),
+        EventType(
+            "transaction.cancellation", _("Cancellation / refund"), "receipt-refund", "orange"
+        ),
+        EventType("note", _("Note"), "note", "yellow"),
         EventType("consent.granted", _("Consent granted"), "circle-check", "green"),
         EventType("consent.withdrawn", _("Consent withdrawn"), "circle-x", "red"),
         EventType("tag.added", _("Tag added"), "tag", "azure"),
@@ -110,6 +135,12 @@ def _register_workspace() -> None:
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
+    # Notes on customers (added to crm.roles' patterns by role_permission_patterns): those
+    # who serve customers write and pin them; every role that reads customers reads them.
+    role_permissions = {
+        role: ["crm.view_customernote", "crm.add_customernote", "crm.change_customernote"]
+        for role in ("sales_manager", "sales_rep", "member_service")
+    } | {"marketing": ["crm.view_customernote"]}
 
     def ready(self) -> None:
         from crm import (

@@ -156,11 +156,8 @@ def _retail_rows(invoices: list[_Invoice]) -> Iterator[TransactionInput]:
                 if inv.customer_id
                 else []
             ),
-            customer_attributes=(
-                {"display_name": f"Online Retail {inv.customer_id}", "region": inv.country}
-                if inv.customer_id
-                else {}
-            ),
+            # No name in the file: the customer is named after its id, marked generated.
+            customer_attributes={"region": inv.country} if inv.customer_id else {},
             lines=inv.lines,
             line_number=inv.first_line,
         )

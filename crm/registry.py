@@ -258,10 +258,15 @@ class MergeHandler:
 
 @dataclass(frozen=True)
 class EventType:
+    """A kind of timeline entry. ``describe(event, customer)``, when given, writes the
+    entry's text in the reader's language from ``event.data`` (the stored ``summary`` is in
+    the writer's language); it must not query."""
+
     code: str
     label: Any
     icon: str = "point"
     color: str = "secondary"
+    describe: Callable[[Any, Any], str] | None = None
 
 
 _panels: dict[str, CustomerPanel] = {}

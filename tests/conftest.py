@@ -24,7 +24,10 @@ def _clear_cache() -> None:
     """Throttle counters live in the cache; every test starts clean."""
     from django.core.cache import cache
 
+    from crm.selectors import forget_source_names
+
     cache.clear()
+    forget_source_names()  # source system names are kept per process
 
 
 @pytest.fixture

@@ -39,8 +39,10 @@ from crm.models import (
     TimelineEvent,
     Transaction,
 )
+from crm.money import format_money
 from crm.registry import event_type
 from crm.selectors.customers import exact_identity_filter, search_filter
+from crm.selectors.sources import source_label
 
 MASKED_HELP_TEXT = _(
     "Phones, e-mails, WeChat ids and external ids are masked in the admin. To see one in "
@@ -153,7 +155,7 @@ class CustomerAdmin(BigTableAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(ReadOnlyAdmin):
-    list_display = ["type", "masked", "customer", "verified", "source", "created_at"]
+    list_display = ["type", "masked", "customer", "verified", "source_name", "created_at"]
     list_filter = ["type", "verified"]
     search_fields = ["value"]  # shows the search box; get_search_results does the search
     search_help_text = _("A phone, e-mail, credit code, WeChat id or source:id, matched exactly.")
@@ -161,6 +163,10 @@ class IdentityAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer"]
     fields = ["customer", "view_360", "type", "masked", "verified", "source", "created_at"]
     readonly_fields = fields
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_name(self, obj: Identity) -> str:
+        return source_label(obj.source)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Identity], search_term: str
@@ -200,13 +206,12 @@ class IdentityAdmin(ReadOnlyAdmin):
 class TransactionAdmin(ReadOnlyAdmin):
     list_display = [
         "external_id",
-        "source",
+        "source_name",
         "business_unit",
         "channel",
         "kind",
         "status",
-        "amount",
-        "currency",
+        "money",
         "occurred_at",
         "customer",
     ]
@@ -221,6 +226,14 @@ class TransactionAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def money(self, obj: Transaction) -> str:
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("source system"), ordering="source")
+    def source_name(self, obj: Transaction) -> str:
+        return source_label(obj.source)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Transaction], search_term: str

@@ -23,6 +23,7 @@ from crm.models.duplicates import (
     Merge,
     PiiAccess,
 )
+from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
     ApiKey,
@@ -35,12 +36,14 @@ from crm.models.platform import (
     RateCounter,
     User,
 )
+from crm.models.sources import SourceSystem
 from crm.models.tags import (
     CustomerTag,
     Tag,
     TagCategory,
 )
 from crm.models.transactions import (
+    COMPLETED_PURCHASE,
     Channel,
     Transaction,
     TransactionKind,
@@ -49,8 +52,10 @@ from crm.models.transactions import (
 from crm.models.workspace import RecentView, SavedView
 
 __all__ = [
+    "COMPLETED_PURCHASE",
     "FINISHED_JOB_STATUSES",
     "IDENTITY_STRENGTH",
+    "NOTE_MAX_LENGTH",
     "PII_IDENTITY_TYPES",
     "ApiKey",
     "BusinessUnit",
@@ -61,6 +66,7 @@ __all__ = [
     "CrmUserManager",
     "Customer",
     "CustomerKind",
+    "CustomerNote",
     "CustomerTag",
     "DuplicateCandidate",
     "DuplicateReason",
@@ -77,6 +83,7 @@ __all__ = [
     "RateCounter",
     "RecentView",
     "SavedView",
+    "SourceSystem",
     "Tag",
     "TagCategory",
     "TimelineEvent",

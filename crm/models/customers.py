@@ -150,11 +150,21 @@ class Customer(models.Model):
             models.Index(
                 F("id").desc(), condition=Q(merged_into__isnull=True), name="customer_live_id"
             ),
+            # Sorted by name, generated names (a masked identity) after the real ones in
+            # both directions: one index per direction.
             models.Index(
+                "name_is_generated",
                 "display_name",
                 "id",
                 condition=Q(merged_into__isnull=True),
-                name="customer_live_name",
+                name="customer_live_name_asc",
+            ),
+            models.Index(
+                "name_is_generated",
+                F("display_name").desc(),
+                F("id").desc(),
+                condition=Q(merged_into__isnull=True),
+                name="customer_live_name_desc",
             ),
         ]
         constraints = [
@@ -172,6 +182,22 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def shown_name(self) -> str:
+        """The name as plain text: a generated name (a masked identity) reads as a
+        placeholder, never as a real name (templates style it: ``{% customer_name %}``)."""
+        if self.name_is_generated:
+            from crm.models.sources import readable_identity
+
+            identity = readable_identity(self.display_name)
+            return _("Unnamed customer (%(identity)s)") % {"identity": identity}
+        return self.display_name
+
+    @property
+    def number(self) -> str:
+        """The customer number staff read and say (``#1024``), the same on every screen."""
+        return f"#{self.pk}"
 
     @property
     def is_tombstone(self) -> bool:

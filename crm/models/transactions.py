@@ -35,9 +35,19 @@ class TransactionStatus(models.TextChoices):
     REFUNDED = "refunded", _("Cancelled / refunded")
 
 
+# A purchase, for first/last purchase, frequency, recency and every metric: a completed order
+# (not cancelled or refunded as a whole) with a positive amount. A zero-amount order (a gift,
+# a free service) is not a purchase; cancellations and refunds count only in net spend.
+COMPLETED_PURCHASE = Q(kind=TransactionKind.PURCHASE, amount__gt=0) & ~Q(
+    status=TransactionStatus.REFUNDED
+)
+
+
 class TransactionQuerySet(ScopedQuerySet["Transaction"]):
     def purchases(self) -> TransactionQuerySet:
-        return self.filter(kind=TransactionKind.PURCHASE)
+        """Completed purchases: what first/last purchase and every metric count (one
+        definition: ``COMPLETED_PURCHASE``)."""
+        return self.filter(COMPLETED_PURCHASE)
 
 
 class Transaction(models.Model):
@@ -122,11 +132,13 @@ class Transaction(models.Model):
                 F("id").desc(),
                 name="transaction_customer_recent",
             ),
-            # Covering: the 360 view's per-unit totals are an index-only scan.
+            # Covering: the 360 view's per-unit totals and first/last purchase (which need
+            # kind, status and amount: ``crm.selectors.purchases``) and the list's last
+            # purchase are index-only scans.
             models.Index(
                 fields=["customer", "business_unit"],
-                include=["occurred_at", "amount", "kind", "currency"],
-                name="transaction_customer_unit",
+                include=["occurred_at", "amount", "kind", "status", "currency"],
+                name="transaction_customer_totals",
                 condition=Q(customer__isnull=False),
             ),
             models.Index(

@@ -1,5 +1,18 @@
 """Reading data for screens and the API. Callers import from ``crm.selectors``."""
 
+from crm.selectors.customer_360 import (
+    CANCELLATION_TYPE,
+    NOTE_TYPE,
+    PURCHASE_TYPE,
+    CustomerTimeline,
+    TimelineEntry,
+    current_consents,
+    customer_events,
+    customer_overview,
+    customer_transactions,
+    pinned_notes,
+    timeline_units,
+)
 from crm.selectors.customer_lists import (
     CUSTOMER_FILTER_PARAMS,
     CUSTOMER_LIST_KEY,
@@ -11,12 +24,8 @@ from crm.selectors.customer_lists import (
 )
 from crm.selectors.customers import (
     CustomerPage,
-    current_consents,
     customer_list,
-    customer_overview,
     customer_search_results,
-    customer_timeline,
-    customer_transactions,
     duplicate_queue,
     estimated_customer_count,
     estimated_row_count,
@@ -24,7 +33,6 @@ from crm.selectors.customers import (
     is_identity_query,
     may_reveal,
     parse_search,
-    timeline_units,
 )
 from crm.selectors.platform import (
     business_unit_list,
@@ -34,6 +42,13 @@ from crm.selectors.platform import (
     search_users,
     users_per_role,
 )
+from crm.selectors.purchases import (
+    PURCHASE_HELP,
+    first_purchase,
+    last_purchase,
+    purchase_totals,
+)
+from crm.selectors.sources import forget_source_names, source_label, source_names
 from crm.selectors.workspace import (
     duplicates_waiting,
     jobs_with_errors,
@@ -42,36 +57,49 @@ from crm.selectors.workspace import (
 )
 
 __all__ = [
+    "CANCELLATION_TYPE",
     "CUSTOMER_FILTER_PARAMS",
     "CUSTOMER_LIST_KEY",
+    "NOTE_TYPE",
+    "PURCHASE_HELP",
+    "PURCHASE_TYPE",
     "CustomerFilters",
     "CustomerPage",
+    "CustomerTimeline",
     "IdentityOwner",
+    "TimelineEntry",
     "business_unit_list",
     "business_unit_members",
     "current_consents",
+    "customer_events",
     "customer_list",
     "customer_overview",
     "customer_search_results",
-    "customer_timeline",
     "customer_transactions",
     "duplicate_queue",
     "duplicates_waiting",
     "estimated_customer_count",
     "estimated_row_count",
     "exact_identity_filter",
+    "first_purchase",
+    "forget_source_names",
     "id_batches",
     "identity_owners",
     "is_identity_query",
     "job_list",
     "jobs_with_errors",
+    "last_purchase",
     "matching_customers",
     "may_reveal",
     "parse_search",
+    "pinned_notes",
+    "purchase_totals",
     "recent_customers",
     "saved_views",
     "search_business_units",
     "search_users",
+    "source_label",
+    "source_names",
     "timeline_units",
     "users_per_role",
 ]

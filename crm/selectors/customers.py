@@ -18,30 +18,19 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
-    Count,
     Exists,
-    F,
-    Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
-    Window,
 )
-from django.db.models.functions import RowNumber
 
 from crm.models import (
-    BusinessUnit,
-    Consent,
     Customer,
     CustomerTag,
     DuplicateCandidate,
     Identity,
     IdentityType,
-    Merge,
-    TimelineEvent,
     Transaction,
 )
 from crm.normalizers import (
@@ -54,16 +43,19 @@ from crm.normalizers import (
     normalize_wechat_id,
 )
 from crm.registry import SearchResult
+from crm.selectors.purchases import last_purchase
 
 PAGE_SIZE = 25
-CONSENT_HISTORY = 20  # the 360 view shows the latest grants and withdrawals
+# Generated names (a masked identity, shown as "Unnamed customer") after real names in both
+# directions; indexes customer_live_name_asc / _desc.
 SORTS = {
     "-id": ("-id",),
     "id": ("id",),
-    "display_name": ("display_name", "id"),
-    "-display_name": ("-display_name", "-id"),
+    "display_name": ("name_is_generated", "display_name", "id"),
+    "-display_name": ("name_is_generated", "-display_name", "-id"),
 }
-LIST_FIELDS = ("id", "kind", "display_name", "region", "created_at")
+LIST_FIELDS = ("id", "kind", "display_name", "name_is_generated", "region", "created_at")
+_CURSOR_TYPES = {"display_name": str, "name_is_generated": bool}
 _PHONEISH = re.compile(r"^[0-9+()\-\s]+$")
 
 
@@ -281,11 +273,7 @@ def customer_list(
                 .order_by("id")
                 .values("value")[:1]
             ),
-            last_purchase=Subquery(
-                visible.filter(customer=OuterRef("pk"))
-                .order_by("-occurred_at", "-id")
-                .values("occurred_at")[:1]
-            ),
+            last_purchase=last_purchase(visible),
         )
         .order_by(*fields)[: page_size + 1]
     )
@@ -310,7 +298,7 @@ def _cursor_fits(fields: tuple[str, ...], values: list[Any]) -> bool:
     if len(values) != len(fields):
         return False
     for field, value in zip(fields, values, strict=True):
-        expected = str if field.lstrip("-") == "display_name" else int
+        expected = _CURSOR_TYPES.get(field.lstrip("-"), int)
         if type(value) is not expected:
             return False
     return True
@@ -352,116 +340,13 @@ def customer_search_results(rows: list[Customer]) -> list[SearchResult]:
 
     return [
         SearchResult(
-            title=c.display_name,
+            title=c.shown_name,
             subtitle=mask_phone(c.phone) if c.phone else c.get_kind_display(),  # type: ignore[attr-defined]
             badge=f"#{c.pk}",
             url=reverse("customer-detail", args=[c.pk]),
         )
         for c in rows
     ]
-
-
-# --- The 360-degree view -------------------------------------------------------------------
-
-
-def current_consents(customer: Customer) -> list[Consent]:
-    """The latest grant or withdrawal per channel and purpose (one query)."""
-    return list(
-        Consent.objects.filter(customer=customer)
-        .order_by("channel", "purpose", "-occurred_at", "-id")
-        .distinct("channel", "purpose")
-        .select_related("actor")
-    )
-
-
-def _consents(customer: Customer) -> list[Consent]:
-    """The latest row per channel and purpose (``pair_rank`` 1: the state) and the latest
-    ``CONSENT_HISTORY`` rows (``rank``), newest first, in one query."""
-    newest_first = [F("occurred_at").desc(), F("id").desc()]
-    return list(
-        Consent.objects.filter(customer=customer)
-        .annotate(
-            pair_rank=Window(
-                RowNumber(), partition_by=[F("channel"), F("purpose")], order_by=newest_first
-            ),
-            rank=Window(RowNumber(), order_by=newest_first),
-        )
-        .filter(Q(pair_rank=1) | Q(rank__lte=CONSENT_HISTORY))
-        .select_related("actor")
-        .order_by("-occurred_at", "-id")
-    )
-
-
-def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
-    """Everything above the tabs of the 360 view, in a fixed number of queries. Purchases
-    are summed over the business units the user may see, like every other screen."""
-    units = list(
-        Transaction.objects.visible_to(user)
-        .filter(customer=customer)
-        .values("business_unit_id", "business_unit__code", "business_unit__name", "currency")
-        .annotate(
-            first=Min("occurred_at"),
-            last=Max("occurred_at"),
-            spend=Sum("amount"),
-            # Counting "kind", not "id": the covering index answers without the table.
-            orders=Count("kind", filter=Q(kind="purchase")),
-            refunds=Count("kind", filter=Q(kind="cancellation")),
-        )
-        .order_by("-last")
-    )
-    consents = _consents(customer)
-    return {
-        "identities": list(customer.identities.all()),
-        "units": units,
-        "consents": sorted(
-            (c for c in consents if c.pair_rank == 1),  # type: ignore[attr-defined]
-            key=lambda c: (c.channel, c.purpose),
-        ),
-        "consent_history": [c for c in consents if c.rank <= CONSENT_HISTORY],  # type: ignore[attr-defined]
-        "tags": list(
-            CustomerTag.objects.filter(customer=customer)
-            .select_related("tag__category", "set_by")
-            .order_by("tag__category__name", "tag__name")
-        ),
-        "merged_from": list(
-            Merge.objects.filter(survivor=customer).select_related("actor", "loser")
-        ),
-        "open_duplicates": list(
-            DuplicateCandidate.objects.open()
-            .filter(Q(customer_a=customer) | Q(customer_b=customer))
-            .select_related("customer_a", "customer_b")[:5]
-        ),
-    }
-
-
-def customer_transactions(*, user: Any, customer: Customer) -> QuerySet[Transaction]:
-    """The customer's transactions in the units the user may see, newest first."""
-    return (
-        Transaction.objects.visible_to(user)
-        .filter(customer=customer)
-        .select_related("business_unit")
-        .order_by("-occurred_at", "-id")
-    )
-
-
-def customer_timeline(
-    *, user: Any, customer: Customer, type: str = "", business_unit: int | None = None
-) -> QuerySet[TimelineEvent]:
-    events = (
-        TimelineEvent.objects.visible_to(user)
-        .filter(customer=customer)
-        .select_related("actor", "business_unit")
-        .order_by("-occurred_at", "-id")
-    )
-    if type:
-        events = events.filter(type=type)
-    if business_unit:
-        events = events.filter(business_unit=business_unit)
-    return events
-
-
-def timeline_units(user: Any) -> QuerySet[BusinessUnit]:
-    return BusinessUnit.objects.visible_to(user).order_by("code")
 
 
 def duplicate_queue(*, status: str = "open") -> QuerySet[DuplicateCandidate]:

@@ -24,6 +24,7 @@ from crm.services.customers import (
 )
 from crm.services.duplicates import find_duplicate_candidates, record_duplicate_candidate
 from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
+from crm.services.notes import InvalidNote, add_note, pin_note
 from crm.services.pii import (
     IdentitySearchesExhausted,
     RevealNotAllowed,
@@ -80,6 +81,7 @@ __all__ = [
     "IdentitySearchesExhausted",
     "IngestBusy",
     "IngestResult",
+    "InvalidNote",
     "InvalidSavedView",
     "InvalidTransaction",
     "IssuedKey",
@@ -93,6 +95,7 @@ __all__ = [
     "UnknownJobKind",
     "UnknownList",
     "UnknownScope",
+    "add_note",
     "add_tag",
     "check_bulk_tag_permission",
     "check_identity_search",
@@ -109,6 +112,7 @@ __all__ = [
     "normalize_identities",
     "normalize_identity",
     "pii_search_digest",
+    "pin_note",
     "purge_finished_jobs",
     "purge_idempotency_keys",
     "record_consent",

@@ -274,7 +274,7 @@ def _resolve(
             summary=_("Customer created from %(source)s") % {"source": source},
             business_unit=business_unit,
             actor=actor,
-            data={"identities": [i.type for i in wanted]},
+            data={"identities": [i.type for i in wanted], "source": source},
         )
         return Resolution(customer=customer, created=True, added_identities=len(wanted))
 
@@ -320,7 +320,7 @@ def _resolve(
             % {"count": len(missing), "source": source},
             business_unit=business_unit,
             actor=actor,
-            data={"identities": [i.type for i in missing]},
+            data={"identities": [i.type for i in missing], "source": source},
         )
     changed = _fill_blanks(best, attrs)
     if changed:

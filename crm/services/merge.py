@@ -13,6 +13,7 @@ from crm.errors import DomainError
 from crm.models import (
     Consent,
     Customer,
+    CustomerNote,
     CustomerTag,
     DuplicateCandidate,
     DuplicateStatus,
@@ -25,6 +26,7 @@ from crm.registry import merge_handlers
 from crm.services.customers import record_event
 
 _COPIED_ATTRIBUTES = ("gender", "birthday", "region", "registered_name")
+CREATED = "customer.created"
 
 
 class MergeRefused(DomainError):
@@ -67,8 +69,19 @@ def merge_customers(*, survivor: Customer, loser: Customer, actor: Any, reason: 
         summary["tags"] = CustomerTag.objects.filter(customer=loser).update(customer=survivor)
         for handler in merge_handlers():
             summary[handler.key] = handler.move(survivor=survivor, loser=loser)
-        summary["timeline_events"] = TimelineEvent.objects.filter(customer=loser).update(
-            customer=survivor
+        summary["notes"] = CustomerNote.objects.filter(customer=loser).update(customer=survivor)
+        # The survivor's timeline shows one creation (its own) and the merge: the loser's
+        # "created" event stays on the tombstone, copied into the merge event's data.
+        loser_created = (
+            TimelineEvent.objects.filter(customer=loser, type=CREATED)
+            .order_by("occurred_at", "id")
+            .values("id", "occurred_at", "summary", "business_unit_id")
+            .first()
+        )
+        summary["timeline_events"] = (
+            TimelineEvent.objects.filter(customer=loser)
+            .exclude(type=CREATED)
+            .update(customer=survivor)
         )
         summary["duplicate_candidates"] = _repoint_candidates(survivor, loser, actor)
 
@@ -82,10 +95,15 @@ def merge_customers(*, survivor: Customer, loser: Customer, actor: Any, reason: 
             "registered_name": loser.registered_name,
             "source": loser.source,
             "created_at": loser.created_at.isoformat(),
+            "name_is_generated": loser.name_is_generated,
         }
         filled = [k for k in _COPIED_ATTRIBUTES if not getattr(survivor, k) and getattr(loser, k)]
         for key in filled:
             setattr(survivor, key, getattr(loser, key))
+        if survivor.name_is_generated and not loser.name_is_generated:
+            # The survivor was known only by an identity: it takes the loser's real name.
+            survivor.display_name, survivor.name_is_generated = loser.display_name, False
+            filled += ["display_name", "name_is_generated"]
         if filled:
             survivor.save(update_fields=[*filled, "updated_at"])
         # Earlier tombstones of the loser point straight to the survivor: no chains.
@@ -105,13 +123,43 @@ def merge_customers(*, survivor: Customer, loser: Customer, actor: Any, reason: 
         record_event(
             customer=survivor,
             type="customer.merged",
-            summary=_("Merged “%(loser)s” (#%(id)d) into this customer: %(reason)s")
-            % {"loser": loser.display_name, "id": loser.pk, "reason": reason},
+            summary=merge_summary(
+                loser=loser.pk, loser_name=loser.shown_name, survivor=survivor.pk, reason=reason
+            ),
             actor=actor,
             occurred_at=now,
-            data={"merge": merge.pk, "loser": loser.pk, "moved": summary},
+            data={
+                "merge": merge.pk,
+                "loser": loser.pk,
+                "loser_name": loser.display_name,
+                "loser_name_is_generated": loser.name_is_generated,
+                "survivor": survivor.pk,
+                "reason": reason[:300],
+                "moved": summary,
+                "loser_created": (
+                    {
+                        "event": loser_created["id"],
+                        "occurred_at": loser_created["occurred_at"].isoformat(),
+                        "summary": loser_created["summary"],
+                        "business_unit": loser_created["business_unit_id"],
+                        "source": loser.source,
+                    }
+                    if loser_created
+                    else None
+                ),
+            },
         )
     return merge
+
+
+def merge_summary(*, loser: int, loser_name: str, survivor: int, reason: str) -> str:
+    """The merge named by both customer numbers (two customers often share a name)."""
+    return _("Customer #%(loser)d “%(name)s” merged into customer #%(survivor)d: %(reason)s") % {
+        "loser": loser,
+        "name": loser_name,
+        "survivor": survivor,
+        "reason": reason,
+    }
 
 
 def _repoint_candidates(survivor: Customer, loser: Customer, actor: Any) -> int:

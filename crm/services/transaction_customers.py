@@ -175,6 +175,7 @@ def _create_customers(
             business_unit=unit,
             type="customer.created",
             summary=_("Customer created from %(source)s") % {"source": source},
+            data={"source": source},
         )
         for c in created
     )

@@ -52,3 +52,48 @@ def _icon(name: str, icon_class: str) -> str:
 
     html = render_to_string("components/_icon_svg.html", {"name": name, "icon_class": icon_class})
     return mark_safe(html)  # noqa: S308  (our own template, rendered with autoescape)
+
+
+@register.simple_tag
+def money(amount: object, currency: str = "CNY") -> str:
+    """``{% money amount currency %}``: ``¥1,234.50`` / ``CN¥1,234.50`` / ``£12.00``."""
+    from crm.money import format_money
+
+    return format_money(amount, str(currency or "CNY"))
+
+
+@register.filter
+def source_label(code: str | None) -> str:
+    """``{{ t.source|source_label }}``: the source system's name in the active language."""
+    from crm.selectors.sources import source_label as label
+
+    return label(code)
+
+
+@register.simple_tag
+def customer_name(customer: object) -> str:
+    """``{% customer_name customer %}``: the name, or for a generated one (a masked
+    identity) a styled "Unnamed customer" placeholder followed by that identity."""
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    from crm.selectors.sources import readable_identity
+
+    name = getattr(customer, "display_name", "")
+    if not getattr(customer, "name_is_generated", False):
+        return format_html("{}", name)
+    name = readable_identity(name)
+    return format_html(
+        '<span class="customer-unnamed" data-testid="unnamed">{}</span>'
+        ' <span class="customer-unnamed-id">{}</span>',
+        gettext("Unnamed customer"),
+        name,
+    )
+
+
+@register.simple_tag
+def purchase_help() -> str:
+    """What first and last purchase count (the tooltip of every screen that shows them)."""
+    from crm.selectors.purchases import PURCHASE_HELP
+
+    return str(PURCHASE_HELP)

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
@@ -31,9 +30,11 @@ from crm.models import (
     Merge,
     Tag,
 )
+from crm.money import format_money
 from crm.normalizers import mask_phone
-from crm.registry import customer_panels, event_type, event_types, merge_handlers
-from crm.web.components import paginate, slice_page
+from crm.registry import customer_panels, merge_handlers
+from crm.web.components import paginate
+from crm.web.timeline import tab_context
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -130,32 +131,25 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     tab = request.GET.get("tab", "timeline")
     if tab not in ("timeline", "transactions"):
         tab = "timeline"
+    if request.htmx and request.GET.get("partial") == "tab":
+        return render(request, "crm/customers/_tab.html", tab_context(request, customer, tab))
+    services.record_recent_view(user=request.user, customer=customer)
     can_reveal = request.user.has_perm("crm.reveal_customer_pii")
     overview = selectors.customer_overview(user=request.user, customer=customer)
     context: dict[str, Any] = {
         "customer": customer,
-        "tab": tab,
         "can_reveal": can_reveal,
         "reveal_types": _reveal_types(overview["identities"]) if can_reveal else [],
         "can_tag": request.user.has_perm("crm.add_customertag"),
         "can_consent": request.user.has_perm("crm.add_consent"),
         "consent_channels": ConsentChannel.choices,
         "consent_purposes": ConsentPurpose.choices,
+        "purchase_help": selectors.PURCHASE_HELP,
         **overview,
+        **tab_context(request, customer, tab),
     }
-    if tab == "transactions":
-        transactions = slice_page(
-            request, selectors.customer_transactions(user=request.user, customer=customer)
-        )
-        for t in transactions.object_list:
-            t.when = localtime(t.occurred_at).strftime("%Y-%m-%d %H:%M")
-            t.amount_display = floatformat(t.amount, "2g")
-        context["transactions"] = transactions
-    else:
-        context.update(_timeline_context(request, customer))
-    if request.htmx and request.GET.get("partial") == "tab":
-        return render(request, "crm/customers/_tab.html", context)
-    services.record_recent_view(user=request.user, customer=customer)
+    for unit in context["units"]:
+        unit["spend_display"] = format_money(unit["spend"], unit["currency"])
     context["panels"] = [
         {"panel": panel, "context": panel.context(request.user, customer)}
         for panel in customer_panels(request.user)
@@ -183,31 +177,6 @@ def _reveal_types(identities: list[Any]) -> list[dict[str, Any]]:
         for t, (label, icon, testid) in labels.items()
         if t in present
     ]
-
-
-def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    type_ = request.GET.get("type", "")
-    known = event_types()
-    type_ = type_ if type_ in known else ""
-    unit_id = _int_or_none(request.GET.get("unit"))
-    events = slice_page(
-        request,
-        selectors.customer_timeline(
-            user=request.user, customer=customer, type=type_, business_unit=unit_id
-        ),
-    )
-    for event in events.object_list:  # display values here: the template only prints
-        event.kind = event_type(event.type)
-        event.when = localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M")
-        actor = event.actor
-        event.actor_name = (actor.get_full_name() or actor.get_username()) if actor else ""
-    return {
-        "events": events,
-        "event_type": type_,
-        "event_unit": unit_id,
-        "event_types": sorted(known.values(), key=lambda e: str(e.label)),
-        "timeline_units": selectors.timeline_units(request.user),
-    }
 
 
 @require_POST
@@ -338,7 +307,11 @@ def duplicate_review(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             error = exc.message
         else:
-            messages.success(request, _("Customers merged."))
+            messages.success(
+                request,
+                _("Customer #%(loser)d merged into customer #%(survivor)d.")
+                % {"loser": loser.pk, "survivor": survivor.pk},
+            )
             return redirect("merge-detail", pk=merge.pk)
     sides = [
         {"customer": c, **selectors.customer_overview(user=request.user, customer=c)}
@@ -370,6 +343,7 @@ def merge_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consents": _("Consents"),
         "tags": _("Tags"),
         "timeline_events": _("Timeline events"),
+        "notes": _("Notes"),
         "duplicate_candidates": _("Other duplicate candidates"),
         **{h.key: str(h.label) for h in merge_handlers()},
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm.web import customer_actions, customers, exports, views, workspace
+from crm.web import customer_actions, customer_notes, customers, exports, views, workspace
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,6 +21,12 @@ urlpatterns += [
     path("customers/<int:pk>/reveal/", customers.customer_reveal, name="customer-reveal"),
     path("customers/<int:pk>/tags/", customers.customer_tag, name="customer-tag"),
     path("customers/<int:pk>/consents/", customers.customer_consent, name="customer-consent"),
+    path("customers/<int:pk>/notes/", customer_notes.note_add, name="customer-note-add"),
+    path(
+        "customers/<int:pk>/notes/<int:note_id>/pin/",
+        customer_notes.note_pin,
+        name="customer-note-pin",
+    ),
     path("duplicates/", customers.duplicate_list, name="duplicate-list"),
     path("duplicates/scan/", customers.duplicate_scan, name="duplicate-scan"),
     path("duplicates/<int:pk>/", customers.duplicate_review, name="duplicate-review"),

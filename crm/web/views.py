@@ -19,8 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from crm import selectors, services
 from crm.errors import DomainError
 from crm.models import BusinessUnit, Job, JobStatus
+from crm.money import format_count
 from crm.policy import get_visible_or_404
 from crm.registry import dashboard_cards, search_providers
+from crm.selectors.jobs import job_figures, job_list_entries
 from crm.web.components import paginate, sort_param
 
 SEARCH_LIMIT_PER_PROVIDER = 8
@@ -73,7 +75,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in JobStatus.values:
         status = ""
-    page = paginate(request, selectors.job_list(user=request.user, status=status))
+    page = paginate(request, job_list_entries(user=request.user, status=status))
+    for job in page.object_list:  # display values here: the template only prints
+        job.figure_items = [(label, format_count(value)) for label, value in job_figures(job)]
+        job.is_dry_run = job.dry_run == "true"
+        job.source_name = selectors.source_label(job.source) if job.source else ""
+        job.rejected_rows = (job.figures or {}).get("rejected") or 0
     return render(
         request,
         "crm/job_list.html",

@@ -52,8 +52,9 @@ _PAGE_SQL = """
 SELECT c.id, c.kind, c.display_name, c.region, c.created_at,
        (SELECT i.value FROM crm_identity i
          WHERE i.customer_id = c.id AND i.type = 'mobile' ORDER BY i.id LIMIT 1) AS phone,
-       (SELECT t.occurred_at FROM crm_transaction t
-         WHERE t.customer_id = c.id ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1) AS last
+       (SELECT max(t.occurred_at) FROM crm_transaction t
+         WHERE t.customer_id = c.id AND t.kind = 'purchase' AND t.amount > 0
+           AND t.status <> 'refunded') AS last
 FROM crm_customer c
 WHERE c.merged_into_id IS NULL AND {where}
 ORDER BY c.id DESC

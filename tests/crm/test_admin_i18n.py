@@ -112,6 +112,8 @@ def english_left(html: str) -> set[str]:
     """Interface strings shown as they are in English: a whole text, or a sentence of at
     least three words inside one."""
     left = set()
+    # Data, not interface: a column holding the English name of a record (source systems).
+    html = re.sub(r'<td class="field-name_en">.*?</td>', "", html, flags=re.S)
     for text in visible_text(html):
         if text in INTERFACE:
             left.add(text)

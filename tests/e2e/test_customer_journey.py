@@ -3,10 +3,12 @@ a duplicate candidate and merges it after confirming."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.utils import timezone
 
 from crm import services
@@ -21,6 +23,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 def arrange() -> None:
     load_platform_demo()
+    seeds = importlib.import_module("crm.migrations.0012_source_systems_and_customer_notes")
+    seeds.seed_sources(django_apps, None)  # what migrate seeded (this test flushes)
     units = {u.code: u for u in BusinessUnit.objects.all()}
     now = timezone.now()
     phone = [IdentityInput("mobile", "138 0013 8000")]
@@ -93,6 +97,26 @@ def test_find_by_phone_fragment_open_360_review_and_merge(page):
     page.get_by_test_id("reveal-phone").click()
     expect(page.get_by_test_id("revealed-value")).to_have_text("138 0013 8000")
     shoot(page, "customer-360-zh")
+
+    # A note, added without reloading the page, pinned above the timeline.
+    page.evaluate("window.__still_here = true")
+    page.get_by_test_id("note-text").fill("客户希望周末联系，工作日不接电话")
+    page.locator("input[name=pinned]").check()
+    page.get_by_test_id("note-submit").click()
+    expect(page.get_by_test_id("pinned-note")).to_contain_text("周末联系")
+    assert page.evaluate("window.__still_here") is True  # htmx swapped the tab in place
+    expect(page.get_by_test_id("timeline")).to_contain_text("¥")  # purchases on the timeline
+
+    # On a 360-px-wide phone, after revealing: nothing wider than the screen.
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.reload()
+    page.get_by_test_id("reveal-phone").click()
+    expect(page.get_by_test_id("revealed-value")).to_have_text("138 0013 8000")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    box = page.get_by_test_id("reveal-phone").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
+    shoot(page, "customer-360-mobile-zh")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_test_id("duplicate-alert").get_by_role("link").click()
     expect(page.get_by_test_id("side")).to_have_count(2)

@@ -1,0 +1,97 @@
+"""Source systems: the codes records arrive under (``pos``, ``online_retail``, ``import``)
+with the names people read in both languages.
+
+A code needs no row here: ingestion never looks this table up, and a code without a row is
+shown as it is. Staff name codes in the admin; the screens read the names through
+``crm.selectors.source_label``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from crm.models.platform import BusinessUnit
+
+
+class SourceSystem(models.Model):
+    code = models.CharField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        help_text=_("Exactly as records carry it (lower case), e.g. pos, online_retail."),
+    )
+    name_zh = models.CharField(_("name (Chinese)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    business_unit = models.ForeignKey(
+        BusinessUnit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("business unit"),
+        help_text=_("The unit that runs this system; empty when it serves the whole group."),
+    )
+
+    class Meta:
+        verbose_name = _("source system")
+        verbose_name_plural = _("source systems")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[a-z0-9][a-z0-9_.-]*$"), name="source_code_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_zh} / {self.name_en} ({self.code})"
+
+
+# --- Names for screens: read once, kept in this process for TTL seconds (a read cache,
+# like Django's content types; the admin forgets them after an edit) ---------------------
+
+TTL = 60.0
+_cache: dict[str, Any] = {}
+
+
+def source_names() -> dict[str, tuple[str, str]]:
+    """``code -> (Chinese name, English name)`` for every named source system."""
+    loaded = _cache.get("names")
+    if loaded is None or time.monotonic() - _cache.get("at", 0.0) > TTL:
+        loaded = {
+            code: (zh, en)
+            for code, zh, en in SourceSystem.objects.values_list("code", "name_zh", "name_en")
+        }
+        _cache.update(names=loaded, at=time.monotonic())
+    return loaded
+
+
+def forget_source_names() -> None:
+    """Read the names again on next use (after an edit in the admin; between tests)."""
+    _cache.clear()
+
+
+def source_label(code: str | None, *, language: str | None = None) -> str:
+    """The name of the source ``code`` in the language (the active one by default); the
+    code itself when it has no name; ``""`` for no code."""
+    if not code:
+        return ""
+    names = source_names().get(code)
+    if names is None:
+        return code
+    lang = (language or translation.get_language() or "zh-hans").lower()
+    return names[1] if lang.startswith("en") else names[0]
+
+
+def readable_identity(text: str) -> str:
+    """A masked identity as people read it: an external id's source by name
+    (``online_retail:****47`` → ``线上商城 ****47``); anything else as it is."""
+    source, sep, rest = text.partition(":")
+    if sep and source in source_names():
+        return f"{source_label(source)} {rest}"
+    return text
