@@ -17,15 +17,17 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from crm.imports.columns import check_positions, column_positions
 from crm.imports.files import CSVFormat, ImportFileError, Table, is_blank, read_upload
 from crm.imports.options import ImportOptions
-from crm.imports.rows import FIELD_TO_COLUMN, column_positions, map_row
+from crm.imports.rows import FIELD_TO_COLUMN, map_row
 from crm.jobs import JobContext, job_handler
 from crm.models import BusinessUnit, Channel
 from crm.services import (
     IngestResult,
     RowError,
     TransactionInput,
+    WarningLog,
     ingest_transactions,
 )
 
@@ -43,10 +45,16 @@ class ImportOutcome:
     result: IngestResult
     format: str
     encoding: str
+    options: ImportOptions
 
     def as_dict(self, max_errors: int = MAX_REPORTED_ERRORS) -> dict[str, Any]:
+        """The service's counts, errors and warnings, the file's encoding and format, and the
+        options the rows were read with (decimal mark, time zone, default currency)."""
         return {
             **self.result.as_dict(max_errors=max_errors),
+            "decimal_mark": self.options.decimal_mark,
+            "time_zone": self.options.time_zone,
+            "currency": self.options.currency,
             "encoding": self.encoding,
             "format": self.format,
         }
@@ -72,8 +80,13 @@ def import_table(
             % {"value": channel, "choices": ", ".join(Channel.values)}
         )
     options = options or ImportOptions()
-    positions = options.mapping if options.mapping is not None else column_positions(table.header)
+    if options.mapping is not None:
+        positions = dict(options.mapping)
+        check_positions(positions)
+    else:
+        positions = column_positions(table.header)
     unmapped: list[RowError] = []
+    warnings = WarningLog()
     read = {"rows": 0}
 
     def inputs() -> Iterator[TransactionInput]:
@@ -86,7 +99,14 @@ def import_table(
             if progress and read["rows"] % batch_size == 0:
                 progress(table.fraction(), read["rows"])
             values = {c: cells[i] if i < len(cells) else None for c, i in positions.items()}
-            mapped = map_row(values, line=line, channel=channel, source=source)
+            mapped = map_row(
+                values,
+                line=line,
+                channel=channel,
+                source=source,
+                options=options,
+                warnings=warnings,
+            )
             if isinstance(mapped, RowError):
                 unmapped.append(mapped)
             else:
@@ -100,6 +120,8 @@ def import_table(
         dry_run=dry_run,
     )
     result.received += len(unmapped)
+    warnings.merge(result.warnings)
+    result.warnings = warnings
     result.errors = sorted(
         [
             RowError(e.line, FIELD_TO_COLUMN.get(e.field, e.field), e.reason, e.external_id)
@@ -109,7 +131,9 @@ def import_table(
     )
     if progress:
         progress(1.0, read["rows"])
-    return ImportOutcome(result=result, format=table.format, encoding=table.encoding)
+    return ImportOutcome(
+        result=result, format=table.format, encoding=table.encoding, options=options
+    )
 
 
 def run_transaction_import(
@@ -217,12 +241,19 @@ def purge_stale_uploads(*, older_than_seconds: float = 2 * 24 * 3600) -> int:
 RESULT_LABELS = {
     "received": gettext_lazy("Rows read"),
     "created": gettext_lazy("Orders imported"),
+    "lines": gettext_lazy("Order lines"),
+    "cancellations": gettext_lazy("Cancellations imported"),
+    "cancellations_linked": gettext_lazy("Cancellations linked to their order"),
     "duplicates": gettext_lazy("Already imported before (skipped)"),
     "guests": gettext_lazy("Guest orders (no customer)"),
     "customers_created": gettext_lazy("New customers"),
-    "cancellations_linked": gettext_lazy("Cancellations linked to their order"),
+    "customers_matched": gettext_lazy("Existing customers matched"),
     "rejected": gettext_lazy("Rows rejected"),
     "errors": gettext_lazy("Rejected rows"),
+    "warnings": gettext_lazy("Warnings"),
+    "decimal_mark": gettext_lazy("Decimal mark"),
+    "time_zone": gettext_lazy("Time zone of times without one"),
+    "currency": gettext_lazy("Currency of rows without one"),
     "encoding": gettext_lazy("Text encoding"),
     "format": gettext_lazy("File format"),
     "dry_run": gettext_lazy("Dry run (nothing saved)"),

@@ -45,6 +45,7 @@ from crm.services.transaction_input import (
     RowError,
     TransactionInput,
 )
+from crm.services.transaction_results import IngestWarning, WarningLog, register_warning
 from crm.services.transactions import ingest_transaction, ingest_transactions
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "IdentitySearchesExhausted",
     "IngestBusy",
     "IngestResult",
+    "IngestWarning",
     "InvalidTransaction",
     "IssuedKey",
     "JobAlreadyFinished",
@@ -63,6 +65,7 @@ __all__ = [
     "TransactionInput",
     "UnknownJobKind",
     "UnknownScope",
+    "WarningLog",
     "add_tag",
     "check_identity_search",
     "clean_attributes",
@@ -82,6 +85,7 @@ __all__ = [
     "record_duplicate_candidate",
     "record_event",
     "record_pii_search",
+    "register_warning",
     "remove_tag",
     "request_job_cancel",
     "resolve_customer",
