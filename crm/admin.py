@@ -67,7 +67,7 @@ class ScopedAdminMixin:
 class BusinessUnitForm(forms.ModelForm[BusinessUnit]):
     class Meta:
         model = BusinessUnit
-        fields = ["code", "name", "industry", "is_active"]
+        fields = ["code", "name", "industry", "time_zone", "is_active"]
 
     def clean_code(self) -> str:
         code = BusinessUnit.normalize_code(self.cleaned_data["code"])
@@ -360,4 +360,5 @@ class RoleAdmin(GroupAdmin):
         return obj.n_permissions  # type: ignore[attr-defined]
 
 
-from crm import admin_customers  # noqa: E402, F401  (the customer master's admin)
+# the customer master's admin and the saved import column mappings' admin
+from crm import admin_customers, admin_imports  # noqa: E402, F401

@@ -284,6 +284,8 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
                 ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows},
             )
 
+        from crm.imports.reports import ALL_ERRORS, keep_error_report
+
         result = run_transaction_import(
             business_unit=unit,
             source=params.get("source", ""),
@@ -293,7 +295,9 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
             dry_run=bool(params.get("dry_run")),
             progress=report,
             options=ImportOptions.from_dict(params.get("options")),
+            max_errors=ALL_ERRORS,
         )
+        result = keep_error_report(ctx.job.pk, result)  # every error in a file, 200 here
     finally:
         delete_upload(name)
     return {**result, "dry_run": bool(params.get("dry_run")), "filename": params.get("filename")}

@@ -23,8 +23,10 @@ from crm.models.duplicates import (
     Merge,
     PiiAccess,
 )
+from crm.models.imports import ImportMapping
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
+    TIME_ZONE_CHOICES,
     ApiKey,
     BusinessUnit,
     CrmUserManager,
@@ -51,6 +53,7 @@ __all__ = [
     "FINISHED_JOB_STATUSES",
     "IDENTITY_STRENGTH",
     "PII_IDENTITY_TYPES",
+    "TIME_ZONE_CHOICES",
     "ApiKey",
     "BusinessUnit",
     "Channel",
@@ -68,6 +71,7 @@ __all__ = [
     "IdempotencyKey",
     "Identity",
     "IdentityType",
+    "ImportMapping",
     "Industry",
     "Job",
     "JobStatus",

@@ -154,6 +154,7 @@ def purge_finished_jobs(*, now: datetime | None = None, days: int = 90) -> int:
         "idempotency_keys_deleted": gettext_lazy("Expired idempotency keys deleted"),
         "jobs_deleted": gettext_lazy("Old finished jobs deleted"),
         "uploads_deleted": gettext_lazy("Stale import uploads deleted"),
+        "error_reports_deleted": gettext_lazy("Old import error files deleted"),
     },
 )
 def housekeeping(ctx: JobContext) -> dict[str, int]:
@@ -164,8 +165,10 @@ def housekeeping(ctx: JobContext) -> dict[str, int]:
     jobs = purge_finished_jobs()
     ctx.progress(80, _("Deleting uploads whose import never ran"))
     from crm.imports import purge_stale_uploads
+    from crm.imports.reports import purge_error_reports
 
     uploads = purge_stale_uploads()
+    error_reports = purge_error_reports()
     ctx.progress(90, _("Deleting expired rate counters"))
     from crm.ratelimit import purge_rate_counters
 
@@ -175,6 +178,7 @@ def housekeeping(ctx: JobContext) -> dict[str, int]:
         "idempotency_keys_deleted": keys,
         "jobs_deleted": jobs,
         "uploads_deleted": uploads,
+        "error_reports_deleted": error_reports,
         "rate_counters_deleted": counters,
     }
 

@@ -1,0 +1,112 @@
+"""An import between its upload and its job: the stored file and what the form said.
+
+The upload step stores the file (``store_upload``) and hands the mapping step a signed token
+(``ImportDraft.token()``) instead of keeping state on the server; the mapping step inspects
+the file (``inspect_draft``). A dry run works on a second name of the stored file
+(``second_name``), so the upload stays for the real import that may follow; housekeeping
+purges uploads nobody imported.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core import signing
+from django.utils.translation import gettext as _
+
+from crm.imports.files import ImportFileError, cell_text, read_table
+from crm.imports.inspect import Inspection, inspect_table
+from crm.imports.options import ImportOptions
+from crm.imports.running import upload_path, uploads_dir
+
+_SALT = "crm.imports.draft"
+DRAFT_MAX_AGE = 2 * 24 * 3600  # as long as housekeeping keeps an upload nobody imported
+SAMPLE_ROWS = 200
+
+
+@dataclass(frozen=True)
+class ImportDraft:
+    upload: str
+    filename: str
+    business_unit_id: int
+    source: str
+    channel: str
+    user_id: int
+
+    def token(self) -> str:
+        return signing.dumps(asdict(self), salt=_SALT, compress=True)
+
+    @classmethod
+    def from_token(cls, token: str) -> ImportDraft:
+        try:
+            data = signing.loads(token, salt=_SALT, max_age=DRAFT_MAX_AGE)
+            return cls(**data)
+        except (signing.BadSignature, TypeError) as exc:
+            raise ImportFileError(
+                _("This import has expired or its link is damaged; upload the file again.")
+            ) from exc
+
+    def exists(self) -> bool:
+        try:
+            return upload_path(self.upload).exists()
+        except ImportFileError:
+            return False
+
+
+def read_header(draft: ImportDraft) -> list[str]:
+    """The header row of the draft's stored file (nothing else is read)."""
+    try:
+        path = upload_path(draft.upload)
+        with path.open("rb") as stream:
+            table = read_table(stream, filename=draft.filename, size=path.stat().st_size)
+            return [cell_text(cell) for cell in table.header]
+    except FileNotFoundError as exc:
+        raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
+
+
+def inspect_draft(
+    draft: ImportDraft, *, mapping: dict[str, int] | None = None, sample_rows: int = SAMPLE_ROWS
+) -> Inspection:
+    """What the draft's stored file shows (``crm.imports.inspect_table``) read with
+    ``mapping`` (``None``: the header names recognised)."""
+    try:
+        path = upload_path(draft.upload)
+        with path.open("rb") as stream:
+            table = read_table(stream, filename=draft.filename, size=path.stat().st_size)
+            options = ImportOptions(mapping=mapping) if mapping is not None else None
+            return inspect_table(table, options=options, sample_rows=sample_rows)
+    except FileNotFoundError as exc:
+        raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
+
+
+def second_name(upload: str) -> str:
+    """Another stored name for the same upload (a hard link, or a copy where links fail):
+    a job deletes the name it was given and the other one stays."""
+    source = upload_path(upload)
+    name = f"{uuid.uuid4().hex}{source.suffix}"
+    target = uploads_dir() / name
+    try:
+        os.link(source, target)
+    except FileNotFoundError as exc:
+        raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
+    except OSError:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as copy, source.open("rb") as original:
+            shutil.copyfileobj(original, copy)
+    return name
+
+
+def draft_params(draft: ImportDraft, **extra: Any) -> dict[str, Any]:
+    """The import job's params for this draft."""
+    return {
+        "upload": draft.upload,
+        "filename": draft.filename[:200],
+        "business_unit_id": draft.business_unit_id,
+        "source": draft.source,
+        "channel": draft.channel,
+        **extra,
+    }
