@@ -67,14 +67,18 @@ def write_error_report(job_id: Any, errors: Iterable[RowError | Mapping[str, Any
 
 def keep_error_report(job_id: Any, result: dict[str, Any]) -> dict[str, Any]:
     """An import result with every error in ``errors``: the errors written to the job's report
-    file, the result keeping the first ``MAX_REPORTED_ERRORS`` and ``error_file``."""
+    file, the result keeping the first ``MAX_REPORTED_ERRORS`` and ``error_report`` (whether a
+    file was written, how many errors only the file holds)."""
     errors = result.get("errors") or []
     written = write_error_report(job_id, errors)
     return {
         **result,
         "errors": errors[:MAX_REPORTED_ERRORS],
-        "errors_not_shown": max(0, len(errors) - MAX_REPORTED_ERRORS),
-        "error_file": written > 0,
+        # a dict, so the job page's figures table leaves it to the import's own section
+        "error_report": {
+            "stored": written > 0,
+            "not_shown": max(0, len(errors) - MAX_REPORTED_ERRORS),
+        },
     }
 
 

@@ -37,6 +37,7 @@ from crm.imports.drafts import (
 from crm.imports.inspect import Inspection
 from crm.imports.template import template_csv, template_xlsx
 from crm.models import BusinessUnit, ImportMapping, Job, JobStatus
+from crm.normalizers import mask_identity
 from crm.policy import get_visible_or_404
 from crm.web.import_forms import (
     ColumnMappingForm,
@@ -105,14 +106,26 @@ def _initial(header: list[str], unit: BusinessUnit, saved: ImportMapping | None)
     return initial | {f"col_{column}": index for column, index in mapping.items()}
 
 
+# identity columns -> identity type: shown masked, like every personal identity on a screen
+_MASKED_COLUMNS = {
+    "mobile": "mobile",
+    "email": "email",
+    "wechat_unionid": "wechat_unionid",
+    "customer_external_id": "external",
+}
+
+
 def _preview(mapping: dict[str, int], inspection: Inspection) -> dict[str, Any]:
     columns = [c for c in imports.COLUMNS if c in mapping]
+
+    def shown(column: str, cells: list[str]) -> str:
+        value = cells[mapping[column]] if mapping[column] < len(cells) else ""
+        masked = _MASKED_COLUMNS.get(column)
+        return mask_identity(masked, value) if masked and value else value
+
     return {
         "columns": [column_label(c) for c in columns],
-        "rows": [
-            [cells[mapping[c]] if mapping[c] < len(cells) else "" for c in columns]
-            for cells in inspection.sample[:PREVIEW_ROWS]
-        ],
+        "rows": [[shown(c, cells) for c in columns] for cells in inspection.sample[:PREVIEW_ROWS]],
     }
 
 

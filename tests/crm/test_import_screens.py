@@ -107,6 +107,7 @@ def test_gbk_file_with_unknown_headers_is_mapped_dry_run_then_imported(
     assert selected(form, "external_id") is None and selected(form, "amount") is None
     html = page.content.decode()
     assert "单据编号" in html and 'data-testid="import-preview-table"' in html
+    assert "王伟" in html and "13800138000" not in html  # identities masked in the preview
     assert page.context["inspection"].encoding == "gb18030"
 
     # unmapped required columns are refused with an error on each of them
@@ -173,7 +174,7 @@ def test_preview_follows_the_chosen_columns(client, importer, unit_a):
     )
     html = partial.content.decode()
     assert partial.status_code == 200 and "<html" not in html
-    assert "S-1" in html and "59.90" in html and "13800138000" not in html
+    assert "S-1" in html and "59.90" in html and "刘洋" not in html
 
 
 def test_bu_time_zone_is_the_default_and_currency_needed_without_a_currency_column(
@@ -322,7 +323,7 @@ def test_the_error_file_holds_every_rejected_row(
         client.post(map_url, mapping_post(action="dry_run"))
     job = Job.objects.get()
     assert job.result["rejected"] == 250 and len(job.result["errors"]) == 200
-    assert job.result["errors_not_shown"] == 50
+    assert job.result["error_report"]["not_shown"] == 50
 
     page = client.get(reverse("job-detail", args=[job.pk])).content.decode()
     assert 'data-testid="import-errors-more"' in page and "50" in page
@@ -408,3 +409,23 @@ def test_the_mapping_step_query_count_is_pinned(
     with django_assert_num_queries(8):
         response = client.get(map_url)
     assert response.status_code == 200
+
+
+def test_a_line_level_file_needs_no_order_amount_but_not_two_kinds_of_lines(
+    client, importer, unit_a
+):
+    client.force_login(importer)
+    header = ["订单号", "下单时间", "商品编码", "数量", "单价", "明细"]
+    rows = [["L-1", "2024-05-01 10:00", "SKU-1", "2", "9.50", ""]]
+    map_url = upload(client, unit_a, csv_bytes(rows, header=header)).url
+    page = client.get(map_url)
+    assert 'data-testid="import-line-level"' in page.content.decode()
+    lines = {"col_external_id": "0", "col_occurred_at": "1", "col_sku": "2", "col_quantity": "3"}
+    base = {**mapping_post(), **{k: "" for k in FULL_MAPPING}, **lines, "action": "dry_run"}
+
+    without_price = client.post(map_url, base)
+    assert list(without_price.context["form"].errors) == ["col_amount"]
+    both = client.post(map_url, {**base, "col_unit_price": "4", "col_lines": "5"})
+    assert list(both.context["form"].errors) == ["col_lines"]
+    accepted = client.post(map_url, {**base, "col_unit_price": "4"})
+    assert accepted.status_code == 302 and Job.objects.count() == 1
