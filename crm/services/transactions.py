@@ -26,6 +26,13 @@ from crm.models import (
     TransactionStatus,
 )
 from crm.normalizers import InvalidIdentity
+from crm.services.transaction_conflicts import (
+    conflict_error,
+    difference_from_row,
+    differences_from_stored,
+    stored_orders,
+    warn_overlap,
+)
 from crm.services.transaction_customers import (
     _check_refunds,
     _resolve_batch,
@@ -73,21 +80,23 @@ def ingest_transactions(
             except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
                 result.errors.append(_row_error(row, exc.field or "", exc.message))
         if not dry_run and clean:
-            result.add(_ingest_batch_retrying(business_unit, source, clean))
+            result.add(_ingest_batch_retrying(business_unit, source, clean, report=True))
         if progress:
             progress(result.received)
     result.errors.sort(key=lambda e: (e.line is None, e.line or 0))
     return result
 
 
-def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) -> IngestResult:
+def _ingest_batch_retrying(
+    unit: BusinessUnit, source: str, rows: list[_Clean], report: bool = False
+) -> IngestResult:
     """One batch in one transaction; a deadlock with a concurrent import is retried. Inside
     the caller's transaction (the API's idempotent request) that transaction is the unit of
     work: no savepoint, and a deadlock fails the request as ``IngestBusy``."""
     if connection.in_atomic_block:
         part = IngestResult()
         try:
-            _ingest_batch(unit, source, rows, part)
+            _ingest_batch(unit, source, rows, part, report)
         except OperationalError as exc:
             if isinstance(exc.__cause__, DeadlockDetected):
                 raise IngestBusy(
@@ -101,7 +110,7 @@ def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) 
             r.customer_id = None
         try:
             with transaction.atomic():
-                _ingest_batch(unit, source, rows, part)
+                _ingest_batch(unit, source, rows, part, report)
         except OperationalError as exc:
             if attempt == 2 or not isinstance(exc.__cause__, DeadlockDetected):
                 raise
@@ -110,8 +119,14 @@ def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _ingest_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult) -> None:
-    rows = _skip_stored(unit, source, rows, part)
+def _ingest_batch(
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult, report: bool
+) -> None:
+    """``report`` (a file import): content conflicts and overlaps with other sources are
+    looked for; the API's single push answers with the stored order instead."""
+    rows = _skip_stored(unit, source, rows, part, compare=report)
+    if report:
+        warn_overlap(unit, source, rows, part)
     _resolve_batch(unit, source, rows, part)
     purchases = [r for r in rows if r.row.kind == TransactionKind.PURCHASE]
     if purchases:  # originals first: a cancellation in the same batch may need them
@@ -134,21 +149,49 @@ def _order_units(cursor: Any, source: str, rows: list[_Clean]) -> dict[str, int]
 
 
 def _skip_stored(
-    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult, compare: bool
 ) -> list[_Clean]:
     """Orders stored before change nothing (not even the customer master); an order id that
-    another unit already uses is refused, never read or linked across units."""
+    another unit already uses is refused, never read or linked across units. ``compare``: an
+    order id stored (or earlier in the batch) with other content (amount, time, currency,
+    kind, customer, lines) is refused as a conflict instead of skipped as a duplicate."""
     with connection.cursor() as cursor:
-        stored = _order_units(cursor, source, rows)
-    fresh, seen = [], set()
+        if compare:
+            stored = stored_orders(cursor, source, rows)
+            units = {external_id: s.business_unit_id for external_id, s in stored.items()}
+        else:
+            units = _order_units(cursor, source, rows)
+    differences = (
+        differences_from_stored(
+            [
+                (r, stored[r.row.external_id])
+                for r in rows
+                if units.get(r.row.external_id) == unit.pk
+            ]
+        )
+        if compare
+        else {}
+    )
+    fresh: list[_Clean] = []
+    seen: dict[str, _Clean] = {}
     for r in rows:
-        owner_unit = stored.get(r.row.external_id)
+        owner_unit = units.get(r.row.external_id)
         if owner_unit is not None and owner_unit != unit.pk:
             part.errors.append(_taken_error(r.row, source))
-        elif owner_unit is not None or r.row.external_id in seen:
-            part.duplicates += 1
+        elif owner_unit is not None:
+            if id(r) in differences:
+                part.errors.append(conflict_error(r, differences[id(r)]))
+            else:
+                part.duplicates += 1
+        elif r.row.external_id in seen:
+            earlier = seen[r.row.external_id]
+            difference = difference_from_row(r, earlier) if compare else None
+            if difference is not None:
+                part.errors.append(conflict_error(r, difference))
+            else:
+                part.duplicates += 1
         else:
-            seen.add(r.row.external_id)
+            seen[r.row.external_id] = r
             fresh.append(r)
     return fresh
 
@@ -219,7 +262,13 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
             _conflicts(cursor, unit, source, rows, {e for e, *_r in inserted}, part)
         by_id = {r.row.external_id: r for r in rows}
         for external_id, original, pk, customer in inserted:
-            by_id[external_id].stored = (pk, customer, original)
+            row = by_id[external_id]
+            row.stored = (pk, customer, original)
+            part.lines += len(row.row.lines)
+            if row.row.kind == TransactionKind.CANCELLATION:
+                part.cancellations += 1
+            if customer is not None:
+                part.matched_customer_ids.add(customer)
         originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
