@@ -50,6 +50,7 @@ from crm.services.transaction_input import (
     _taken_error,
     validate_transaction,
 )
+from crm.services.transaction_links import NET_ORIGINALS_SQL, link_waiting_cancellations
 
 
 def _batches(rows: Iterable[TransactionInput], size: int) -> Iterator[list[TransactionInput]]:
@@ -83,6 +84,8 @@ def ingest_transactions(
             result.add(_ingest_batch_retrying(business_unit, source, clean, report=True))
         if progress:
             progress(result.received)
+    for line in result.waiting.values():  # still waiting at the end: said once
+        result.warnings.add("cancellation_waiting", line)
     result.errors.sort(key=lambda e: (e.line is None, e.line or 0))
     return result
 
@@ -213,23 +216,20 @@ WITH rows AS (
 )
 INSERT INTO crm_transaction (
     business_unit_id, customer_id, source, external_id, channel, kind, status, original_id,
-    occurred_at, amount, currency, lines, ingested_at
+    original_external_id, occurred_at, amount, currency, lines, ingested_at
 )
 SELECT %s, coalesce(customer_id, original_customer_id), %s, external_id, channel, kind,
-       'completed', original_id, occurred_at, amount, currency, lines, now()
+       'completed', original_id, CASE WHEN kind = 'cancellation' THEN original_external_id
+       ELSE '' END, occurred_at, amount, currency, lines, now()
 FROM resolved
 ON CONFLICT (source, external_id) DO NOTHING
-RETURNING external_id, original_id, id, customer_id
-"""
-
-_NET_ORIGINALS_SQL = """
-UPDATE crm_transaction o
-SET status = CASE WHEN o.amount + s.refunded <= 0 THEN 'refunded' ELSE 'partly_refunded' END
-FROM (
-    SELECT original_id, sum(amount) AS refunded FROM crm_transaction
-    WHERE original_id = ANY(%s) GROUP BY original_id
-) s
-WHERE o.id = s.original_id AND o.business_unit_id = %s
+RETURNING external_id, original_id, id, customer_id,
+    kind = 'purchase' AND EXISTS (
+        SELECT 1 FROM crm_transaction w
+        WHERE w.source = crm_transaction.source AND w.kind = 'cancellation'
+          AND w.original_id IS NULL AND w.original_external_id = crm_transaction.external_id
+          AND w.original_external_id <> ''
+    )
 """
 
 
@@ -261,18 +261,25 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
         if len(inserted) < len(rows):
             _conflicts(cursor, unit, source, rows, {e for e, *_r in inserted}, part)
         by_id = {r.row.external_id: r for r in rows}
-        for external_id, original, pk, customer in inserted:
+        awaited: list[_Clean] = []
+        for external_id, original, pk, customer, waited_for in inserted:
             row = by_id[external_id]
             row.stored = (pk, customer, original)
             part.lines += len(row.row.lines)
             if row.row.kind == TransactionKind.CANCELLATION:
                 part.cancellations += 1
+                if original is None and row.row.original_external_id:
+                    part.waiting[pk] = row.row.line_number
             if customer is not None:
                 part.matched_customer_ids.add(customer)
+            if waited_for:
+                awaited.append(row)
         originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
-            cursor.execute(_NET_ORIGINALS_SQL, [originals, unit.pk])
+            cursor.execute(NET_ORIGINALS_SQL, [originals, unit.pk])
+        if awaited:
+            link_waiting_cancellations(cursor, unit, source, awaited, part)
 
 
 def _conflicts(
