@@ -14,6 +14,7 @@ from typing import Any
 
 import tablib
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -31,7 +32,7 @@ from crm.imports.grouping import count_orders, group_orders, order_key
 from crm.imports.options import ImportOptions
 from crm.imports.rows import FIELD_TO_COLUMN, map_line, map_row
 from crm.jobs import JobContext, job_handler
-from crm.models import BusinessUnit, Channel
+from crm.models import BusinessUnit, Channel, Job
 from crm.services import (
     IngestResult,
     RowError,
@@ -335,22 +336,52 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
         if not path.is_file():
             raise ImportFileError(_("The uploaded file is missing; upload it again."))
 
-        def report(fraction: float, rows: int) -> None:
-            ctx.progress(
-                2 + 97 * fraction,
-                ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows},
-            )
+        dry_run = bool(params.get("dry_run"))
+        side = _ProgressOutside(ctx) if dry_run else None
 
-        result = run_transaction_import(
-            business_unit=unit,
-            source=params.get("source", ""),
-            path=path,
-            filename=params.get("filename", name),
-            channel=params.get("channel", Channel.OTHER),
-            dry_run=bool(params.get("dry_run")),
-            progress=report,
-            options=ImportOptions.from_dict(params.get("options")),
-        )
+        def report(fraction: float, rows: int) -> None:
+            message = ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows}
+            if side is not None:
+                side.progress(2 + 97 * fraction, message)
+            else:
+                ctx.progress(2 + 97 * fraction, message)
+
+        try:
+            result = run_transaction_import(
+                business_unit=unit,
+                source=params.get("source", ""),
+                path=path,
+                filename=params.get("filename", name),
+                channel=params.get("channel", Channel.OTHER),
+                dry_run=dry_run,
+                progress=report,
+                options=ImportOptions.from_dict(params.get("options")),
+            )
+        finally:
+            if side is not None:
+                side.close()
     finally:
         delete_upload(name)
     return {**result, "dry_run": bool(params.get("dry_run")), "filename": params.get("filename")}
+
+
+class _ProgressOutside:
+    """Progress of a dry run, written through a connection of its own: the dry run's
+    transaction is rolled back at the end, and writing the job row inside it would lock the
+    row (a cancel request would wait) and lose every update. Cancellation is still read."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def progress(self, percent: float, message: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Job._meta.db_table} SET progress = %s, message = %s, "  # noqa: S608
+                "updated_at = now() WHERE id = %s",
+                [max(0, min(100, int(percent))), message[:300], self.ctx.job.pk],
+            )
+        self.ctx.check_cancelled()
+
+    def close(self) -> None:
+        self.connection.close()

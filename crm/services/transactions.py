@@ -69,8 +69,28 @@ def ingest_transactions(
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Validate and store orders. Valid rows are kept when others fail; each failure is
-    reported with its line, field and reason. ``dry_run`` validates without writing."""
+    reported with its line, field and reason.
+
+    ``dry_run`` runs exactly what a real run would do (the same validation, customers,
+    inserts, links, conflicts and warnings) in one transaction that is rolled back at the
+    end, so its result is the prediction of the real run on the same data. While it runs it
+    holds what it touched (new identities, stored originals) as a real import would."""
     source = _checked_source(source)
+    if not dry_run:
+        return _ingest(business_unit, source, rows, batch_size, progress)
+    with transaction.atomic():
+        result = _ingest(business_unit, source, rows, batch_size, progress)
+        transaction.set_rollback(True)
+    return result
+
+
+def _ingest(
+    unit: BusinessUnit,
+    source: str,
+    rows: Iterable[TransactionInput],
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> IngestResult:
     result = IngestResult()
     for batch in _batches(rows, batch_size):
         result.received += len(batch)
@@ -80,8 +100,8 @@ def ingest_transactions(
                 clean.append(validate_transaction(row))
             except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
                 result.errors.append(_row_error(row, exc.field or "", exc.message))
-        if not dry_run and clean:
-            result.add(_ingest_batch_retrying(business_unit, source, clean, report=True))
+        if clean:
+            result.add(_ingest_batch_retrying(unit, source, clean, report=True))
         if progress:
             progress(result.received)
     for line in result.waiting.values():  # still waiting at the end: said once
