@@ -260,7 +260,8 @@ def map_row(
         amount=amount,
         channel=_CHANNEL_ALIASES.get(row_channel, row_channel),
         currency=currency or options.currency,
-        kind=kind or TransactionKind.PURCHASE,
+        # an order line's kind may come from the sign of its order's lines
+        kind=kind or (TransactionKind.PURCHASE if amount_required else ""),
         original_external_id=original_external_id,
         identities=identities,
         customer_attributes=attributes,

@@ -108,6 +108,9 @@ class IngestResult:
     # Customers that existed before and received orders (new ones are counted apart).
     matched_customer_ids: set[int] = field(default_factory=set)
     created_customer_ids: set[int] = field(default_factory=set)
+    # Cancellations stored unlinked (id -> line) and earlier ones linked late, by this run.
+    waiting: dict[int, int | None] = field(default_factory=dict)
+    linked_late: set[int] = field(default_factory=set)
 
     @property
     def rejected(self) -> int:
@@ -130,6 +133,10 @@ class IngestResult:
         self.warnings.merge(part.warnings)
         self.matched_customer_ids |= part.matched_customer_ids
         self.created_customer_ids |= part.created_customer_ids
+        self.waiting.update(part.waiting)
+        for pk in part.linked_late:
+            self.waiting.pop(pk, None)
+        self.linked_late |= part.linked_late
 
     def as_dict(self, max_errors: int = 200) -> dict[str, Any]:
         return {
