@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0010_backfill_identity_units'),
+        ('crm', '0011_transaction_original_external_id'),
     ]
 
     operations = [
