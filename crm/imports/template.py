@@ -1,6 +1,6 @@
 """The downloadable import template: every known column's header in the reader's language
 (the Chinese name in Chinese, the column's own name otherwise) and example rows that import
-cleanly, as CSV (UTF-8 with BOM, for Excel) and XLSX."""
+cleanly (one of them an order of two lines), as CSV (UTF-8 with BOM, for Excel) and XLSX."""
 
 from __future__ import annotations
 
@@ -30,57 +30,66 @@ def template_headers() -> list[str]:
 
 
 def template_rows() -> list[dict[str, Any]]:
-    """Three orders: a purchase by phone, a purchase by e-mail and its partial refund."""
+    """Three orders: a purchase of two lines (two rows with the same order id), a purchase
+    by e-mail and its partial refund."""
     chinese = (get_language() or "").lower().startswith("zh")
     purchase, cancellation = ("购买", "退货") if chinese else ("purchase", "cancellation")
     store, tmall = ("门店", "天猫") if chinese else ("store", "tmall")
+    first = {
+        "external_id": "T-0001",
+        "occurred_at": "2024-05-01 14:30",
+        "amount": "1234.50",
+        "currency": "CNY",
+        "channel": store,
+        "kind": purchase,
+        "mobile": "13800138000",
+        "customer_external_id": "M-1001",
+        "name": _("Zhang San"),
+    }
+    li_si = {"email": "li.si@example.com", "name": _("Li Si"), "channel": tmall}
     return [
-        {
-            "external_id": "T-0001",
-            "occurred_at": "2024-05-01 14:30",
-            "amount": "1234.50",
-            "currency": "CNY",
-            "channel": store,
-            "kind": purchase,
-            "mobile": "13800138000",
-            "customer_external_id": "M-1001",
-            "name": _("Zhang San"),
+        first
+        | {
             "sku": "SKU-001",
             "product": _("Thermos flask"),
             "quantity": "1",
-            "unit_price": "1234.50",
-            "line_amount": "1234.50",
+            "unit_price": "1194.50",
+            "line_amount": "1194.50",
         },
-        {
+        first
+        | {
+            "sku": "SKU-003",
+            "product": _("Gift bag"),
+            "quantity": "2",
+            "unit_price": "20.00",
+            "line_amount": "40.00",
+        },
+        li_si
+        | {
             "external_id": "T-0002",
             "occurred_at": "2024-05-02 10:00",
             "amount": "88.00",
             "currency": "CNY",
-            "channel": tmall,
             "kind": purchase,
-            "email": "li.si@example.com",
-            "name": _("Li Si"),
             "sku": "SKU-002",
             "product": _("Tea cup"),
             "quantity": "4",
             "unit_price": "22.00",
             "line_amount": "88.00",
         },
-        {
+        li_si
+        | {
             "external_id": "T-0003",
             "occurred_at": "2024-05-03 09:15",
-            "amount": "-20.00",
+            "amount": "-22.00",
             "currency": "CNY",
-            "channel": tmall,
             "kind": cancellation,
             "original_external_id": "T-0002",
-            "email": "li.si@example.com",
-            "name": _("Li Si"),
             "sku": "SKU-002",
             "product": _("Tea cup"),
             "quantity": "-1",
-            "unit_price": "20.00",
-            "line_amount": "-20.00",
+            "unit_price": "22.00",
+            "line_amount": "-22.00",
         },
     ]
 

@@ -7,6 +7,7 @@ import csv
 import io
 import os
 import time
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -307,7 +308,10 @@ def test_the_template_imports_cleanly(
         with django_capture_on_commit_callbacks(execute=True):
             client.post(map_url, {**mapping_post(), **post, "action": "import"})
     result = Job.objects.get().result
-    assert (result["created"], result["rejected"], result["cancellations_linked"]) == (3, 0, 1)
+    assert (result["created"], result["lines"], result["rejected"]) == (3, 4, 0)
+    assert result["cancellations_linked"] == 1 and not result["warnings"]
+    two_lines = Transaction.objects.get(external_id="T-0001")
+    assert two_lines.amount == Decimal("1234.50") and len(two_lines.lines) == 2
 
 
 # --- Every error in a file -----------------------------------------------------------------
