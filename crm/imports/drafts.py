@@ -16,12 +16,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.core import signing
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.errors import DomainError
 from crm.imports.files import ImportFileError, cell_text, read_table
 from crm.imports.inspect import Inspection, inspect_table
 from crm.imports.options import ImportOptions
-from crm.imports.running import upload_path, uploads_dir
+from crm.imports.running import IMPORT_JOB_KIND, upload_path, uploads_dir
+from crm.models import Job, JobStatus
+from crm.services import start_job
 
 _SALT = "crm.imports.draft"
 DRAFT_MAX_AGE = 2 * 24 * 3600  # as long as housekeeping keeps an upload nobody imported
@@ -110,3 +114,47 @@ def draft_params(draft: ImportDraft, **extra: Any) -> dict[str, Any]:
         "channel": draft.channel,
         **extra,
     }
+
+
+class ImportNotConfirmable(DomainError):
+    code = "import_not_confirmable"
+
+
+class ImportAlreadyStarted(DomainError):
+    code = "import_already_started"
+    status = 409
+
+    def __init__(self, message: str, *, job: Job) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+def import_after_dry_run(*, dry_run: Job, user: Any) -> Job:
+    """Start the real import of a finished dry run: the same file (its kept upload), unit,
+    source, channel and options. Once per dry run: the dry run's row is locked while the
+    import already started for its file is looked for."""
+    with transaction.atomic():
+        dry_run = Job.objects.select_for_update().get(pk=dry_run.pk)
+        params = dict(dry_run.params)
+        kept = params.get("kept_upload") or ""
+        if not (params.get("dry_run") and dry_run.status == JobStatus.SUCCEEDED and kept):
+            raise ImportNotConfirmable(_("Only a finished dry run can be imported from here."))
+        started = Job.objects.filter(kind=IMPORT_JOB_KIND, params__upload=kept).first()
+        if started is not None:
+            raise ImportAlreadyStarted(
+                _("This file's import has already been started."), job=started
+            )
+        try:
+            exists = upload_path(kept).exists()
+        except ImportFileError:
+            exists = False
+        if not exists:
+            raise ImportNotConfirmable(_("The file has expired meanwhile; upload it again."))
+        params.pop("_language", None)
+        params.update(upload=kept, kept_upload="", dry_run=False, dry_run_job=str(dry_run.pk))
+        return start_job(
+            kind=IMPORT_JOB_KIND,
+            params=params,
+            user=user,
+            business_unit=dry_run.business_unit,
+        )

@@ -28,8 +28,11 @@ from crm import imports, services
 from crm.imports import mapping as column_mapping
 from crm.imports import reports
 from crm.imports.drafts import (
+    ImportAlreadyStarted,
     ImportDraft,
+    ImportNotConfirmable,
     draft_params,
+    import_after_dry_run,
     inspect_draft,
     read_header,
     second_name,
@@ -223,30 +226,14 @@ def _start_import(
 def transaction_import_confirm(request: HttpRequest, pk: str) -> HttpResponse:
     """ "Import this file" after a dry run: the same file, unit, source and options."""
     dry_run = get_visible_or_404(Job.objects, request.user, pk=pk, kind=imports.IMPORT_JOB_KIND)
-    params = dict(dry_run.params)
-    kept = params.get("kept_upload") or ""
-    if not (params.get("dry_run") and dry_run.status == JobStatus.SUCCEEDED and kept):
-        messages.error(request, _("Only a finished dry run can be imported from here."))
-        return redirect("job-detail", pk=dry_run.pk)
-    started = Job.objects.filter(kind=imports.IMPORT_JOB_KIND, params__upload=kept).first()
-    if started is not None:
-        messages.info(request, _("This file's import has already been started."))
-        return redirect("job-detail", pk=started.pk)
     try:
-        exists = imports.upload_path(kept).exists()
-    except imports.ImportFileError:
-        exists = False
-    if not exists:
-        messages.error(request, _("The file has expired meanwhile; upload it again."))
+        job = import_after_dry_run(dry_run=dry_run, user=request.user)
+    except ImportAlreadyStarted as exc:
+        messages.info(request, exc.message)
+        return redirect("job-detail", pk=exc.job.pk)
+    except ImportNotConfirmable as exc:
+        messages.error(request, exc.message)
         return redirect("job-detail", pk=dry_run.pk)
-    params.pop("_language", None)
-    params.update(upload=kept, kept_upload="", dry_run=False, dry_run_job=str(dry_run.pk))
-    job = services.start_job(
-        kind=imports.IMPORT_JOB_KIND,
-        params=params,
-        user=request.user,
-        business_unit=dry_run.business_unit,
-    )
     messages.success(request, _("Import started."))
     return redirect("job-detail", pk=job.pk)
 

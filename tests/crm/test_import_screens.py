@@ -433,3 +433,54 @@ def test_a_line_level_file_needs_no_order_amount_but_not_two_kinds_of_lines(
     assert list(both.context["form"].errors) == ["col_lines"]
     accepted = client.post(map_url, {**base, "col_unit_price": "4"})
     assert accepted.status_code == 302 and Job.objects.count() == 1
+
+
+def test_only_a_finished_dry_run_whose_file_is_kept_can_be_imported(client, importer, unit_a):
+    client.force_login(importer)
+    stored = imports.store_upload([csv_bytes(ROWS)], filename="a.csv")
+    params = {"dry_run": True, "kept_upload": stored, "upload": "x", "business_unit_id": unit_a.pk}
+    running = Job.objects.create(
+        kind=imports.IMPORT_JOB_KIND, business_unit=unit_a, status=JobStatus.RUNNING, params=params
+    )
+    real = Job.objects.create(
+        kind=imports.IMPORT_JOB_KIND,
+        business_unit=unit_a,
+        status=JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        params={**params, "dry_run": False},
+    )
+    for job in (running, real):
+        response = client.post(reverse("transaction-import-confirm", args=[job.pk]))
+        assert response.url == reverse("job-detail", args=[job.pk])
+    imports.delete_upload(stored)
+    expired = Job.objects.create(
+        kind=imports.IMPORT_JOB_KIND,
+        business_unit=unit_a,
+        status=JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+        params=params,
+    )
+    response = client.post(reverse("transaction-import-confirm", args=[expired.pk]), follow=True)
+    assert "文件已过期，请重新上传。" in response.content.decode()  # zh-Hans by default
+    assert Job.objects.count() == 3
+
+
+def test_the_unit_time_zone_is_edited_in_the_admin(client, admin_user, unit_a):
+    client.force_login(admin_user)
+    url = reverse("admin:crm_businessunit_change", args=[unit_a.pk])
+    assert 'name="time_zone"' in client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "code": unit_a.code,
+            "name": unit_a.name,
+            "industry": unit_a.industry,
+            "time_zone": "Europe/London",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    unit_a.refresh_from_db()
+    assert unit_a.time_zone == "Europe/London"
+    mappings = client.get(reverse("admin:crm_importmapping_changelist"), {"q": "x"})
+    assert mappings.status_code == 200
