@@ -40,8 +40,20 @@ line_amount            行金额, 小计
 
 ``*`` = required (``amount`` not when the rows are order lines). Id columns (order ids,
 customer ids, mobiles) undo what spreadsheets do to numbers: ``12347.0`` and ``1.2347E4`` are
-``12347``; an id a spreadsheet probably rounded (15 or more digits ending in zeros) is kept
+``12347`` (``12347.5`` is not an integral number and stays the text it is: ids may hold
+dots); an id a spreadsheet probably rounded (15 or more digits ending in zeros) is kept
 and warned about; scientific notation that lost digits is a row error.
+
+Rows that are order lines (the file has a line column: sku, product, quantity, unit price or
+line amount) are grouped by order id wherever they are in the file: one order whose lines are
+those rows and whose amount is their sum (checked against an amount column, if any); an order
+whose quantities are all negative is a cancellation. An order id stored before with other
+content (amount, time, currency, kind, customer, lines) is a row error; the same content a
+duplicate. A cancellation naming an order not stored yet is linked when that order arrives.
+
+A dry run is the real run rolled back (``ingest_transactions(dry_run=True)``): its counts,
+errors and warnings are what the import will do; ``warnings`` also says which orders look
+stored already under another source, which ids a spreadsheet rounded, and so on.
 
 A row's line is the row number a spreadsheet shows (the header row is 1). A row that cannot be
 mapped (a date or amount that is not one) becomes a ``RowError`` with its line, column and

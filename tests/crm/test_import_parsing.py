@@ -379,3 +379,19 @@ def test_the_command_takes_the_options(unit_a, tmp_path):
     assert (stored.amount, stored.currency) == (Decimal("12.50"), "GBP")
     assert stored.occurred_at == datetime(2011, 12, 1, 7, 0, tzinfo=LONDON)
     assert "time_zone=Europe/London" in out.getvalue()
+
+
+def test_the_command_prints_the_warnings(unit_a, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_bytes(
+        csv_bytes(
+            ["order_id", "order_time", "amount", "customer_id"],
+            [["K-1", "2011-12-01 07:00", "1", "123456789012345000"]],
+        )
+    )
+    out = io.StringIO()
+    call_command(
+        "import_transactions", str(path), unit=unit_a.code, source="pos", dry_run=True, stdout=out
+    )
+    assert "warning:" in out.getvalue() and "(lines 2…)" in out.getvalue()
+    assert not Transaction.objects.exists()

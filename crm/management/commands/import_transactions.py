@@ -110,10 +110,18 @@ class Command(BaseCommand):
             Path(options["errors_csv"]).write_bytes(error_report_csv(result.errors))
         if options["verbosity"] == 0:
             return
-        summary = {k: v for k, v in outcome.as_dict(max_errors=0).items() if k != "errors"}
+        summary = {
+            k: v for k, v in outcome.as_dict(max_errors=0).items() if not isinstance(v, list | dict)
+        }
         title = "Dry run (nothing saved)" if options["dry_run"] else "Imported"
         style = self.style.WARNING if result.errors else self.style.SUCCESS
         self.stdout.write(style(f"{title}: " + ", ".join(f"{k}={v}" for k, v in summary.items())))
+        for warning in result.warnings.as_list():
+            lines = ", ".join(str(n) for n in warning["lines"])
+            self.stdout.write(
+                self.style.WARNING(f"  warning: {warning['message']}")
+                + (f" (lines {lines}…)" if lines else "")
+            )
         shown = result.errors[: max(0, options["show_errors"])]
         for error in shown:
             order = f" [{error.external_id}]" if error.external_id else ""
