@@ -2,9 +2,9 @@
 
 The upload step stores the file (``store_upload``) and hands the mapping step a signed token
 (``ImportDraft.token()``) instead of keeping state on the server; the mapping step inspects
-the file (``inspect_draft``). A dry run works on a second name of the stored file
-(``second_name``), so the upload stays for the real import that may follow; housekeeping
-purges uploads nobody imported.
+the file (``inspect_draft``) and starts the job (``start_draft_import``). A dry run works on
+a second name of the stored file (``second_name``), so the upload stays for the real import
+that may follow (``import_after_dry_run``); housekeeping purges uploads nobody imported.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,9 +23,10 @@ from django.utils.translation import gettext as _
 from crm.errors import DomainError
 from crm.imports.files import ImportFileError, cell_text, read_table
 from crm.imports.inspect import Inspection, inspect_table
+from crm.imports.mapping import save_mapping
 from crm.imports.options import ImportOptions
-from crm.imports.running import IMPORT_JOB_KIND, upload_path, uploads_dir
-from crm.models import Job, JobStatus
+from crm.imports.running import IMPORT_JOB_KIND, delete_upload, upload_path, uploads_dir
+from crm.models import BusinessUnit, Job, JobStatus
 from crm.services import start_job
 
 _SALT = "crm.imports.draft"
@@ -104,16 +106,47 @@ def second_name(upload: str) -> str:
     return name
 
 
-def draft_params(draft: ImportDraft, **extra: Any) -> dict[str, Any]:
-    """The import job's params for this draft."""
-    return {
-        "upload": draft.upload,
+def start_draft_import(
+    *,
+    draft: ImportDraft,
+    business_unit: BusinessUnit,
+    options: ImportOptions,
+    dry_run: bool,
+    user: Any,
+    save_as: str = "",
+    header: Sequence[str] = (),
+) -> Job:
+    """Start the import job of a mapped draft (and save its mapping as ``save_as``, in the
+    same transaction). A dry run reads a second name of the stored file, so the upload stays
+    for the import that may follow it."""
+    upload = second_name(draft.upload) if dry_run else draft.upload
+    params = {
+        "upload": upload,
         "filename": draft.filename[:200],
-        "business_unit_id": draft.business_unit_id,
+        "business_unit_id": business_unit.pk,
         "source": draft.source,
         "channel": draft.channel,
-        **extra,
+        "dry_run": dry_run,
+        "options": options.as_dict(),
+        "kept_upload": draft.upload if dry_run else "",
     }
+    try:
+        with transaction.atomic():
+            if save_as:
+                save_mapping(
+                    business_unit=business_unit,
+                    name=save_as,
+                    header=header,
+                    options=options,
+                    user=user,
+                )
+            return start_job(
+                kind=IMPORT_JOB_KIND, params=params, user=user, business_unit=business_unit
+            )
+    except Exception:
+        if dry_run:
+            delete_upload(upload)
+        raise
 
 
 class ImportNotConfirmable(DomainError):

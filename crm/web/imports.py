@@ -24,18 +24,17 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from crm import imports, services
+from crm import imports
 from crm.imports import mapping as column_mapping
 from crm.imports import reports
 from crm.imports.drafts import (
     ImportAlreadyStarted,
     ImportDraft,
     ImportNotConfirmable,
-    draft_params,
     import_after_dry_run,
     inspect_draft,
     read_header,
-    second_name,
+    start_draft_import,
 )
 from crm.imports.inspect import Inspection
 from crm.imports.template import template_csv, template_xlsx
@@ -138,7 +137,16 @@ def transaction_import_map(request: HttpRequest, token: str) -> HttpResponse:
     found = _draft_or_none(request, token)
     if found is None:
         return redirect("transaction-import")
-    draft, unit = found
+    try:
+        return _mapping_step(request, token, *found)
+    except imports.ImportFileError as exc:  # the file went missing or cannot be read
+        messages.error(request, exc.message)
+        return redirect("transaction-import")
+
+
+def _mapping_step(
+    request: HttpRequest, token: str, draft: ImportDraft, unit: BusinessUnit
+) -> HttpResponse:
     header = read_header(draft)
     saved = column_mapping.saved_mappings(business_unit=unit)
     chosen = next((m for m in saved if str(m.pk) == request.GET.get("mapping", "")), None)
@@ -167,15 +175,20 @@ def transaction_import_map(request: HttpRequest, token: str) -> HttpResponse:
                 ],
             },
         )
-        if form.cleaned_data["save_as"]:
-            column_mapping.save_mapping(
-                business_unit=unit,
-                name=form.cleaned_data["save_as"],
-                header=header,
-                options=options,
-                user=request.user,
-            )
-        job = _start_import(request, draft, unit, options, dry_run=action == "dry_run")
+        dry_run = action == "dry_run"
+        job = start_draft_import(
+            draft=draft,
+            business_unit=unit,
+            options=options,
+            dry_run=dry_run,
+            user=request.user,
+            save_as=form.cleaned_data["save_as"],
+            header=header,
+        )
+        if dry_run:
+            messages.success(request, _("Checking the file; nothing will be saved."))
+        else:
+            messages.success(request, _("Import started."))
         return redirect("job-detail", pk=job.pk)
     context = {
         "form": form,
@@ -189,36 +202,6 @@ def transaction_import_map(request: HttpRequest, token: str) -> HttpResponse:
         "token": token,
     }
     return render(request, "crm/imports/transaction_map.html", context)
-
-
-def _start_import(
-    request: HttpRequest,
-    draft: ImportDraft,
-    unit: BusinessUnit,
-    options: imports.ImportOptions,
-    *,
-    dry_run: bool,
-) -> Job:
-    """A dry run reads a second name of the stored file, so the upload stays for the import."""
-    upload = second_name(draft.upload) if dry_run else draft.upload
-    params = draft_params(
-        draft, upload=upload, dry_run=dry_run, options=options.as_dict(), kept_upload=""
-    )
-    if dry_run:
-        params["kept_upload"] = draft.upload
-    try:
-        job = services.start_job(
-            kind=imports.IMPORT_JOB_KIND, params=params, user=request.user, business_unit=unit
-        )
-    except Exception:
-        if dry_run:
-            imports.delete_upload(upload)
-        raise
-    if dry_run:
-        messages.success(request, _("Checking the file; nothing will be saved."))
-    else:
-        messages.success(request, _("Import started."))
-    return job
 
 
 @require_POST

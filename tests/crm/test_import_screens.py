@@ -484,3 +484,17 @@ def test_the_unit_time_zone_is_edited_in_the_admin(client, admin_user, unit_a):
     assert unit_a.time_zone == "Europe/London"
     mappings = client.get(reverse("admin:crm_importmapping_changelist"), {"q": "x"})
     assert mappings.status_code == 200
+
+
+def test_a_file_gone_before_the_import_starts_sends_back_to_the_upload(
+    client, importer, unit_a, monkeypatch
+):
+    client.force_login(importer)
+    map_url = upload(client, unit_a, csv_bytes(ROWS)).url
+
+    def gone(upload: str) -> str:
+        raise imports.ImportFileError("The uploaded file is missing; upload it again.")
+
+    monkeypatch.setattr("crm.imports.drafts.second_name", gone)
+    response = client.post(map_url, mapping_post(action="dry_run"))
+    assert response.url == reverse("transaction-import") and not Job.objects.exists()
