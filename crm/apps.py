@@ -59,6 +59,7 @@ def _register_housekeeping() -> None:
     housekeeping job; the job's own steps are in ``crm.services.platform.housekeeping``."""
     from crm.exports import purge_old_exports
     from crm.imports import purge_stale_uploads
+    from crm.imports.reports import purge_error_reports
     from crm.registry import HousekeepingStep, register_housekeeping
 
     for step in (
@@ -75,6 +76,13 @@ def _register_housekeeping() -> None:
             _("Deleting old export files"),
             purge_old_exports,
             order=20,
+        ),
+        HousekeepingStep(
+            "error_reports_deleted",
+            _("Old import error files deleted"),
+            _("Deleting old import error files"),
+            purge_error_reports,
+            order=30,
         ),
     ):
         register_housekeeping(step)

@@ -5,7 +5,12 @@ never this package or each other, so that no import cycle runs through the admin
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import customers, platform, sources  # noqa: F401  (register the model admins)
+from crm.admin import (  # noqa: F401  (register the model admins)
+    customers,
+    imports,
+    platform,
+    sources,
+)
 
 admin.site.site_header = _("Group CRM administration")
 admin.site.site_title = _("Group CRM")

@@ -32,7 +32,7 @@ from crm.scopes import known_scopes
 class BusinessUnitForm(forms.ModelForm[BusinessUnit]):
     class Meta:
         model = BusinessUnit
-        fields = ["code", "name", "industry", "is_active"]
+        fields = ["code", "name", "industry", "time_zone", "is_active"]
 
     def clean_code(self) -> str:
         code = BusinessUnit.normalize_code(self.cleaned_data["code"])

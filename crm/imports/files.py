@@ -81,6 +81,24 @@ def sniff_encoding(stream: IO[bytes]) -> str:
     raise ImportFileError(_("Could not read the file as UTF-8 or GBK/GB18030 text."))
 
 
+def check_decodes(stream: IO[bytes], encoding: str) -> None:
+    """Read a whole text file through ``encoding``'s decoder (1 MB at a time, nothing kept), so
+    that bytes of another encoding are found before any row is stored. Rewinds the stream."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    try:
+        while chunk := stream.read(1 << 20):
+            line += decoder.decode(chunk).count("\n")
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            _("The file is not valid %(encoding)s text after line %(line)s.")
+            % {"line": line, "encoding": encoding}
+        ) from exc
+    finally:
+        stream.seek(0)
+
+
 # --- Reading rows ------------------------------------------------------------------------
 
 
@@ -94,6 +112,8 @@ class Table:
     header: list[Any]
     rows: Iterator[tuple[int, list[Any]]]
     fraction: Callable[[], float]  # how much of the file has been read, 0 to 1
+    # The same file from its first row again (a second pass), when it can be read twice.
+    reopen: Callable[[], Table] | None = None
 
 
 class CSVFormat(base_formats.CSV):
@@ -211,9 +231,16 @@ def read_table(stream: IO[bytes], *, filename: str, size: int | None = None) -> 
     head = stream.read(8)
     stream.seek(0)
     fmt = detect_format(filename, head)
+
+    def reopen() -> Table:
+        stream.seek(0)
+        return read_table(stream, filename=filename, size=size)
+
     if fmt == "xlsx":
         estimate, xlsx_rows = XLSXFormat().iter_rows(stream)
-        return _with_header("xlsx", "", xlsx_rows, lambda line: line / estimate if estimate else 0)
+        return _with_header(
+            "xlsx", "", xlsx_rows, lambda line: line / estimate if estimate else 0, reopen
+        )
     encoding = sniff_encoding(stream)
     stream.seek(0)
     counter = _CountingReader(stream)
@@ -224,6 +251,7 @@ def read_table(stream: IO[bytes], *, filename: str, size: int | None = None) -> 
         encoding,
         CSVFormat().iter_rows(text, encoding),
         lambda line: counter.count / total if total else 0,
+        reopen,
     )
 
 
@@ -239,6 +267,7 @@ def read_upload(data: bytes, *, filename: str) -> Table:
         encoding,
         CSVFormat().iter_rows(io.StringIO(text, newline=""), encoding),
         lambda line: line / total,
+        lambda: read_upload(data, filename=filename),
     )
 
 
@@ -247,6 +276,7 @@ def _with_header(
     encoding: str,
     rows: Iterator[tuple[int, list[Any]]],
     fraction_at: Callable[[int], float],
+    reopen: Callable[[], Table] | None = None,
 ) -> Table:
     found = next(((n, cells) for n, cells in rows if not is_blank(cells)), None)
     if found is None:
@@ -266,6 +296,7 @@ def _with_header(
         header=header,
         rows=tracked(),
         fraction=lambda: min(1.0, max(0.0, fraction_at(state["line"]))),
+        reopen=reopen,
     )
 
 

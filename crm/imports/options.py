@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.utils.translation import gettext as _
 
+from crm.imports.currencies import CurrencyError, check_currency_code
 from crm.imports.files import ImportFileError
 
 DECIMAL_POINT = "."
@@ -40,6 +41,11 @@ class ImportOptions:
                 _("The decimal mark must be “.” or “,”, not “%(value)s”.")
                 % {"value": self.decimal_mark}
             )
+        try:
+            # frozen: the checked code (an alias such as RMB becomes CNY) is set once here
+            object.__setattr__(self, "currency", check_currency_code(self.currency))
+        except CurrencyError as exc:
+            raise ImportFileError(str(exc)) from exc
         try:
             ZoneInfo(self.time_zone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -4,46 +4,60 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from crm.imports.files import ImportFileError, cell_text
+from crm.imports.columns import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    column_positions,
+    normalize_header,
+)
+from crm.imports.currencies import CurrencyError, parse_currency
+from crm.imports.files import cell_text
+from crm.imports.numbers import (
+    AmountError,
+    IdError,
+    detect_decimal_mark,
+    normalize_id,
+    parse_amount,
+)
+from crm.imports.options import DEFAULT_TIME_ZONE, ImportOptions
 from crm.models import Channel, TransactionKind
 from crm.services import (
     IdentityInput,
     RowError,
     TransactionInput,
+    WarningLog,
+    register_warning,
 )
 
-IMPORT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # naive times in a file are Shanghai times
+__all__ = [  # what callers import from here
+    "COLUMNS",
+    "FIELD_TO_COLUMN",
+    "IMPORT_TIME_ZONE",
+    "REQUIRED_COLUMNS",
+    "LineInput",
+    "column_positions",
+    "detect_decimal_mark",
+    "map_line",
+    "map_row",
+    "normalize_header",
+    "parse_amount",
+    "parse_lines",
+    "parse_occurred_at",
+]
 
+# Naive times in a file are read in ``ImportOptions.time_zone``; this is its default.
+IMPORT_TIME_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
 
-# column -> accepted header spellings besides the column's own name (already normalized)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "external_id": ("订单号", "订单编号", "单号", "order_id", "order_no"),
-    "occurred_at": ("下单时间", "交易时间", "时间", "order_time", "ordered_at", "date"),
-    "amount": ("金额", "订单金额", "实付金额", "total"),
-    "currency": ("币种", "货币"),
-    "channel": ("渠道",),
-    "kind": ("类型", "交易类型", "type"),
-    "original_external_id": ("原订单号", "original_order_id"),
-    "mobile": ("手机", "手机号", "手机号码", "phone"),
-    "email": ("邮箱", "电子邮箱", "电子邮件", "e_mail"),
-    "wechat_unionid": ("微信unionid", "unionid"),
-    "customer_external_id": ("客户编号", "会员号", "会员编号", "customer_id"),
-    "name": ("姓名", "客户名称", "客户姓名", "customer_name"),
-    "lines": ("明细", "商品明细"),
-}
-REQUIRED_COLUMNS = ("external_id", "occurred_at", "amount")
-_HEADER_NAMES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases} | {
-    column: column for column in COLUMNS
-}
 _IDENTITY_COLUMNS = {
     "mobile": "mobile",
     "email": "email",
@@ -76,7 +90,6 @@ _CHANNEL_ALIASES = {
     "电话": Channel.PHONE,
     "其他": Channel.OTHER,
 }
-_CURRENCY_ALIASES = {"人民币": "CNY", "RMB": "CNY", "元": "CNY"}
 _DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
@@ -89,56 +102,11 @@ _DATE_FORMATS = (
     "%Y年%m月%d日 %H:%M",
     "%Y年%m月%d日",
 )
-_AMOUNT_NOISE = re.compile(r"[\s,，¥￥]")
 
 
-def normalize_header(value: Any) -> str:
-    return re.sub(r"[\s\-]+", "_", cell_text(value).lower()).strip("_")
-
-
-def column_positions(header: Sequence[Any]) -> dict[str, int]:
-    """``column -> index`` of the known columns; refuses a file without the required ones."""
-    positions: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        column = _HEADER_NAMES.get(normalize_header(raw))
-        if column is None:
-            continue
-        if column in positions:
-            raise ImportFileError(
-                _("Two columns mean “%(column)s”: “%(first)s” and “%(second)s”.")
-                % {
-                    "column": column,
-                    "first": cell_text(header[positions[column]]),
-                    "second": cell_text(raw),
-                }
-            )
-        positions[column] = index
-    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
-    if missing:
-        raise ImportFileError(
-            _("The header row has no column for %(missing)s. Required columns: %(required)s.")
-            % {"missing": ", ".join(missing), "required": ", ".join(REQUIRED_COLUMNS)}
-        )
-    return positions
-
-
-def parse_amount(value: Any) -> Decimal:
-    """An amount with two decimals; ``ValueError`` with a reason otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    text = str(value) if isinstance(value, int | float | Decimal) else cell_text(value)
-    text = _AMOUNT_NOISE.sub("", text)
-    try:
-        amount = Decimal(text)
-        if not amount.is_finite():
-            raise ValueError(text)
-        return amount.quantize(Decimal("0.01"))
-    except (InvalidOperation, ArithmeticError) as exc:
-        raise ValueError(text) from exc
-
-
-def parse_occurred_at(value: Any) -> datetime:
-    """An aware datetime; a time without a zone is a Shanghai time. ``ValueError`` otherwise."""
+def parse_occurred_at(value: Any, zone: ZoneInfo | None = None) -> datetime:
+    """An aware datetime; a time without a zone is a time in ``zone`` (the import's time
+    zone, by default Shanghai). ``ValueError`` otherwise."""
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -157,7 +125,7 @@ def parse_occurred_at(value: Any) -> datetime:
             else:
                 raise ValueError(text) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=IMPORT_TIME_ZONE)
+        moment = moment.replace(tzinfo=zone or IMPORT_TIME_ZONE)
     if not 1900 <= moment.year <= 2999:  # also keeps any zone offset away from year 9999
         raise ValueError(value)
     return moment
@@ -200,21 +168,45 @@ def _identity_text(type_: str, text: str, source: str) -> str:
     return text
 
 
+def _id_cell(cells: Mapping[str, Any], column: str, line: int, warnings: WarningLog | None) -> str:
+    """An id column's text, spreadsheet numbers undone (``12347.0`` is ``12347``)."""
+    value = cells.get(column)
+    if value is None:
+        return ""
+    text, rounded = normalize_id(value)
+    if rounded and warnings is not None:
+        warnings.add("rounded_id", line, column=column)
+    return text
+
+
 def map_row(
-    cells: Mapping[str, Any], *, line: int, channel: str, source: str = ""
+    cells: Mapping[str, Any],
+    *,
+    line: int,
+    channel: str,
+    source: str = "",
+    options: ImportOptions | None = None,
+    warnings: WarningLog | None = None,
+    amount_required: bool = True,
 ) -> TransactionInput | RowError:
     """One file row (``column -> cell``) as the service's input, or why it cannot be one.
 
     ``source`` is the import's source system: a customer id without one (a plain member number
-    such as ``12923``) is that system's, ``pos:12923``."""
-    external_id = cell_text(cells.get("external_id"))
+    such as ``12923``) is that system's, ``pos:12923``. ``options`` says how to read numbers,
+    naive times and rows without a currency; ``warnings`` collects what deserves a look.
+    ``amount_required=False`` (the row is an order line): an empty amount is ``""``."""
+    options = options or ImportOptions()
+    try:
+        external_id = _id_cell(cells, "external_id", line, warnings)
+    except IdError as exc:
+        return RowError(line, "external_id", str(exc), cell_text(cells.get("external_id"))[:100])
 
     def error(column: str, reason: str) -> RowError:
         return RowError(line, column, reason, external_id[:100])
 
     raw_date = cells.get("occurred_at")
     try:
-        occurred_at = parse_occurred_at(raw_date)
+        occurred_at = parse_occurred_at(raw_date, options.zone)
     except ValueError:
         return error(
             "occurred_at",
@@ -222,21 +214,25 @@ def map_row(
             % {"value": cell_text(raw_date)[:60]},
         )
     raw_amount = cells.get("amount")
-    try:
-        amount = parse_amount(raw_amount)
-    except ValueError:
-        return error(
-            "amount",
-            _("“%(value)s” is not an amount such as 1234.50.")
-            % {"value": cell_text(raw_amount)[:60]},
-        )
+    amount: Decimal | str = ""
+    if amount_required or cell_text(raw_amount):
+        try:
+            amount = parse_amount(raw_amount, options.decimal_mark)
+        except AmountError as exc:
+            return error("amount", str(exc))
     try:
         lines = parse_lines(cells.get("lines"))
     except ValueError:
         return error("lines", _("Order lines must be a JSON list of objects."))
-    kind = cell_text(cells.get("kind")).lower() or TransactionKind.PURCHASE
+    kind = cell_text(cells.get("kind")).lower()
     kind = _KIND_ALIASES.get(kind, kind)
-    original_external_id = cell_text(cells.get("original_external_id"))
+    identity_cells: dict[str, str] = {}
+    for column in ("original_external_id", "customer_external_id", "mobile"):
+        try:
+            identity_cells[column] = _id_cell(cells, column, line, warnings)
+        except IdError as exc:
+            return error(column, str(exc))
+    original_external_id = identity_cells.pop("original_external_id")
     if original_external_id and kind == TransactionKind.PURCHASE:
         # only a cancellation links to an original (the database refuses anything else)
         return error(
@@ -244,26 +240,117 @@ def map_row(
             _("Only a cancellation refers to an original order; leave it empty for a purchase."),
         )
     row_channel = cell_text(cells.get("channel")).lower() or channel
-    currency = cell_text(cells.get("currency")).upper() or "CNY"
-    identities = [
-        IdentityInput(type_, _identity_text(type_, cell_text(cells.get(column)), source))
-        for column, type_ in _IDENTITY_COLUMNS.items()
-        if cell_text(cells.get(column))
-    ]
+    try:
+        currency = parse_currency(cells.get("currency"))
+    except CurrencyError as exc:
+        return error("currency", str(exc))
+    identities = []
+    for column, type_ in _IDENTITY_COLUMNS.items():
+        text = identity_cells.get(column, cell_text(cells.get(column)))
+        if text:
+            identities.append(IdentityInput(type_, _identity_text(type_, text, source)))
     name = cell_text(cells.get("name"))
+    region = cell_text(cells.get("region"))
+    attributes = {"display_name": name} if name else {}
+    if region:
+        attributes["region"] = region[:100]
     return TransactionInput(
         external_id=external_id,
         occurred_at=occurred_at,
         amount=amount,
         channel=_CHANNEL_ALIASES.get(row_channel, row_channel),
-        currency=_CURRENCY_ALIASES.get(currency, currency),
-        kind=kind,
+        currency=currency or options.currency,
+        # an order line's kind may come from the sign of its order's lines
+        kind=kind or (TransactionKind.PURCHASE if amount_required else ""),
         original_external_id=original_external_id,
         identities=identities,
-        customer_attributes={"display_name": name} if name else {},
+        customer_attributes=attributes,
         lines=lines,
         line_number=line,
     )
 
 
-# --- Running an import -------------------------------------------------------------------
+@dataclass
+class LineInput:
+    """One order line of a line-level file: what it says and what it costs."""
+
+    line: int
+    item: dict[str, Any]
+    amount: Decimal
+
+
+def map_line(
+    cells: Mapping[str, Any], *, line: int, options: ImportOptions | None = None
+) -> LineInput | RowError:
+    """An order line from the line columns: amount = line amount, or quantity x unit price
+    (both given: they must agree)."""
+    options = options or ImportOptions()
+    external_id = cell_text(cells.get("external_id"))[:100]
+    numbers: dict[str, Decimal | None] = {}
+    for column in ("quantity", "unit_price", "line_amount"):
+        raw = cells.get(column)
+        if raw is None or cell_text(raw) == "":
+            numbers[column] = None
+            continue
+        try:
+            numbers[column] = parse_amount(raw, options.decimal_mark)
+        except AmountError as exc:
+            return RowError(line, column, str(exc), external_id)
+    quantity, price, given = numbers["quantity"], numbers["unit_price"], numbers["line_amount"]
+    if quantity is not None and quantity == 0:
+        return RowError(line, "quantity", _("A line's quantity is not 0."), external_id)
+    if price is not None and price < 0:
+        return RowError(
+            line,
+            "unit_price",
+            _("A unit price is not negative; a return has a negative quantity."),
+            external_id,
+        )
+    computed = quantity * price if quantity is not None and price is not None else None
+    if given is None and computed is None:
+        return RowError(
+            line,
+            "line_amount",
+            _("An order line needs a line amount, or a quantity and a unit price."),
+            external_id,
+        )
+    if given is not None and computed is not None and given != computed:
+        return RowError(
+            line,
+            "line_amount",
+            _("The line amount %(given)s is not quantity × unit price = %(computed)s.")
+            % {"given": given, "computed": computed},
+            external_id,
+        )
+    item: dict[str, Any] = {}
+    sku = normalize_id(cells["sku"])[0] if cell_text(cells.get("sku")) else ""
+    if sku:
+        item["sku"] = sku[:100]
+    description = cell_text(cells.get("product"))
+    if description:
+        item["description"] = description[:300]
+    if quantity is not None:
+        item["quantity"] = (
+            int(quantity) if quantity == quantity.to_integral_value() else str(quantity)
+        )
+    if price is not None:
+        item["unit_price"] = str(price)
+    amount = given if given is not None else computed
+    assert amount is not None
+    item["amount"] = str(amount)
+    return LineInput(line=line, item=item, amount=amount)
+
+
+register_warning(
+    "rounded_id",
+    lambda n, d: ngettext(
+        "%(count)s id in %(columns)s has 15 or more digits ending in zeros or was written in "
+        "scientific notation: a spreadsheet has probably rounded it. Format the column as text "
+        "and export again.",
+        "%(count)s ids in %(columns)s have 15 or more digits ending in zeros or were written in "
+        "scientific notation: a spreadsheet has probably rounded them. Format the column as "
+        "text and export again.",
+        n,
+    )
+    % {"count": n, "columns": d.get("column", "")},
+)

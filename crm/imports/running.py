@@ -14,18 +14,30 @@ from typing import Any
 
 import tablib
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from crm.imports.files import CSVFormat, ImportFileError, Table, is_blank, read_upload
+from crm.imports.columns import check_positions, column_positions, is_line_level
+from crm.imports.files import (
+    CSVFormat,
+    ImportFileError,
+    Table,
+    check_decodes,
+    is_blank,
+    read_table,
+    read_upload,
+)
+from crm.imports.grouping import count_orders, group_orders, order_key
 from crm.imports.options import ImportOptions
-from crm.imports.rows import FIELD_TO_COLUMN, column_positions, map_row
+from crm.imports.rows import FIELD_TO_COLUMN, map_line, map_row
 from crm.jobs import JobContext, job_handler
-from crm.models import BusinessUnit, Channel
+from crm.models import BusinessUnit, Channel, Job
 from crm.services import (
     IngestResult,
     RowError,
     TransactionInput,
+    WarningLog,
     ingest_transactions,
 )
 
@@ -43,10 +55,16 @@ class ImportOutcome:
     result: IngestResult
     format: str
     encoding: str
+    options: ImportOptions
 
     def as_dict(self, max_errors: int = MAX_REPORTED_ERRORS) -> dict[str, Any]:
+        """The service's counts, errors and warnings, the file's encoding and format, and the
+        options the rows were read with (decimal mark, time zone, default currency)."""
         return {
             **self.result.as_dict(max_errors=max_errors),
+            "decimal_mark": self.options.decimal_mark,
+            "time_zone": self.options.time_zone,
+            "currency": self.options.currency,
             "encoding": self.encoding,
             "format": self.format,
         }
@@ -72,11 +90,24 @@ def import_table(
             % {"value": channel, "choices": ", ".join(Channel.values)}
         )
     options = options or ImportOptions()
-    positions = options.mapping if options.mapping is not None else column_positions(table.header)
+    if options.mapping is not None:
+        positions = dict(options.mapping)
+        check_positions(positions)
+    else:
+        positions = column_positions(table.header)
+    line_level = is_line_level(positions)
+    counts: dict[str, int] | None = None
+    share = 0.0  # of the progress bar the first pass takes
+    if line_level and table.reopen is not None:
+        counts = count_orders(table, positions["external_id"])
+        table, share = table.reopen(), 0.2
+        if progress:
+            progress(share, 0)
     unmapped: list[RowError] = []
+    warnings = WarningLog()
     read = {"rows": 0}
 
-    def inputs() -> Iterator[TransactionInput]:
+    def cells_read() -> Iterator[tuple[int, dict[str, Any]]]:
         # The service reads a batch before it opens the batch's transaction, so progress
         # (and a cancellation it raises) is reported between batches, never inside one.
         for line, cells in table.rows:
@@ -84,22 +115,60 @@ def import_table(
                 continue
             read["rows"] += 1
             if progress and read["rows"] % batch_size == 0:
-                progress(table.fraction(), read["rows"])
-            values = {c: cells[i] if i < len(cells) else None for c, i in positions.items()}
-            mapped = map_row(values, line=line, channel=channel, source=source)
+                progress(share + (1 - share) * table.fraction(), read["rows"])
+            yield line, {c: cells[i] if i < len(cells) else None for c, i in positions.items()}
+
+    def order_rows() -> Iterator[TransactionInput]:
+        for line, values in cells_read():
+            mapped = map_row(
+                values,
+                line=line,
+                channel=channel,
+                source=source,
+                options=options,
+                warnings=warnings,
+            )
             if isinstance(mapped, RowError):
                 unmapped.append(mapped)
             else:
                 yield mapped
 
+    def line_rows() -> Iterator[TransactionInput]:
+        pairs = (
+            (
+                order_key(values.get("external_id")),
+                (
+                    map_row(
+                        values,
+                        line=line,
+                        channel=channel,
+                        source=source,
+                        options=options,
+                        warnings=warnings,
+                        amount_required=False,
+                    ),
+                    map_line(values, line=line, options=options),
+                ),
+            )
+            for line, values in cells_read()
+        )
+        kind_given = "kind" in positions
+        for order in group_orders(pairs, counts, kind_given=kind_given, warnings=warnings):
+            if isinstance(order, list):
+                unmapped.extend(order)
+            else:
+                yield order
+
     result = ingest_transactions(
         business_unit=business_unit,
         source=source,
-        rows=inputs(),
+        rows=line_rows() if line_level else order_rows(),
         batch_size=batch_size,
         dry_run=dry_run,
     )
-    result.received += len(unmapped)
+    result.received = read["rows"]
+    warnings.merge(result.warnings)
+    result.warnings = warnings
     result.errors = sorted(
         [
             RowError(e.line, FIELD_TO_COLUMN.get(e.field, e.field), e.reason, e.external_id)
@@ -109,37 +178,51 @@ def import_table(
     )
     if progress:
         progress(1.0, read["rows"])
-    return ImportOutcome(result=result, format=table.format, encoding=table.encoding)
+    return ImportOutcome(
+        result=result, format=table.format, encoding=table.encoding, options=options
+    )
 
 
 def run_transaction_import(
     *,
     business_unit: BusinessUnit,
     source: str,
-    data: bytes,
     filename: str,
     channel: str,
     dry_run: bool,
+    data: bytes | None = None,
+    path: Path | None = None,
     progress: Callable[[float, int], None] | None = None,
     batch_size: int = BATCH_SIZE,
     max_errors: int = MAX_REPORTED_ERRORS,
     options: ImportOptions | None = None,
 ) -> dict[str, Any]:
-    """Import a CSV or XLSX file held in memory: the service's result (``received``,
-    ``created``, ``duplicates``, …, ``errors`` as dicts of line, field, reason and order id,
-    the first ``max_errors`` of them) plus the file's ``encoding`` and ``format``."""
-    table = read_upload(data, filename=filename)
-    outcome = import_table(
-        table,
-        business_unit=business_unit,
-        source=source,
-        channel=channel,
-        dry_run=dry_run,
-        batch_size=batch_size,
-        progress=progress,
-        options=options,
-    )
-    return outcome.as_dict(max_errors=max_errors)
+    """Import a CSV or XLSX file, held in memory (``data``) or on disk (``path``, read as a
+    stream, never whole): the service's result (``received``, ``created``, ``duplicates``, …,
+    ``errors`` as dicts of line, field, reason and order id, the first ``max_errors`` of them,
+    ``warnings``), the options used, and the file's ``encoding`` and ``format``."""
+
+    def run(table: Table) -> dict[str, Any]:
+        outcome = import_table(
+            table,
+            business_unit=business_unit,
+            source=source,
+            channel=channel,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            progress=progress,
+            options=options,
+        )
+        return outcome.as_dict(max_errors=max_errors)
+
+    if path is None:
+        return run(read_upload(data or b"", filename=filename))
+    with path.open("rb") as stream:
+        table = read_table(stream, filename=filename, size=os.fstat(stream.fileno()).st_size)
+        if table.encoding:  # a text file: its encoding checked to the end before any row
+            check_decodes(stream, table.encoding)
+            table = read_table(stream, filename=filename, size=os.fstat(stream.fileno()).st_size)
+        return run(table)
 
 
 # --- Error reports -----------------------------------------------------------------------
@@ -217,12 +300,19 @@ def purge_stale_uploads(*, older_than_seconds: float = 2 * 24 * 3600) -> int:
 RESULT_LABELS = {
     "received": gettext_lazy("Rows read"),
     "created": gettext_lazy("Orders imported"),
+    "lines": gettext_lazy("Order lines"),
+    "cancellations": gettext_lazy("Cancellations imported"),
+    "cancellations_linked": gettext_lazy("Cancellations linked to their order"),
     "duplicates": gettext_lazy("Already imported before (skipped)"),
     "guests": gettext_lazy("Guest orders (no customer)"),
     "customers_created": gettext_lazy("New customers"),
-    "cancellations_linked": gettext_lazy("Cancellations linked to their order"),
+    "customers_matched": gettext_lazy("Existing customers matched"),
     "rejected": gettext_lazy("Rows rejected"),
     "errors": gettext_lazy("Rejected rows"),
+    "warnings": gettext_lazy("Warnings"),
+    "decimal_mark": gettext_lazy("Decimal mark"),
+    "time_zone": gettext_lazy("Time zone of times without one"),
+    "currency": gettext_lazy("Currency of rows without one"),
     "encoding": gettext_lazy("Text encoding"),
     "format": gettext_lazy("File format"),
     "dry_run": gettext_lazy("Dry run (nothing saved)"),
@@ -242,27 +332,60 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
     try:
         ctx.progress(1, _("Reading the file"))
         unit = BusinessUnit.objects.get(pk=params["business_unit_id"])
-        try:
-            data = upload_path(name).read_bytes()
-        except FileNotFoundError as exc:
-            raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
+        path = upload_path(name)
+        if not path.is_file():
+            raise ImportFileError(_("The uploaded file is missing; upload it again."))
+
+        dry_run = bool(params.get("dry_run"))
+        side = _ProgressOutside(ctx) if dry_run else None
 
         def report(fraction: float, rows: int) -> None:
-            ctx.progress(
-                2 + 97 * fraction,
-                ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows},
-            )
+            message = ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows}
+            if side is not None:
+                side.progress(2 + 97 * fraction, message)
+            else:
+                ctx.progress(2 + 97 * fraction, message)
 
-        result = run_transaction_import(
-            business_unit=unit,
-            source=params.get("source", ""),
-            data=data,
-            filename=params.get("filename", name),
-            channel=params.get("channel", Channel.OTHER),
-            dry_run=bool(params.get("dry_run")),
-            progress=report,
-            options=ImportOptions.from_dict(params.get("options")),
-        )
+        from crm.imports.reports import ALL_ERRORS, keep_error_report
+
+        try:
+            result = run_transaction_import(
+                business_unit=unit,
+                source=params.get("source", ""),
+                path=path,
+                filename=params.get("filename", name),
+                channel=params.get("channel", Channel.OTHER),
+                dry_run=dry_run,
+                progress=report,
+                options=ImportOptions.from_dict(params.get("options")),
+                max_errors=ALL_ERRORS,
+            )
+        finally:
+            if side is not None:
+                side.close()
+        result = keep_error_report(ctx.job.pk, result)  # every error in a file, 200 here
     finally:
         delete_upload(name)
     return {**result, "dry_run": bool(params.get("dry_run")), "filename": params.get("filename")}
+
+
+class _ProgressOutside:
+    """Progress of a dry run, written through a connection of its own: the dry run's
+    transaction is rolled back at the end, and writing the job row inside it would lock the
+    row (a cancel request would wait) and lose every update. Cancellation is still read."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
+
+    def progress(self, percent: float, message: str) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Job._meta.db_table} SET progress = %s, message = %s, "  # noqa: S608
+                "updated_at = now() WHERE id = %s",
+                [max(0, min(100, int(percent))), message[:300], self.ctx.job.pk],
+            )
+        self.ctx.check_cancelled()
+
+    def close(self) -> None:
+        self.connection.close()

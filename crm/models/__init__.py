@@ -23,9 +23,11 @@ from crm.models.duplicates import (
     Merge,
     PiiAccess,
 )
+from crm.models.imports import ImportMapping
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
+    TIME_ZONE_CHOICES,
     ApiKey,
     BusinessUnit,
     CrmUserManager,
@@ -57,6 +59,7 @@ __all__ = [
     "IDENTITY_STRENGTH",
     "NOTE_MAX_LENGTH",
     "PII_IDENTITY_TYPES",
+    "TIME_ZONE_CHOICES",
     "ApiKey",
     "BusinessUnit",
     "Channel",
@@ -75,6 +78,7 @@ __all__ = [
     "IdempotencyKey",
     "Identity",
     "IdentityType",
+    "ImportMapping",
     "Industry",
     "Job",
     "JobStatus",

@@ -31,6 +31,25 @@ class Industry(models.TextChoices):
     OTHER = "other", _("Other")
 
 
+# Time zones offered for a unit (the zone naive times in its imported files are read in).
+TIME_ZONE_CHOICES = [
+    ("Asia/Shanghai", _("China (Asia/Shanghai)")),
+    ("Asia/Hong_Kong", _("Hong Kong (Asia/Hong_Kong)")),
+    ("Asia/Taipei", _("Taipei (Asia/Taipei)")),
+    ("Asia/Singapore", _("Singapore (Asia/Singapore)")),
+    ("Asia/Tokyo", _("Tokyo (Asia/Tokyo)")),
+    ("Asia/Seoul", _("Seoul (Asia/Seoul)")),
+    ("Asia/Dubai", _("Dubai (Asia/Dubai)")),
+    ("Europe/London", _("London (Europe/London)")),
+    ("Europe/Paris", _("Paris (Europe/Paris)")),
+    ("Europe/Berlin", _("Berlin (Europe/Berlin)")),
+    ("America/New_York", _("New York (America/New_York)")),
+    ("America/Los_Angeles", _("Los Angeles (America/Los_Angeles)")),
+    ("Australia/Sydney", _("Sydney (Australia/Sydney)")),
+    ("UTC", _("UTC")),
+]
+
+
 class BusinessUnitQuerySet(ScopedQuerySet["BusinessUnit"]):
     def active(self) -> BusinessUnitQuerySet:
         return self.filter(is_active=True)
@@ -50,6 +69,14 @@ class BusinessUnit(models.Model):
         _("industry"), max_length=20, choices=Industry.choices, default=Industry.OTHER
     )
     is_active = models.BooleanField(_("active"), default=True)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        choices=TIME_ZONE_CHOICES,
+        default="Asia/Shanghai",
+        db_default="Asia/Shanghai",
+        help_text=_("Times without a zone in this unit's imported files are read in this zone."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     scope_field: ClassVar[str] = "id"

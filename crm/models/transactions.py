@@ -97,6 +97,11 @@ class Transaction(models.Model):
         verbose_name=_("original transaction"),
         db_index=False,  # transaction_original: partial, only cancellations have one
     )
+    # The order a cancellation names, as the source wrote it: kept while that order is not
+    # stored (linked when it arrives) and after, as the source said it.
+    original_external_id = models.CharField(
+        _("original order id"), max_length=100, blank=True, default="", db_default=""
+    )
     occurred_at = models.DateTimeField(_("occurred"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, default="CNY", db_default="CNY")
@@ -147,6 +152,13 @@ class Transaction(models.Model):
                 condition=Q(original__isnull=False),
             ),
             models.Index(fields=["business_unit", "-occurred_at"], name="transaction_unit_recent"),
+            # Cancellations waiting for their original (found when the original arrives).
+            models.Index(
+                fields=["source", "original_external_id"],
+                name="transaction_waiting_original",
+                condition=Q(original__isnull=True, kind="cancellation")
+                & ~Q(original_external_id=""),
+            ),
         ]
 
     def __str__(self) -> str:

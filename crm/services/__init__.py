@@ -56,6 +56,7 @@ from crm.services.transaction_input import (
     RowError,
     TransactionInput,
 )
+from crm.services.transaction_results import IngestWarning, WarningLog, register_warning
 from crm.services.transactions import ingest_transaction, ingest_transactions
 from crm.services.workspace import (
     RECENT_VIEWS_KEPT,
@@ -81,6 +82,7 @@ __all__ = [
     "IdentitySearchesExhausted",
     "IngestBusy",
     "IngestResult",
+    "IngestWarning",
     "InvalidNote",
     "InvalidSavedView",
     "InvalidTransaction",
@@ -95,6 +97,7 @@ __all__ = [
     "UnknownJobKind",
     "UnknownList",
     "UnknownScope",
+    "WarningLog",
     "add_note",
     "add_tag",
     "check_bulk_tag_permission",
@@ -120,6 +123,7 @@ __all__ = [
     "record_event",
     "record_pii_search",
     "record_recent_view",
+    "register_warning",
     "remove_tag",
     "rename_view",
     "request_job_cancel",

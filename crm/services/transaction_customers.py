@@ -169,6 +169,7 @@ def _create_customers(
         for r in group:
             r.customer_id = customer.pk
     part.customers_created += len(created)
+    part.created_customer_ids.update(c.pk for c in created)
     TimelineEvent.objects.bulk_create(
         TimelineEvent(
             customer=c,

@@ -23,6 +23,8 @@ from crm.services.customers import (
     clean_attributes,
     normalize_identities,
 )
+from crm.services.transaction_results import IngestResult as IngestResult
+from crm.services.transaction_results import RowError
 
 BATCH_SIZE = 1000
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -45,59 +47,6 @@ class TransactionInput:
     customer_attributes: dict[str, Any] = field(default_factory=dict)
     lines: list[dict[str, Any]] = field(default_factory=list)
     line_number: int | None = None  # where it came from in a file, for error reports
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int | None
-    field: str
-    reason: str
-    external_id: str = ""
-    code: str = "invalid_transaction"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "line": self.line,
-            "field": self.field,
-            "reason": self.reason,
-            "external_id": self.external_id,
-        }
-
-
-@dataclass
-class IngestResult:
-    received: int = 0
-    created: int = 0
-    duplicates: int = 0
-    guests: int = 0
-    customers_created: int = 0
-    cancellations_linked: int = 0
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def rejected(self) -> int:
-        return len(self.errors)
-
-    def add(self, part: IngestResult) -> None:
-        """Count a stored batch in (``received`` is counted as rows are read)."""
-        self.created += part.created
-        self.duplicates += part.duplicates
-        self.guests += part.guests
-        self.customers_created += part.customers_created
-        self.cancellations_linked += part.cancellations_linked
-        self.errors += part.errors
-
-    def as_dict(self, max_errors: int = 200) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "created": self.created,
-            "duplicates": self.duplicates,
-            "guests": self.guests,
-            "customers_created": self.customers_created,
-            "cancellations_linked": self.cancellations_linked,
-            "rejected": self.rejected,
-            "errors": [e.as_dict() for e in self.errors[:max_errors]],
-        }
 
 
 @dataclass

@@ -26,6 +26,13 @@ from crm.models import (
     TransactionStatus,
 )
 from crm.normalizers import InvalidIdentity
+from crm.services.transaction_conflicts import (
+    conflict_error,
+    difference_from_row,
+    differences_from_stored,
+    stored_orders,
+    warn_overlap,
+)
 from crm.services.transaction_customers import (
     _check_refunds,
     _resolve_batch,
@@ -43,6 +50,7 @@ from crm.services.transaction_input import (
     _taken_error,
     validate_transaction,
 )
+from crm.services.transaction_links import NET_ORIGINALS_SQL, link_waiting_cancellations
 
 
 def _batches(rows: Iterable[TransactionInput], size: int) -> Iterator[list[TransactionInput]]:
@@ -61,8 +69,28 @@ def ingest_transactions(
     progress: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Validate and store orders. Valid rows are kept when others fail; each failure is
-    reported with its line, field and reason. ``dry_run`` validates without writing."""
+    reported with its line, field and reason.
+
+    ``dry_run`` runs exactly what a real run would do (the same validation, customers,
+    inserts, links, conflicts and warnings) in one transaction that is rolled back at the
+    end, so its result is the prediction of the real run on the same data. While it runs it
+    holds what it touched (new identities, stored originals) as a real import would."""
     source = _checked_source(source)
+    if not dry_run:
+        return _ingest(business_unit, source, rows, batch_size, progress)
+    with transaction.atomic():
+        result = _ingest(business_unit, source, rows, batch_size, progress)
+        transaction.set_rollback(True)
+    return result
+
+
+def _ingest(
+    unit: BusinessUnit,
+    source: str,
+    rows: Iterable[TransactionInput],
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> IngestResult:
     result = IngestResult()
     for batch in _batches(rows, batch_size):
         result.received += len(batch)
@@ -72,22 +100,26 @@ def ingest_transactions(
                 clean.append(validate_transaction(row))
             except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
                 result.errors.append(_row_error(row, exc.field or "", exc.message))
-        if not dry_run and clean:
-            result.add(_ingest_batch_retrying(business_unit, source, clean))
+        if clean:
+            result.add(_ingest_batch_retrying(unit, source, clean, report=True))
         if progress:
             progress(result.received)
+    for line in result.waiting.values():  # still waiting at the end: said once
+        result.warnings.add("cancellation_waiting", line)
     result.errors.sort(key=lambda e: (e.line is None, e.line or 0))
     return result
 
 
-def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) -> IngestResult:
+def _ingest_batch_retrying(
+    unit: BusinessUnit, source: str, rows: list[_Clean], report: bool = False
+) -> IngestResult:
     """One batch in one transaction; a deadlock with a concurrent import is retried. Inside
     the caller's transaction (the API's idempotent request) that transaction is the unit of
     work: no savepoint, and a deadlock fails the request as ``IngestBusy``."""
     if connection.in_atomic_block:
         part = IngestResult()
         try:
-            _ingest_batch(unit, source, rows, part)
+            _ingest_batch(unit, source, rows, part, report)
         except OperationalError as exc:
             if isinstance(exc.__cause__, DeadlockDetected):
                 raise IngestBusy(
@@ -101,7 +133,7 @@ def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) 
             r.customer_id = None
         try:
             with transaction.atomic():
-                _ingest_batch(unit, source, rows, part)
+                _ingest_batch(unit, source, rows, part, report)
         except OperationalError as exc:
             if attempt == 2 or not isinstance(exc.__cause__, DeadlockDetected):
                 raise
@@ -110,8 +142,14 @@ def _ingest_batch_retrying(unit: BusinessUnit, source: str, rows: list[_Clean]) 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _ingest_batch(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult) -> None:
-    rows = _skip_stored(unit, source, rows, part)
+def _ingest_batch(
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult, report: bool
+) -> None:
+    """``report`` (a file import): content conflicts and overlaps with other sources are
+    looked for; the API's single push answers with the stored order instead."""
+    rows = _skip_stored(unit, source, rows, part, compare=report)
+    if report:
+        warn_overlap(unit, source, rows, part)
     _resolve_batch(unit, source, rows, part)
     purchases = [r for r in rows if r.row.kind == TransactionKind.PURCHASE]
     if purchases:  # originals first: a cancellation in the same batch may need them
@@ -134,21 +172,49 @@ def _order_units(cursor: Any, source: str, rows: list[_Clean]) -> dict[str, int]
 
 
 def _skip_stored(
-    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult
+    unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestResult, compare: bool
 ) -> list[_Clean]:
     """Orders stored before change nothing (not even the customer master); an order id that
-    another unit already uses is refused, never read or linked across units."""
+    another unit already uses is refused, never read or linked across units. ``compare``: an
+    order id stored (or earlier in the batch) with other content (amount, time, currency,
+    kind, customer, lines) is refused as a conflict instead of skipped as a duplicate."""
     with connection.cursor() as cursor:
-        stored = _order_units(cursor, source, rows)
-    fresh, seen = [], set()
+        if compare:
+            stored = stored_orders(cursor, source, rows)
+            units = {external_id: s.business_unit_id for external_id, s in stored.items()}
+        else:
+            units = _order_units(cursor, source, rows)
+    differences = (
+        differences_from_stored(
+            [
+                (r, stored[r.row.external_id])
+                for r in rows
+                if units.get(r.row.external_id) == unit.pk
+            ]
+        )
+        if compare
+        else {}
+    )
+    fresh: list[_Clean] = []
+    seen: dict[str, _Clean] = {}
     for r in rows:
-        owner_unit = stored.get(r.row.external_id)
+        owner_unit = units.get(r.row.external_id)
         if owner_unit is not None and owner_unit != unit.pk:
             part.errors.append(_taken_error(r.row, source))
-        elif owner_unit is not None or r.row.external_id in seen:
-            part.duplicates += 1
+        elif owner_unit is not None:
+            if id(r) in differences:
+                part.errors.append(conflict_error(r, differences[id(r)]))
+            else:
+                part.duplicates += 1
+        elif r.row.external_id in seen:
+            earlier = seen[r.row.external_id]
+            difference = difference_from_row(r, earlier) if compare else None
+            if difference is not None:
+                part.errors.append(conflict_error(r, difference))
+            else:
+                part.duplicates += 1
         else:
-            seen.add(r.row.external_id)
+            seen[r.row.external_id] = r
             fresh.append(r)
     return fresh
 
@@ -170,23 +236,20 @@ WITH rows AS (
 )
 INSERT INTO crm_transaction (
     business_unit_id, customer_id, source, external_id, channel, kind, status, original_id,
-    occurred_at, amount, currency, lines, ingested_at
+    original_external_id, occurred_at, amount, currency, lines, ingested_at
 )
 SELECT %s, coalesce(customer_id, original_customer_id), %s, external_id, channel, kind,
-       'completed', original_id, occurred_at, amount, currency, lines, now()
+       'completed', original_id, CASE WHEN kind = 'cancellation' THEN original_external_id
+       ELSE '' END, occurred_at, amount, currency, lines, now()
 FROM resolved
 ON CONFLICT (source, external_id) DO NOTHING
-RETURNING external_id, original_id, id, customer_id
-"""
-
-_NET_ORIGINALS_SQL = """
-UPDATE crm_transaction o
-SET status = CASE WHEN o.amount + s.refunded <= 0 THEN 'refunded' ELSE 'partly_refunded' END
-FROM (
-    SELECT original_id, sum(amount) AS refunded FROM crm_transaction
-    WHERE original_id = ANY(%s) GROUP BY original_id
-) s
-WHERE o.id = s.original_id AND o.business_unit_id = %s
+RETURNING external_id, original_id, id, customer_id,
+    kind = 'purchase' AND EXISTS (
+        SELECT 1 FROM crm_transaction w
+        WHERE w.source = crm_transaction.source AND w.kind = 'cancellation'
+          AND w.original_id IS NULL AND w.original_external_id = crm_transaction.external_id
+          AND w.original_external_id <> ''
+    )
 """
 
 
@@ -218,12 +281,25 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
         if len(inserted) < len(rows):
             _conflicts(cursor, unit, source, rows, {e for e, *_r in inserted}, part)
         by_id = {r.row.external_id: r for r in rows}
-        for external_id, original, pk, customer in inserted:
-            by_id[external_id].stored = (pk, customer, original)
+        awaited: list[_Clean] = []
+        for external_id, original, pk, customer, waited_for in inserted:
+            row = by_id[external_id]
+            row.stored = (pk, customer, original)
+            part.lines += len(row.row.lines)
+            if row.row.kind == TransactionKind.CANCELLATION:
+                part.cancellations += 1
+                if original is None and row.row.original_external_id:
+                    part.waiting[pk] = row.row.line_number
+            if customer is not None:
+                part.matched_customer_ids.add(customer)
+            if waited_for:
+                awaited.append(row)
         originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:
-            cursor.execute(_NET_ORIGINALS_SQL, [originals, unit.pk])
+            cursor.execute(NET_ORIGINALS_SQL, [originals, unit.pk])
+        if awaited:
+            link_waiting_cancellations(cursor, unit, source, awaited, part)
 
 
 def _conflicts(

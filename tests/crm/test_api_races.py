@@ -87,7 +87,13 @@ def test_two_admins_adding_the_same_unit_code_in_the_admin_get_a_field_error(adm
         client.force_login(user)
         results[n] = client.post(
             "/admin/crm/businessunit/add/",
-            {"code": "ADMRACE", "name": f"单位{n}", "industry": "other", "is_active": "on"},
+            {
+                "code": "ADMRACE",
+                "name": f"单位{n}",
+                "industry": "other",
+                "time_zone": "Asia/Shanghai",
+                "is_active": "on",
+            },
         )
 
     for _round in range(4):

@@ -401,7 +401,9 @@ def test_dry_run_writes_nothing(unit_a) -> None:
         rows=[order("D-1", "1.00", [IdentityInput("mobile", "13800138000")]), order("D-2", "-1")],
         dry_run=True,
     )
-    assert (result.received, result.created, result.rejected) == (2, 0, 1)
+    # the prediction of a real run (issue 16: it said 0), and nothing kept
+    assert (result.received, result.created, result.rejected) == (2, 1, 1)
+    assert result.customers_created == 1
     assert not Transaction.objects.exists() and not Customer.objects.exists()
 
 

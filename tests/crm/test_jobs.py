@@ -116,6 +116,7 @@ def test_housekeeping_purges_old_finished_jobs(admin_user, start):
         "exports_deleted": 0,
         "jobs_deleted": 1,
         "uploads_deleted": 0,
+        "error_reports_deleted": 0,
         "rate_counters_deleted": 0,
     }
     assert not Job.objects.filter(pk=old.pk).exists() and Job.objects.filter(pk=recent.pk).exists()
@@ -214,6 +215,7 @@ def test_a_real_celery_worker_runs_a_job_from_the_broker(admin_user):
         "exports_deleted": 0,
         "jobs_deleted": 0,
         "uploads_deleted": 0,
+        "error_reports_deleted": 0,
         "rate_counters_deleted": 0,
     }
     assert job.started_at is not None

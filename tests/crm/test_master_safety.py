@@ -169,7 +169,9 @@ def test_a_stored_order_sent_again_changes_nothing_in_the_master(unit_a) -> None
     again = services.ingest_transactions(
         business_unit=unit_a, source="pos", rows=[order("G", "5", phone("13800138000"))]
     )
-    assert (again.duplicates, again.customers_created) == (1, 0)
+    # Stored as a guest's, sent again with a customer: a conflict to correct, not a link.
+    assert (again.duplicates, again.customers_created) == (0, 0)
+    assert [e.code for e in again.errors] == ["order_conflict"]
     assert not Customer.objects.exists()
 
 

@@ -228,7 +228,7 @@ def test_an_order_id_taken_after_the_check_is_refused_not_a_500(unit_a, unit_b, 
         )
 
     services.ingest_transaction(business_unit=unit_b, source="pos", row=row("9.00"))
-    monkeypatch.setattr(transactions, "_skip_stored", lambda unit, source, rows, part: rows)
+    monkeypatch.setattr(transactions, "_skip_stored", lambda unit, source, rows, part, **kw: rows)
     with pytest.raises(services.ExternalIdTaken):
         services.ingest_transaction(business_unit=unit_a, source="pos", row=row("1.00"))
     same_unit = services.ingest_transactions(business_unit=unit_b, source="pos", rows=[row("9")])

@@ -1,4 +1,5 @@
-"""``manage.py import_transactions FILE --unit MART --source pos --channel store [--dry-run]``
+"""``manage.py import_transactions FILE --unit MART --source pos --channel store [--dry-run]
+[--decimal-mark ,] [--time-zone Europe/London] [--currency GBP]``
 
 For files too big for the upload screen: a CSV is read line by line (its encoding judged on
 its first ~64 KB), never whole; an XLSX row by row. Rows go through the same mapping and the
@@ -15,7 +16,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from crm.errors import DomainError
-from crm.imports import BATCH_SIZE, error_report_csv, import_table, read_table
+from crm.imports import BATCH_SIZE, ImportOptions, error_report_csv, import_table, read_table
+from crm.imports.options import DECIMAL_MARKS, DEFAULT_TIME_ZONE
 from crm.models import BusinessUnit, Channel
 
 
@@ -37,6 +39,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument(
+            "--decimal-mark",
+            default=".",
+            choices=DECIMAL_MARKS,
+            help="the file's decimal mark: . (1,234.50) or , (1.234,50); default .",
+        )
+        parser.add_argument(
+            "--time-zone",
+            default=DEFAULT_TIME_ZONE,
+            help=f"time zone of times written without one (default {DEFAULT_TIME_ZONE})",
+        )
+        parser.add_argument(
+            "--currency", default="CNY", help="currency of rows without one (default CNY)"
+        )
         parser.add_argument(
             "--show-errors", type=int, default=20, help="rejected rows to print (default 20)"
         )
@@ -66,6 +82,11 @@ class Command(BaseCommand):
 
         with stream:
             try:
+                import_options = ImportOptions(
+                    decimal_mark=options["decimal_mark"],
+                    time_zone=options["time_zone"],
+                    currency=options["currency"],
+                )
                 table = read_table(
                     stream, filename=path.name, size=os.fstat(stream.fileno()).st_size
                 )
@@ -80,6 +101,7 @@ class Command(BaseCommand):
                     dry_run=options["dry_run"],
                     batch_size=options["batch_size"],
                     progress=progress if options["verbosity"] else None,
+                    options=import_options,
                 )
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
@@ -88,10 +110,18 @@ class Command(BaseCommand):
             Path(options["errors_csv"]).write_bytes(error_report_csv(result.errors))
         if options["verbosity"] == 0:
             return
-        summary = {k: v for k, v in outcome.as_dict(max_errors=0).items() if k != "errors"}
+        summary = {
+            k: v for k, v in outcome.as_dict(max_errors=0).items() if not isinstance(v, list | dict)
+        }
         title = "Dry run (nothing saved)" if options["dry_run"] else "Imported"
         style = self.style.WARNING if result.errors else self.style.SUCCESS
         self.stdout.write(style(f"{title}: " + ", ".join(f"{k}={v}" for k, v in summary.items())))
+        for warning in result.warnings.as_list():
+            lines = ", ".join(str(n) for n in warning["lines"])
+            self.stdout.write(
+                self.style.WARNING(f"  warning: {warning['message']}")
+                + (f" (lines {lines}…)" if lines else "")
+            )
         shown = result.errors[: max(0, options["show_errors"])]
         for error in shown:
             order = f" [{error.external_id}]" if error.external_id else ""

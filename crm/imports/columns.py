@@ -1,0 +1,136 @@
+"""The columns a file may have, their Chinese and English header names, and finding them in
+a header row. See the package docstring for what each column holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from crm.imports.files import ImportFileError, cell_text
+
+# column -> accepted header spellings besides the column's own name (already normalized)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "external_id": (
+        "订单号",
+        "订单编号",
+        "单号",
+        "发票号",
+        "order_id",
+        "order_no",
+        "invoiceno",
+        "invoice_no",
+        "invoice",
+    ),
+    "occurred_at": (
+        "下单时间",
+        "交易时间",
+        "时间",
+        "日期",
+        "order_time",
+        "ordered_at",
+        "date",
+        "invoicedate",
+        "invoice_date",
+    ),
+    "amount": ("金额", "订单金额", "实付金额", "total", "order_amount", "order_total"),
+    "currency": ("币种", "货币", "币别"),
+    "channel": ("渠道",),
+    "kind": ("类型", "交易类型", "type"),
+    "original_external_id": ("原订单号", "original_order_id"),
+    "mobile": ("手机", "手机号", "手机号码", "phone"),
+    "email": ("邮箱", "电子邮箱", "电子邮件", "e_mail"),
+    "wechat_unionid": ("微信unionid", "unionid"),
+    "customer_external_id": ("客户编号", "会员号", "会员编号", "customer_id", "customerid"),
+    "name": ("姓名", "客户名称", "客户姓名", "customer_name"),
+    "region": ("国家", "地区", "country"),
+    "lines": ("明细", "商品明细"),
+    # One row per order line: the rows of one order id become one order with these lines.
+    "sku": ("商品编码", "商品编号", "货号", "stockcode", "stock_code", "item_code", "product_code"),
+    "product": ("商品名称", "品名", "商品", "description", "product_name"),
+    "quantity": ("数量", "qty", "quantity"),
+    "unit_price": ("单价", "unitprice"),
+    "line_amount": ("行金额", "小计", "明细金额", "line_total", "subtotal"),
+}
+REQUIRED_COLUMNS = ("external_id", "occurred_at", "amount")
+# A line-level file may leave out the order amount: the sum of its lines is the amount.
+LINE_COLUMNS = ("sku", "product", "quantity", "unit_price", "line_amount")
+ID_COLUMNS = ("external_id", "original_external_id", "customer_external_id", "mobile")
+AMOUNT_COLUMNS = ("amount", "unit_price", "line_amount", "quantity")
+_HEADER_NAMES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases} | {
+    column: column for column in COLUMNS
+}
+
+
+def normalize_header(value: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", cell_text(value).lower()).strip("_")
+
+
+def known_column(header: Any) -> str | None:
+    """The column a header names, or ``None``."""
+    return _HEADER_NAMES.get(normalize_header(header))
+
+
+def suggest_positions(header: Sequence[Any]) -> dict[str, int]:
+    """``column -> index`` of the header names recognised (the first of two that mean the
+    same column); never refuses."""
+    positions: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        column = known_column(raw)
+        if column is not None:
+            positions.setdefault(column, index)
+    return positions
+
+
+def missing_columns(positions: dict[str, int]) -> list[str]:
+    """The required columns ``positions`` lacks; the order amount may come from the lines."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+    if "amount" in missing and (
+        "line_amount" in positions or {"quantity", "unit_price"} <= positions.keys()
+    ):
+        missing.remove("amount")
+    return missing
+
+
+def is_line_level(positions: dict[str, int]) -> bool:
+    """Rows are order lines when the file has a column only lines have."""
+    return any(c in positions for c in LINE_COLUMNS)
+
+
+def column_positions(header: Sequence[Any]) -> dict[str, int]:
+    """``column -> index`` of the known columns; refuses a file without the required ones."""
+    positions: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        column = known_column(raw)
+        if column is None:
+            continue
+        if column in positions:
+            raise ImportFileError(
+                _("Two columns mean “%(column)s”: “%(first)s” and “%(second)s”.")
+                % {
+                    "column": column,
+                    "first": cell_text(header[positions[column]]),
+                    "second": cell_text(raw),
+                }
+            )
+        positions[column] = index
+    check_positions(positions)
+    return positions
+
+
+def check_positions(positions: dict[str, int]) -> None:
+    missing = missing_columns(positions)
+    if missing:
+        raise ImportFileError(
+            _("The header row has no column for %(missing)s. Required columns: %(required)s.")
+            % {"missing": ", ".join(missing), "required": ", ".join(REQUIRED_COLUMNS)}
+        )
+    if "lines" in positions and is_line_level(positions):
+        raise ImportFileError(
+            _(
+                "The file has both a JSON lines column and order-line columns (sku, quantity, "
+                "unit price…); keep one of them."
+            )
+        )

@@ -1,0 +1,286 @@
+"""Forms of the transaction import: the upload, and the column mapping with its options."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from crm import imports
+from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
+from crm.models import TIME_ZONE_CHOICES, BusinessUnit, Channel
+
+# What each known column holds, for the mapping step's labels (new columns show their code).
+COLUMN_LABELS = {
+    "external_id": gettext_lazy("Order id"),
+    "occurred_at": gettext_lazy("Order time"),
+    "amount": gettext_lazy("Amount"),
+    "currency": gettext_lazy("Currency"),
+    "channel": gettext_lazy("Channel"),
+    "kind": gettext_lazy("Purchase or cancellation"),
+    "original_external_id": gettext_lazy("Original order id (of a cancellation)"),
+    "mobile": gettext_lazy("Mobile phone"),
+    "email": gettext_lazy("E-mail"),
+    "wechat_unionid": gettext_lazy("WeChat unionid"),
+    "customer_external_id": gettext_lazy("Customer id"),
+    "name": gettext_lazy("Customer name"),
+    "region": gettext_lazy("Region or country"),
+    "lines": gettext_lazy("Order lines (JSON)"),
+    "sku": gettext_lazy("Line: product code"),
+    "product": gettext_lazy("Line: product name"),
+    "quantity": gettext_lazy("Line: quantity"),
+    "unit_price": gettext_lazy("Line: unit price"),
+    "line_amount": gettext_lazy("Line: amount"),
+}
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def column_label(column: str) -> str:
+    return str(COLUMN_LABELS.get(column, column))
+
+
+def _required_message(column: str) -> str:
+    if column == "amount":
+        return _(
+            "Required: pick the file's column that holds this, or the order lines' amounts "
+            "(line amount, or quantity and unit price)."
+        )
+    return _("Required: pick the file's column that holds this.")
+
+
+class TransactionUploadForm(forms.Form):
+    business_unit = forms.ModelChoiceField(
+        queryset=BusinessUnit.objects.none(),
+        label=gettext_lazy("Business unit"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    source = forms.CharField(
+        label=gettext_lazy("Source system"),
+        max_length=40,
+        initial="import",
+        # the same rule as crm.services.transactions checks; said here to answer at once
+        validators=[
+            RegexValidator(
+                re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$"),
+                gettext_lazy("A short lowercase code such as pos or online_mall."),
+            )
+        ],
+        help_text=gettext_lazy(
+            "A short lowercase code such as pos or online_mall. An order id is unique within "
+            "its source: importing the same orders again skips them."
+        ),
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+    channel = forms.ChoiceField(
+        choices=Channel.choices,
+        initial=Channel.STORE,
+        label=gettext_lazy("Default channel"),
+        help_text=gettext_lazy("For rows without a channel column or value."),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy(
+            "CSV (UTF-8 or GBK) or Excel .xlsx, at most 50 MB. Larger files: ask an "
+            "administrator to use the import_transactions command."
+        ),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = BusinessUnit.objects.visible_to(user).filter(is_active=True).order_by("code")
+        field = self.fields["business_unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+
+    def clean_source(self) -> str:
+        return str(self.cleaned_data["source"]).strip().lower()
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        if upload.size > imports.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB.")
+                % {"size": imports.MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+class ColumnMappingForm(forms.Form):
+    """One select per known column (``col_<column>``: the index of the file's header, or
+    empty), the number convention, the file's time zone, the currency of rows without one and
+    an optional name to save the mapping under."""
+
+    decimal_mark = forms.ChoiceField(
+        label=gettext_lazy("Numbers in this file"),
+        choices=[
+            (DECIMAL_POINT, gettext_lazy("Decimal point: 1,234.50")),
+            (DECIMAL_COMMA, gettext_lazy("Decimal comma: 1.234,50")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    time_zone = forms.ChoiceField(
+        label=gettext_lazy("Time zone of the file's times"),
+        choices=TIME_ZONE_CHOICES,
+        help_text=gettext_lazy("Times written without a zone are read in this zone."),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    currency = forms.CharField(
+        label=gettext_lazy("Currency of the amounts"),
+        max_length=3,
+        required=False,
+        help_text=gettext_lazy(
+            "The file has no currency column: every amount is in this currency."
+        ),
+        widget=forms.TextInput(
+            attrs={"class": "form-control text-uppercase", "autocomplete": "off", "size": 4}
+        ),
+    )
+    save_as = forms.CharField(
+        label=gettext_lazy("Save this mapping as"),
+        max_length=80,
+        required=False,
+        help_text=gettext_lazy(
+            "Optional. A file of this unit with the same headers gets it proposed next time."
+        ),
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, header: Sequence[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header = list(header)
+        choices = [("", _("— not in the file —"))] + [
+            (str(index), text or _("(column %(number)s, no name)") % {"number": index + 1})
+            for index, text in enumerate(self.header)
+        ]
+        mapping_fields = {}
+        for column in imports.COLUMNS:
+            # which columns are required depends on the others (missing_columns), see clean()
+            mapping_fields[f"col_{column}"] = forms.TypedChoiceField(
+                label=column_label(column),
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select", "data-import-column": column}),
+            )
+        self.fields = {**mapping_fields, **self.fields}
+
+    def column_fields(self) -> list[tuple[str, forms.BoundField, bool]]:
+        return [
+            (column, self[f"col_{column}"], column in imports.REQUIRED_COLUMNS)
+            for column in imports.COLUMNS
+        ]
+
+    def clean_currency(self) -> str:
+        return str(self.cleaned_data.get("currency") or "").strip().upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen = {c: data[f"col_{c}"] for c in imports.COLUMNS if data.get(f"col_{c}") is not None}
+        for column in imports.missing_columns(chosen):
+            if f"col_{column}" not in self.errors:
+                self.add_error(f"col_{column}", _required_message(column))
+        if "lines" in chosen and any(c in chosen for c in imports.LINE_COLUMNS):
+            self.add_error(
+                "col_lines",
+                _(
+                    "Order lines come either from this JSON column or from the line columns "
+                    "(product code, quantity, unit price…): keep one of them."
+                ),
+            )
+        taken: dict[int, str] = {}
+        for column, index in chosen.items():
+            if index in taken:
+                self.add_error(
+                    f"col_{column}",
+                    _("“%(header)s” is already chosen for “%(other)s”; pick each column once.")
+                    % {"header": self.header[index], "other": column_label(taken[index])},
+                )
+            else:
+                taken[index] = column
+        if data.get("col_currency") is None and "currency" not in self.errors:
+            currency = data.get("currency") or ""
+            if not currency:
+                self.add_error(
+                    "currency",
+                    _("Required: the file has no currency column, so say which currency it uses."),
+                )
+            elif not _CURRENCY.match(currency):
+                self.add_error(
+                    "currency", _("A three-letter ISO code such as CNY, HKD, USD or GBP.")
+                )
+        return data
+
+    def mapping(self) -> dict[str, int]:
+        """``column -> index`` as chosen, valid or not (what the preview shows)."""
+        values = self.data if self.is_bound else self.initial
+        chosen = {}
+        for column in imports.COLUMNS:
+            value = values.get(f"col_{column}")
+            raw = "" if value is None else str(value)
+            if raw.isdigit() and int(raw) < len(self.header):
+                chosen[column] = int(raw)
+        return chosen
+
+    def options(self) -> ImportOptions:
+        data = self.cleaned_data
+        mapping = {c: data[f"col_{c}"] for c in imports.COLUMNS if data.get(f"col_{c}") is not None}
+        return ImportOptions(
+            mapping=mapping,
+            decimal_mark=data["decimal_mark"],
+            time_zone=data["time_zone"],
+            currency=data.get("currency") or "CNY",
+        )
+
+
+def column_docs() -> list[dict[str, Any]]:
+    """The known columns for the upload page's help: code, Chinese names, content."""
+    descriptions = {
+        "external_id": _("The order id in the source system."),
+        "occurred_at": _(
+            "2024-05-01 14:30, 2024/5/1 14:30:00 or ISO 8601; without a zone it is read in "
+            "the file's time zone, chosen in the next step."
+        ),
+        "amount": _("1234.50 or 1.234,50: the number convention is chosen in the next step."),
+        "currency": _(
+            "Three-letter code or 人民币/RMB/元; without this column: chosen in the next step."
+        ),
+        "channel": _(
+            "A channel code (store, tmall, jd, …) or its Chinese name; empty: the default channel."
+        ),
+        "kind": _("purchase or cancellation (购买/退货); a cancellation's amount is negative."),
+        "original_external_id": _("For a cancellation: the order it cancels."),
+        "mobile": _("Customer's mobile phone."),
+        "email": _("Customer's e-mail."),
+        "wechat_unionid": _("Customer's WeChat unionid."),
+        "customer_external_id": _("Customer's id in the source system."),
+        "name": _("Customer's name, used when a new customer is created."),
+        "region": _("The customer's region or country, kept on a new customer."),
+        "lines": _("Optional: order lines as a JSON list of objects."),
+        "sku": _("One row per order line: the rows of one order id become one order."),
+        "product": _("The line's product name."),
+        "quantity": _("The line's quantity; a return has a negative quantity."),
+        "unit_price": _("The line's unit price."),
+        "line_amount": _(
+            "The line's amount (quantity × unit price); the lines add up to the order amount."
+        ),
+    }
+    return [
+        {
+            "name": column,
+            "label": column_label(column),
+            "aliases": [a for a in aliases if not a.isascii()],
+            "required": column in imports.REQUIRED_COLUMNS,
+            "description": descriptions.get(column, ""),
+        }
+        for column, aliases in imports.COLUMNS.items()
+    ]
