@@ -135,8 +135,11 @@ def _combine_clean(
                     },
                 )
     total = sum((line.amount for line in lines), Decimal(0))
+    # An amount column is the order's total (on one row or repeated on all), or each row's
+    # own line amount; the data must say which, or the order is refused.
     stated = {o.amount for o in orders if o.amount != ""}
-    if len(stated) > 1 or (stated and stated != {total}):
+    per_line = all(o.amount == x.amount for o, x in zip(orders, lines, strict=True))
+    if stated and stated != {total} and not per_line:
         return error(
             first.line_number,
             "amount",
