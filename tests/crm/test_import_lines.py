@@ -277,3 +277,51 @@ def test_a_mapping_naming_unknown_or_shared_columns_is_refused(unit_a):
     ):
         with pytest.raises(imports.ImportFileError):
             run(unit_a, data, options=imports.ImportOptions(mapping=mapping))
+
+
+GBK_ROWS = [
+    ["G-1", "2024-05-01 10:00", "13800138000", "A-1", "龙井茶叶", "2", "88.00"],
+    ["G-2", "2024-05-01 11:00", "13900139000", "B-1", "紫砂壶", "1", "399.00"],
+    ["G-1", "2024-05-01 10:00", "13800138000", "B-2", "茶盘", "1", "120.50"],
+]
+GBK_HEADER = ["订单号", "下单时间", "手机", "商品编码", "商品名称", "数量", "单价"]
+
+
+def test_a_gbk_line_level_upload_runs_as_a_job_from_disk(unit_a):
+    data = "\r\n".join(",".join(row) for row in [GBK_HEADER, *GBK_ROWS]).encode("gbk")
+    name = imports.store_upload([data], filename="订单.csv")
+    params = {"upload": name, "filename": "订单.csv", "business_unit_id": unit_a.pk}
+
+    class Context:
+        def __init__(self):
+            self.params = {**params, "source": "pos", "channel": "store"}
+
+        def progress(self, percent, message=""):
+            pass
+
+        def check_cancelled(self):
+            pass
+
+    result = imports.import_transactions_job(Context())  # streamed from disk, read twice
+
+    assert result["encoding"] == "gb18030" and result["errors"] == []
+    assert (result["created"], result["lines"], result["customers_created"]) == (2, 3, 2)
+    order = Transaction.objects.get(external_id="G-1")
+    assert order.amount == Decimal("296.50") and order.lines[0]["description"] == "龙井茶叶"
+
+
+def test_an_xlsx_line_level_workbook_is_read_twice(unit_a):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(GBK_HEADER)
+    for row in GBK_ROWS:
+        sheet.append([*row[:5], int(row[5]), float(row[6])])
+    out = io.BytesIO()
+    book.save(out)
+
+    result = run(unit_a, out.getvalue(), filename="orders.xlsx", source="pos")
+
+    assert result["format"] == "xlsx" and result["errors"] == []
+    assert Transaction.objects.get(external_id="G-1").amount == Decimal("296.50")
