@@ -121,6 +121,14 @@ def column_positions(header: Sequence[Any]) -> dict[str, int]:
 
 
 def check_positions(positions: dict[str, int]) -> None:
+    """Refuse a mapping that names unknown columns or lacks required ones."""
+    unknown = sorted(c for c in positions if c not in COLUMNS)
+    if unknown:
+        raise ImportFileError(
+            _("Unknown columns in the mapping: %(columns)s.") % {"columns": ", ".join(unknown)}
+        )
+    if len(set(positions.values())) < len(positions) or min(positions.values(), default=0) < 0:
+        raise ImportFileError(_("Each column of the file is mapped to one column at most."))
     missing = missing_columns(positions)
     if missing:
         raise ImportFileError(

@@ -78,7 +78,11 @@ def combine(
 ) -> TransactionInput | list[RowError]:
     """One order from its rows, or the row errors that keep it out."""
     bucket = sorted(bucket, key=_line_of)
-    errors = [part for mapped in bucket for part in mapped if isinstance(part, RowError)]
+    errors = [  # the first reason of each bad row
+        next(part for part in mapped if isinstance(part, RowError))
+        for mapped in bucket
+        if any(isinstance(part, RowError) for part in mapped)
+    ]
     if errors:
         if len(bucket) > 1:
             note = ngettext(
@@ -90,11 +94,9 @@ def combine(
                 RowError(e.line, e.field, e.reason + note, e.external_id, e.code) for e in errors
             ]
         return errors
-    orders = [order for order, _line in bucket]
-    lines = [line for _order, line in bucket]
-    assert all(isinstance(o, TransactionInput) for o in orders)
-    assert all(isinstance(x, LineInput) for x in lines)
-    return _combine_clean(orders, lines, kind_given=kind_given, warnings=warnings)  # type: ignore[arg-type]
+    orders = [order for order, _line in bucket if isinstance(order, TransactionInput)]
+    lines = [line for _order, line in bucket if isinstance(line, LineInput)]
+    return _combine_clean(orders, lines, kind_given=kind_given, warnings=warnings)
 
 
 def _combine_clean(
@@ -135,8 +137,11 @@ def _combine_clean(
                     },
                 )
     total = sum((line.amount for line in lines), Decimal(0))
+    # An amount column is the order's total (on one row or repeated on all), or each row's
+    # own line amount; the data must say which, or the order is refused.
     stated = {o.amount for o in orders if o.amount != ""}
-    if len(stated) > 1 or (stated and stated != {total}):
+    per_line = all(o.amount == x.amount for o, x in zip(orders, lines, strict=True))
+    if stated and stated != {total} and not per_line:
         return error(
             first.line_number,
             "amount",

@@ -55,8 +55,13 @@ def parse_amount(value: Any, decimal_mark: str = DECIMAL_POINT) -> Decimal:
         negative, text = text[0] != "+", _SIGNS.sub("", text[1:]).strip()
     elif text.startswith("(") and text.endswith(")"):  # accounting style: (12.50)
         negative, text = True, text[1:-1].strip()
-    whole, _sep, decimals = text.partition(decimal_mark)
     other = DECIMAL_COMMA if decimal_mark == DECIMAL_POINT else DECIMAL_POINT
+    if text.count(decimal_mark) > 1:  # 1.000.000 under ".": the other convention's grouping
+        grouped = text.split(decimal_mark)
+        if other not in text and all(len(g) == 3 and _digits(g) for g in grouped[1:]):
+            raise AmountError(_wrong_mark(shown, decimal_mark))
+        raise AmountError(_("“%(value)s” is not a number.") % {"value": shown})
+    whole, _sep, decimals = text.partition(decimal_mark)
     if decimals and not _digits(decimals):
         if other in decimals and _digits(decimals.replace(other, "")):
             raise AmountError(_wrong_mark(shown, decimal_mark))  # 1.234,50 under "."

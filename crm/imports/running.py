@@ -96,6 +96,14 @@ def import_table(
     else:
         positions = column_positions(table.header)
     line_level = is_line_level(positions)
+    if (
+        line_level
+        and "amount" in positions
+        and "line_amount" not in positions
+        and not {"quantity", "unit_price"} <= positions.keys()
+    ):
+        # order lines with nothing to price them but an amount column: it is each line's
+        positions["line_amount"] = positions.pop("amount")
     counts: dict[str, int] | None = None
     share = 0.0  # of the progress bar the first pass takes
     if line_level and table.reopen is not None:

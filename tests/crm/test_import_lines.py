@@ -241,3 +241,87 @@ def test_a_file_with_json_lines_and_line_columns_is_refused(unit_a):
     header = ["订单号", "下单时间", "金额", "明细", "数量", "单价"]
     with pytest.raises(imports.ImportFileError, match="keep one"):
         run(unit_a, csv_bytes(header, [["X", "2024-05-01", "1", "[]", "1", "1"]]))
+
+
+def test_an_amount_column_of_a_line_level_file_may_be_each_lines_amount(unit_a):
+    header = ["订单号", "下单时间", "商品名称", "数量", "单价", "金额"]
+    rows = [
+        ["P-1", "2024-05-01 10:00", "茶杯", "2", "15", "30"],
+        ["P-1", "2024-05-01 10:00", "茶叶", "1", "40", "40"],
+        ["P-2", "2024-05-01 11:00", "茶杯", "1", "15", "15"],
+        ["P-2", "2024-05-01 11:00", "茶叶", "1", "40", "50"],  # neither the total nor the line
+    ]
+    result = run(unit_a, csv_bytes(header, rows), source="pos")
+    assert errors_at(result) == [(4, "amount")]
+    assert Transaction.objects.get(external_id="P-1").amount == Decimal("70.00")
+
+    only_amounts = [
+        ["Q-1", "2024-05-01 10:00", "茶杯", "30"],
+        ["Q-1", "2024-05-01 10:00", "茶叶", "40"],
+    ]
+    header = ["订单号", "下单时间", "商品名称", "金额"]
+    result = run(unit_a, csv_bytes(header, only_amounts), source="pos")
+    order = Transaction.objects.get(external_id="Q-1")
+    assert result["errors"] == [] and order.amount == Decimal("70.00")
+    assert order.lines == [
+        {"description": "茶杯", "amount": "30"},
+        {"description": "茶叶", "amount": "40"},
+    ]
+
+
+def test_a_mapping_naming_unknown_or_shared_columns_is_refused(unit_a):
+    data = csv_bytes(["a", "b", "c"], [["1", "2024-05-01", "3"]])
+    for mapping in (
+        {"external_id": 0, "occurred_at": 1, "amount": 2, "colour": 2},
+        {"external_id": 0, "occurred_at": 1, "amount": 1},
+    ):
+        with pytest.raises(imports.ImportFileError):
+            run(unit_a, data, options=imports.ImportOptions(mapping=mapping))
+
+
+GBK_ROWS = [
+    ["G-1", "2024-05-01 10:00", "13800138000", "A-1", "龙井茶叶", "2", "88.00"],
+    ["G-2", "2024-05-01 11:00", "13900139000", "B-1", "紫砂壶", "1", "399.00"],
+    ["G-1", "2024-05-01 10:00", "13800138000", "B-2", "茶盘", "1", "120.50"],
+]
+GBK_HEADER = ["订单号", "下单时间", "手机", "商品编码", "商品名称", "数量", "单价"]
+
+
+def test_a_gbk_line_level_upload_runs_as_a_job_from_disk(unit_a):
+    data = "\r\n".join(",".join(row) for row in [GBK_HEADER, *GBK_ROWS]).encode("gbk")
+    name = imports.store_upload([data], filename="订单.csv")
+    params = {"upload": name, "filename": "订单.csv", "business_unit_id": unit_a.pk}
+
+    class Context:
+        def __init__(self):
+            self.params = {**params, "source": "pos", "channel": "store"}
+
+        def progress(self, percent, message=""):
+            pass
+
+        def check_cancelled(self):
+            pass
+
+    result = imports.import_transactions_job(Context())  # streamed from disk, read twice
+
+    assert result["encoding"] == "gb18030" and result["errors"] == []
+    assert (result["created"], result["lines"], result["customers_created"]) == (2, 3, 2)
+    order = Transaction.objects.get(external_id="G-1")
+    assert order.amount == Decimal("296.50") and order.lines[0]["description"] == "龙井茶叶"
+
+
+def test_an_xlsx_line_level_workbook_is_read_twice(unit_a):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(GBK_HEADER)
+    for row in GBK_ROWS:
+        sheet.append([*row[:5], int(row[5]), float(row[6])])
+    out = io.BytesIO()
+    book.save(out)
+
+    result = run(unit_a, out.getvalue(), filename="orders.xlsx", source="pos")
+
+    assert result["format"] == "xlsx" and result["errors"] == []
+    assert Transaction.objects.get(external_id="G-1").amount == Decimal("296.50")

@@ -395,3 +395,11 @@ def test_the_command_prints_the_warnings(unit_a, tmp_path):
     )
     assert "warning:" in out.getvalue() and "(lines 2…)" in out.getvalue()
     assert not Transaction.objects.exists()
+
+
+def test_grouping_by_the_decimal_mark_itself_names_the_other_convention():
+    with pytest.raises(AmountError, match="ambiguous"):
+        imports.parse_amount("1.000.000", ".")
+    assert imports.parse_amount("1.000.000", ",") == Decimal("1000000")
+    with pytest.raises(AmountError, match="not a number"):
+        imports.parse_amount("1.2.3", ".")
