@@ -98,6 +98,7 @@ from crm.imports.files import (
 from crm.imports.inspect import Inspection, inspect_table
 from crm.imports.numbers import detect_decimal_mark, normalize_id
 from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
+from crm.imports.reports import MAX_REPORTED_ERRORS, error_report_csv, neutralize_formula
 from crm.imports.rows import (
     IMPORT_TIME_ZONE,
     map_line,
@@ -109,14 +110,11 @@ from crm.imports.rows import (
 from crm.imports.running import (
     BATCH_SIZE,
     IMPORT_JOB_KIND,
-    MAX_REPORTED_ERRORS,
     RESULT_LABELS,
     ImportOutcome,
     delete_upload,
-    error_report_csv,
     import_table,
     import_transactions_job,
-    neutralize_formula,
     purge_stale_uploads,
     run_transaction_import,
     store_upload,

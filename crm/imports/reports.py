@@ -8,6 +8,7 @@ older than ``ERROR_REPORT_DAYS``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
 import sys
@@ -17,14 +18,41 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import tablib
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from crm.imports.running import MAX_REPORTED_ERRORS, neutralize_formula
+from crm.imports.files import CSVFormat
 from crm.services import RowError
 
 ERROR_REPORT_DAYS = 30
 ALL_ERRORS = sys.maxsize  # what the job asks the import for; the file takes them all
+
+MAX_REPORTED_ERRORS = 200  # rejected rows kept in a job's result (all of them in its file)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula (``= + - @``, tab, CR first) is quoted."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def error_report_csv(errors: Iterable[RowError | Mapping[str, Any]]) -> bytes:
+    """Rejected rows as a CSV Excel opens correctly (UTF-8 with BOM), formulas neutralized."""
+    dataset = tablib.Dataset(headers=[_("Line"), _("Column"), _("Reason"), _("Order id")])
+    for error in errors:
+        item = error.as_dict() if isinstance(error, RowError) else error
+        dataset.append(
+            [
+                item.get("line") or "",
+                neutralize_formula(str(item.get("field") or "")),
+                neutralize_formula(str(item.get("reason") or "")),
+                neutralize_formula(str(item.get("external_id") or "")),
+            ]
+        )
+    return codecs.BOM_UTF8 + CSVFormat().export_data(dataset).encode("utf-8")
 
 
 def reports_dir() -> Path:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import codecs
 import logging
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tablib
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils.translation import gettext as _
@@ -20,7 +18,6 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from crm.imports.columns import check_positions, column_positions, is_line_level
 from crm.imports.files import (
-    CSVFormat,
     ImportFileError,
     Table,
     check_decodes,
@@ -30,6 +27,11 @@ from crm.imports.files import (
 )
 from crm.imports.grouping import count_orders, group_orders, order_key
 from crm.imports.options import ImportOptions
+from crm.imports.reports import (
+    ALL_ERRORS,
+    MAX_REPORTED_ERRORS,
+    keep_error_report,
+)
 from crm.imports.rows import FIELD_TO_COLUMN, map_line, map_row
 from crm.jobs import JobContext, job_handler
 from crm.models import BusinessUnit, Channel, Job
@@ -45,9 +47,7 @@ logger = logging.getLogger(__name__)
 
 IMPORT_JOB_KIND = "crm.import_transactions"
 BATCH_SIZE = 1000  # rows per call of the service's batch, like its own default
-MAX_REPORTED_ERRORS = 200
 _UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(csv|xlsx)$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -236,29 +236,6 @@ def run_transaction_import(
 # --- Error reports -----------------------------------------------------------------------
 
 
-def neutralize_formula(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula (``= + - @``, tab, CR first) is quoted."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def error_report_csv(errors: Iterable[RowError | Mapping[str, Any]]) -> bytes:
-    """Rejected rows as a CSV Excel opens correctly (UTF-8 with BOM), formulas neutralized."""
-    dataset = tablib.Dataset(headers=[_("Line"), _("Column"), _("Reason"), _("Order id")])
-    for error in errors:
-        item = error.as_dict() if isinstance(error, RowError) else error
-        dataset.append(
-            [
-                item.get("line") or "",
-                neutralize_formula(str(item.get("field") or "")),
-                neutralize_formula(str(item.get("reason") or "")),
-                neutralize_formula(str(item.get("external_id") or "")),
-            ]
-        )
-    return codecs.BOM_UTF8 + CSVFormat().export_data(dataset).encode("utf-8")
-
-
 # --- Uploads and the background job ------------------------------------------------------
 
 
@@ -353,8 +330,6 @@ def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
                 side.progress(2 + 97 * fraction, message)
             else:
                 ctx.progress(2 + 97 * fraction, message)
-
-        from crm.imports.reports import ALL_ERRORS, keep_error_report
 
         try:
             result = run_transaction_import(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections import defaultdict
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -295,6 +297,7 @@ def test_a_gbk_line_level_upload_runs_as_a_job_from_disk(unit_a):
     class Context:
         def __init__(self):
             self.params = {**params, "source": "pos", "channel": "store"}
+            self.job = SimpleNamespace(pk=uuid.uuid4())  # names the kept error report
 
         def progress(self, percent, message=""):
             pass
