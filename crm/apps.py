@@ -147,7 +147,7 @@ class CrmConfig(AppConfig):
     # who serve customers write and pin them; every role that reads customers reads them.
     role_permissions = {
         role: ["crm.view_customernote", "crm.add_customernote", "crm.change_customernote"]
-        for role in ("sales_manager", "sales_rep", "member_service")
+        for role in ("sales_manager", "sales_rep", "member_service", "data_steward")
     } | {"marketing": ["crm.view_customernote"]}
 
     def ready(self) -> None:

@@ -11,6 +11,7 @@ from crm.models import BusinessUnit, Industry, User
 from crm.roles import (
     ADMIN,
     AUDITOR,
+    DATA_STEWARD,
     MARKETING,
     MEMBER_SERVICE,
     SALES_MANAGER,
@@ -50,6 +51,14 @@ USERS = [
         "静",
         ("AUTO", "PROP", "MART", "LOGI"),
         "marketing@example.com",
+    ),
+    DemoUser(
+        "steward",
+        DATA_STEWARD,
+        "孙",
+        "丽",
+        ("AUTO", "PROP", "MART", "LOGI"),
+        "steward@example.com",
     ),
     DemoUser(
         "auditor", AUDITOR, "赵", "敏", ("AUTO", "PROP", "MART", "LOGI"), "auditor@example.com"

@@ -23,10 +23,13 @@ _ROWS = [
     ["DEMO-ERR-4", "2026-11-03 16:20", "九十九", "13900000104", "孙杰"],  # not an amount
     ["DEMO-ERR-5", "2026-11-03 17:05", "42.00", "1390000", "冯琳"],  # not a phone number
 ]
-STEWARD_VIEWS = [
-    ("公司客户", "kind=organization"),
-    ("超市的个人客户", "kind=person&unit={MART}"),
-]
+RECENT_VIEWERS = ("steward", "service", "manager", "rep", "marketing", "admin")
+# Saved views of the customer list per demo user (units by code).
+DEMO_VIEWS = {
+    "steward": [("公司客户", "kind=organization"), ("超市的个人客户", "kind=person&unit={MART}")],
+    "service": [("物业的个人客户", "kind=person&unit={PROP}")],
+    "manager": [("汽车的公司客户", "kind=organization&unit={AUTO}")],
+}
 
 
 def sample_import_csv() -> bytes:
@@ -47,7 +50,7 @@ def import_with_errors(
             "upload": stored,
             "filename": filename,
             "business_unit_id": unit.pk,
-            "source": "demo_pos",
+            "source": "pos",
             "channel": "store",
             "dry_run": False,
             "_language": "zh-hans",
@@ -61,7 +64,6 @@ def import_with_errors(
 
 
 def load_workspace_demo(units: dict[str, BusinessUnit]) -> dict[str, int]:
-    steward = User.objects.filter(username="service").first()
     importer = User.objects.filter(username="marketing").first()
     mart = units["MART"]
     jobs = 0
@@ -71,15 +73,30 @@ def load_workspace_demo(units: dict[str, BusinessUnit]) -> dict[str, int]:
         import_with_errors(unit=mart, user=importer)
         jobs = 1
     views = 0
-    if steward is not None:
-        for name, query in STEWARD_VIEWS:
+    unit_ids = {code: unit.pk for code, unit in units.items()}
+    for user in User.objects.filter(username__in=DEMO_VIEWS):
+        for name, query in DEMO_VIEWS[user.username]:
             _view, created = SavedView.objects.get_or_create(
-                user=steward,
+                user=user,
                 list_key="crm.customers",
                 name=name,
-                defaults={"query": query.format(MART=mart.pk)},
+                defaults={"query": query.format(**unit_ids)},
             )
             views += created
-        for customer in Customer.objects.live().order_by("id")[:5]:
-            services.record_recent_view(user=steward, customer=customer)
+    # Every demo user finds the last customers they opened: named customers who bought in
+    # their units (the steward's and the desk's first ones).
+    for user in User.objects.filter(username__in=RECENT_VIEWERS).order_by("id"):
+        if user.recent_views.exists():
+            continue
+        customers = (
+            Customer.objects.live()
+            .filter(
+                name_is_generated=False,
+                transactions__business_unit__in=user.business_units.all(),
+            )
+            .distinct()
+            .order_by("id")[:5]
+        )
+        for customer in customers:
+            services.record_recent_view(user=user, customer=customer)
     return {"import_jobs_with_errors": jobs, "saved_views": views}

@@ -19,6 +19,7 @@ SALES_REP = "sales_rep"
 MEMBER_SERVICE = "member_service"
 MARKETING = "marketing"
 AUDITOR = "auditor"
+DATA_STEWARD = "data_steward"
 
 ROLE_LABELS = {
     ADMIN: _("Administrator"),
@@ -27,6 +28,7 @@ ROLE_LABELS = {
     MEMBER_SERVICE: _("Member service"),
     MARKETING: _("Marketing"),
     AUDITOR: _("Auditor (read-only)"),
+    DATA_STEWARD: _("Data steward"),
 }
 ROLES = tuple(ROLE_LABELS)
 
@@ -37,7 +39,8 @@ def role_label(name: str) -> str:
 
 
 # Roles that work in the Django admin (the configuration UI); the others use the web UI only.
-STAFF_ROLES = frozenset({ADMIN, MARKETING, AUDITOR})
+# The data steward names the source systems and keeps the saved column mappings there.
+STAFF_ROLES = frozenset({ADMIN, MARKETING, AUDITOR, DATA_STEWARD})
 
 # Reading the customer master: customers, identities (masked), transactions, timeline, tags.
 CUSTOMER_READ = [
@@ -51,6 +54,9 @@ CUSTOMER_READ = [
     "crm.view_merge",
 ]
 
+# Staff who serve customers at a desk or in sales create the customers they meet.
+CUSTOMER_CREATE = ["crm.add_customer"]
+
 CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*.*"],
     SALES_MANAGER: [
@@ -59,16 +65,18 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.view_job",
         "crm.add_job",
         *CUSTOMER_READ,
+        *CUSTOMER_CREATE,
         "crm.reveal_customer_pii",
         "crm.view_duplicatecandidate",
         "crm.merge_customer",
     ],
-    SALES_REP: ["crm.view_businessunit", "crm.view_job", *CUSTOMER_READ],
+    SALES_REP: ["crm.view_businessunit", "crm.view_job", *CUSTOMER_READ, *CUSTOMER_CREATE],
     MEMBER_SERVICE: [
         "crm.view_businessunit",
         "crm.view_job",
         "crm.add_job",
         *CUSTOMER_READ,
+        *CUSTOMER_CREATE,
         "crm.reveal_customer_pii",
         "crm.add_consent",
         "crm.add_customertag",
@@ -91,6 +99,31 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.add_transaction",
     ],
     AUDITOR: ["*.view_*"],
+    # Keeps the master clean across the group: reviews and merges duplicates (oldest first on
+    # the home page), imports transactions and follows the imports that rejected rows, names
+    # the source systems; reveals identities (audited) to tell two customers apart.
+    DATA_STEWARD: [
+        "crm.view_businessunit",
+        "crm.view_user",
+        "crm.view_job",
+        "crm.add_job",
+        *CUSTOMER_READ,
+        *CUSTOMER_CREATE,
+        "crm.change_customer",
+        "crm.reveal_customer_pii",
+        "crm.view_duplicatecandidate",
+        "crm.merge_customer",
+        "crm.add_transaction",
+        "crm.view_importmapping",
+        "crm.add_importmapping",
+        "crm.change_importmapping",
+        "crm.delete_importmapping",
+        "crm.view_sourcesystem",
+        "crm.add_sourcesystem",
+        "crm.change_sourcesystem",
+        "crm.add_customertag",
+        "crm.delete_customertag",
+    ],
 }
 
 

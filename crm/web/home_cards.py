@@ -14,16 +14,20 @@ from django.utils.translation import ngettext
 
 from crm import selectors
 from crm.imports import IMPORT_JOB_KIND
+from crm.money import format_count
 from crm.registry import WorkItem, WorkList, registered_lists
-from crm.roles import ADMIN, MARKETING, MEMBER_SERVICE
+from crm.roles import ADMIN, DATA_STEWARD, MARKETING
+from crm.selectors import source_label
 
 CARD_ITEMS = 5
-# Who keeps the master clean and follows the imports: the data stewards of the group.
-DATA_STEWARD_ROLES = frozenset({ADMIN, MEMBER_SERVICE, MARKETING})
+# Who follows the imports: the data steward who keeps the master clean, and those who import.
+DATA_STEWARD_ROLES = frozenset({ADMIN, DATA_STEWARD, MARKETING})
 
 
 def _customer_title(customer: Any) -> str:
-    return f"{customer.display_name} (#{customer.pk})"
+    """The name as every screen shows it (a generated one reads as an unnamed customer with
+    its masked identity), and the customer's number."""
+    return f"{customer.shown_name} ({customer.number})"
 
 
 def duplicates_work(user: Any) -> WorkList:
@@ -63,16 +67,17 @@ def import_errors_work(user: Any) -> WorkList:
         if job.status == "failed":
             subtitle, badge, color = job.error or job.message, _("Failed"), "red"
         else:
-            subtitle = ngettext("%(count)d row rejected", "%(count)d rows rejected", rejected) % {
-                "count": rejected
+            subtitle = ngettext("%(count)s row rejected", "%(count)s rows rejected", rejected) % {
+                "count": format_count(rejected)
             }
             badge, color = _("Errors"), "orange"
-        unit = job.business_unit.code if job.business_unit else ""
+        source = job.params.get("source")
+        where = [job.business_unit.code if job.business_unit else "", source_label(source)]
         items.append(
             WorkItem(
                 title=str(result.get("filename") or job.params.get("filename") or job.label),
                 url=reverse("job-detail", args=[job.pk]),
-                subtitle=f"{unit} · {subtitle}" if unit else subtitle,
+                subtitle=" · ".join([*(w for w in where if w), subtitle]),
                 badge=badge,
                 badge_color=color,
                 when=job.created_at,

@@ -4,7 +4,6 @@ selected rows or every customer matching the filter (confirmed, set-based, audit
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from crm import services
@@ -36,9 +35,7 @@ def make(phone: str, name: str = "", **attrs):
 
 @pytest.fixture
 def desk(unit_a):
-    user = UserFactory(roles=[MEMBER_SERVICE], units=[unit_a])
-    user.user_permissions.add(Permission.objects.get(codename="add_customer"))
-    return user
+    return UserFactory(roles=[MEMBER_SERVICE], units=[unit_a])  # the role creates customers
 
 
 @pytest.fixture
@@ -59,8 +56,8 @@ def vip(db):
 # --- Create ---------------------------------------------------------------------------------
 
 
-def test_create_needs_the_permission(client, rep):
-    client.force_login(rep)
+def test_create_needs_the_permission(client, marketer):
+    client.force_login(marketer)  # marketing tags customers, it does not create them
     assert client.get(reverse("customer-create")).status_code == 403
     assert (
         client.get(reverse("customer-create-check"), {"mobile": "13800138000"}).status_code == 403
@@ -309,8 +306,7 @@ def test_many_matching_customers_are_tagged_by_a_job_with_progress(
 
 
 def test_the_live_check_counts_lookups_of_who_may_not_reveal(client, rep, settings):
-    settings.IDENTITY_SEARCHES_PER_HOUR = 2
-    rep.user_permissions.add(Permission.objects.get(codename="add_customer"))
+    settings.IDENTITY_SEARCHES_PER_HOUR = 2  # a rep creates customers but may not reveal
     make("13800138000", "林晓")
     client.force_login(rep)
     url = reverse("customer-create-check")

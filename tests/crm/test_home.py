@@ -13,7 +13,15 @@ from crm import services
 from crm.demo_workspace import import_with_errors
 from crm.models import DuplicateCandidate, Job, JobStatus, RecentView
 from crm.registry import WorkItem, WorkList, dashboard_cards, work_list_card
-from crm.roles import ADMIN, MARKETING, MEMBER_SERVICE, SALES_MANAGER, SALES_REP
+from crm.roles import (
+    ADMIN,
+    AUDITOR,
+    DATA_STEWARD,
+    MARKETING,
+    MEMBER_SERVICE,
+    SALES_MANAGER,
+    SALES_REP,
+)
 from crm.services import IdentityInput
 from tests.factories import UserFactory
 
@@ -47,7 +55,7 @@ def make_duplicates(n: int, start: int = 0) -> list[DuplicateCandidate]:
 
 @pytest.fixture
 def steward(unit_a):
-    return UserFactory(username="steward", roles=[MEMBER_SERVICE], units=[unit_a])
+    return UserFactory(username="steward", roles=[DATA_STEWARD], units=[unit_a])
 
 
 @pytest.fixture
@@ -103,6 +111,8 @@ def test_the_steward_sees_imports_with_errors_of_their_units_only(client, stewar
     assert work.items[1].url == reverse("job-detail", args=[mine.pk])
     assert work.items[0].url == reverse("job-detail", args=[failed.pk])
     assert work.total == 2
+    # named as every screen names them: the unit, the source's name, the count in Chinese
+    assert work.items[1].subtitle == "AUTO · 门店收银 · 3 行被拒绝", work.items[1].subtitle
     # the job page links the rejected rows' file
     detail = client.get(work.items[1].url)
     assert detail.status_code == 200
@@ -114,6 +124,23 @@ def test_a_rep_has_no_steward_cards_but_recent_customers_and_saved_views(client,
     keys = [i["card"].key for i in client.get(reverse("home")).context["cards"]]
     assert "duplicates-waiting" not in keys and "import-errors" not in keys
     assert {"recent-customers", "saved-views"} <= set(keys)
+
+
+def test_the_member_service_desk_reviews_duplicates_but_follows_no_imports(client, unit_a):
+    desk = UserFactory(roles=[MEMBER_SERVICE], units=[unit_a])
+    client.force_login(desk)
+    keys = [i["card"].key for i in client.get(reverse("home")).context["cards"]]
+    assert "duplicates-waiting" in keys and "import-errors" not in keys
+
+
+def test_duplicate_pairs_on_the_home_page_show_generated_names_as_placeholders(client, steward):
+    a, b = make("13800138000", "李娜"), make("13900139000")  # b: generated from its identity
+    services.record_duplicate_candidate(first=a, second=b, reason="manual", detail="x", score=50)
+    client.force_login(steward)
+    response = client.get(reverse("home"))
+    title = card(response, "duplicates-waiting").items[0].title
+    assert title.startswith(f"李娜 (#{a.pk}) ~ 未命名客户"), title
+    assert "139****9000" in title and "13900139000" not in title  # masked, styled
 
 
 def test_opening_a_360_records_a_recent_view_and_keeps_the_last_20(client, rep):
@@ -199,7 +226,14 @@ def test_any_app_registers_a_work_list_card_for_its_roles(client, rep, steward):
 
 @pytest.mark.parametrize(
     ("role", "queries"),
-    [(MEMBER_SERVICE, 14), (SALES_REP, 10), (SALES_MANAGER, 12), (MARKETING, 12), (ADMIN, 14)],
+    [
+        (MEMBER_SERVICE, 12),
+        (SALES_REP, 10),
+        (SALES_MANAGER, 12),
+        (MARKETING, 12),
+        (DATA_STEWARD, 14),
+        (ADMIN, 14),
+    ],
 )
 def test_home_page_query_count_per_role_does_not_grow_with_the_work(
     client, unit_a, role, queries, django_assert_num_queries
@@ -227,20 +261,25 @@ def test_home_page_query_count_per_role_does_not_grow_with_the_work(
 
 
 def test_the_demo_gives_the_steward_real_work_and_runs_twice(client):
-    from crm.demo import load_platform_demo
+    from crm import demo_synthetic
+    from crm.demo import USERS, load_platform_demo
     from crm.demo_workspace import SAMPLE_FILENAME, load_workspace_demo
     from crm.models import BusinessUnit, SavedView, User
 
     load_platform_demo()
     make_duplicates(3)
     units = {u.code: u for u in BusinessUnit.objects.all()}
-    assert load_workspace_demo(units) == {"import_jobs_with_errors": 1, "saved_views": 2}
+    demo_synthetic.load_synthetic(units, persons=40, companies=5)
+    assert load_workspace_demo(units) == {"import_jobs_with_errors": 1, "saved_views": 4}
     assert load_workspace_demo(units) == {"import_jobs_with_errors": 0, "saved_views": 0}
-    steward = User.objects.get(username="service")
+    steward = User.objects.get(username="steward")
+    assert steward.role_names() == {DATA_STEWARD}
     client.force_login(steward)
     response = client.get(reverse("home"))
-    assert card(response, "duplicates-waiting").total == 3
-    assert [i.title for i in card(response, "import-errors").items] == [SAMPLE_FILENAME]
+    assert card(response, "duplicates-waiting").total >= 3
+    imports = card(response, "import-errors")
+    assert [i.title for i in imports.items] == [SAMPLE_FILENAME]
+    assert "门店收银" in imports.items[0].subtitle  # the source by its name, not its code
     assert (
         len(card(response, "saved-views").items)
         == SavedView.objects.filter(user=steward).count()
@@ -249,3 +288,18 @@ def test_the_demo_gives_the_steward_real_work_and_runs_twice(client):
     assert card(response, "recent-customers").items
     client.force_login(User.objects.get(username="marketing"))  # the importer sees it too
     assert card(client.get(reverse("home")), "import-errors").total == 1
+    # Every demo role opens a home page with work on it, never only empty lists.
+    for spec in USERS:
+        client.force_login(User.objects.get(username=spec.username))
+        cards = client.get(reverse("home")).context["cards"]
+        work = [c["context"]["work"] for c in cards if "work" in c["context"]]
+        assert any(w.items for w in work), spec.username
+        if spec.role != AUDITOR:  # the auditor only reads
+            assert card_items(cards, "recent-customers"), spec.username
+
+
+def card_items(cards, key):
+    for item in cards:
+        if item["card"].key == key:
+            return item["context"]["work"].items
+    return []

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 
-from crm.roles import ADMIN, AUDITOR, ROLES, SALES_REP, expand
+from crm.roles import (
+    ADMIN,
+    AUDITOR,
+    DATA_STEWARD,
+    MARKETING,
+    MEMBER_SERVICE,
+    ROLE_LABELS,
+    ROLES,
+    SALES_MANAGER,
+    SALES_REP,
+    STAFF_ROLES,
+    expand,
+)
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +47,37 @@ def test_patterns_expand_by_app_and_codename():
     assert expand(["*.view_*"], rows) == {1, 3}
     assert expand(["crm.*"], rows) == {1, 2}
     assert expand(["leads.view_lead"], rows) == {3}
+
+
+def codenames(role: str) -> set[str]:
+    return set(Group.objects.get(name=role).permissions.values_list("codename", flat=True))
+
+
+@pytest.mark.parametrize("role", [MEMBER_SERVICE, SALES_MANAGER, SALES_REP, DATA_STEWARD])
+def test_those_who_meet_customers_create_them(client, unit_a, role):
+    assert "add_customer" in codenames(role)
+    client.force_login(UserFactory(roles=[role], units=[unit_a]))
+    assert client.get(reverse("customer-create")).status_code == 200
+
+
+@pytest.mark.parametrize("role", [MARKETING, AUDITOR])
+def test_marketing_and_the_auditor_create_no_customer(role):
+    assert "add_customer" not in codenames(role)
+
+
+def test_the_data_steward_keeps_the_master_clean():
+    perms = codenames(DATA_STEWARD)
+    assert {
+        "view_duplicatecandidate",
+        "merge_customer",
+        "add_transaction",  # imports
+        "view_job",
+        "reveal_customer_pii",  # audited
+        "change_importmapping",
+        "change_sourcesystem",
+        "view_customernote",
+    } <= perms
+    # configuration and people stay with the administrator
+    assert not perms & {"change_businessunit", "add_apikey", "change_user", "delete_customer"}
+    assert DATA_STEWARD in STAFF_ROLES  # names the sources in the admin
+    assert str(ROLE_LABELS[DATA_STEWARD]) == "数据管理员"

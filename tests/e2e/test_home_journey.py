@@ -1,4 +1,4 @@
-"""Journey: the data steward (member service) opens the home page and finds work waiting
+"""Journey: the data steward opens the home page and finds work waiting
 (duplicates, an import with rejected rows), saves a filtered customer list as a view, opens
 it again, and tags the selected customers after confirming the count; desktop and 360 px."""
 
@@ -13,7 +13,7 @@ from crm.demo import load_platform_demo
 from crm.demo_workspace import SAMPLE_FILENAME, import_with_errors
 from crm.models import BusinessUnit, CustomerTag, Identity, SavedView, Tag, TagCategory, User
 from crm.services import IdentityInput
-from tests.e2e.conftest import shoot
+from tests.e2e.conftest import name_sources, shoot
 from tests.e2e.test_jobs_and_keys_journey import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,6 +26,7 @@ def _var_dir(settings, tmp_path):
 
 def arrange() -> Tag:
     load_platform_demo()
+    name_sources()
     units = {u.code: u for u in BusinessUnit.objects.all()}
     names = ["王伟", "李娜", "张敏", "刘洋", "陈静"]
     for n, name in enumerate(names):
@@ -55,12 +56,12 @@ def test_steward_home_saved_view_and_bulk_tag(page):
     from playwright.sync_api import expect
 
     tag = arrange()
-    sign_in(page, "service")
+    sign_in(page, "steward")  # the demo's data steward
     expect(page.locator("[data-card=duplicates-waiting] [data-testid=work-item]")).to_have_count(5)
     imports_card = page.locator("[data-card=import-errors]")
     expect(imports_card.get_by_test_id("work-item")).to_have_count(1)
     expect(imports_card).to_contain_text(SAMPLE_FILENAME)
-    expect(imports_card).to_contain_text("3 行被拒绝")
+    expect(imports_card).to_contain_text("门店收银 · 3 行被拒绝")  # the source by its name
     expect(page.locator("[data-card=duplicates-waiting]")).to_contain_text("待审核的重复客户")
     shoot(page, "home-steward-zh")
 
@@ -75,7 +76,7 @@ def test_steward_home_saved_view_and_bulk_tag(page):
     page.get_by_test_id("saved-view-name").fill("个人客户")
     page.get_by_test_id("saved-view-save").click()
     expect(page.get_by_test_id("saved-view-saved")).to_contain_text("视图“个人客户”已保存")
-    view = SavedView.objects.get(user__username="service")
+    view = SavedView.objects.get(user__username="steward")
     assert view.query == "kind=person"
     page.goto("/customers/")
     page.get_by_test_id("saved-views-toggle").click()
