@@ -23,7 +23,7 @@ from crm import services
 from crm.admin.base import NamedChoicesMixin, ScopedAdminMixin, confirm_action
 from crm.admin.filters import JobKindListFilter, RoleListFilter
 from crm.errors import unique_violation
-from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, User
+from crm.models import ApiKey, BusinessUnit, IdempotencyKey, Job, Role, User
 from crm.policy import sees_all_units
 from crm.roles import role_label
 from crm.scopes import known_scopes
@@ -336,9 +336,10 @@ class IdempotencyKeyAdmin(admin.ModelAdmin[IdempotencyKey]):
 admin.site.unregister(Group)
 
 
-@admin.register(Group)
+@admin.register(Role)
 class RoleAdmin(NamedChoicesMixin, GroupAdmin):
-    """Roles are groups; their names are stable codes, shown by their translated names."""
+    """Roles are groups (``Role`` is a proxy named 角色); their names are stable codes, shown
+    by their translated names."""
 
     list_display = ["label", "permission_count", "user_count"]
     list_display_links = ["label"]

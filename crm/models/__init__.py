@@ -36,6 +36,7 @@ from crm.models.platform import (
     Job,
     JobStatus,
     RateCounter,
+    Role,
     User,
 )
 from crm.models.sources import SourceSystem
@@ -86,6 +87,7 @@ __all__ = [
     "PiiAccess",
     "RateCounter",
     "RecentView",
+    "Role",
     "SavedView",
     "SourceSystem",
     "Tag",

@@ -11,7 +11,7 @@ import hashlib
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser, Group, UserManager
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.policy import ScopedQuerySet
+from crm.roles import role_label
 
 
 class Industry(models.TextChoices):
@@ -147,6 +148,20 @@ class User(AbstractUser):
             cached = frozenset(self.groups.values_list("name", flat=True))
             self.__dict__["_role_names"] = cached
         return cached
+
+
+class Role(Group):
+    """A role as the admin names it: Django's group, whose name is the role's stable code
+    (``crm.roles``), under the name staff use (角色, not 组). No table of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        """The role's name in the current language (breadcrumbs, messages, history)."""
+        return role_label(self.name)
 
 
 class ApiKeyQuerySet(ScopedQuerySet["ApiKey"]):

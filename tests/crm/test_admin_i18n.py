@@ -294,7 +294,7 @@ def test_roles_show_their_names_not_their_codes(client, zh_superuser, rows):
         names = {code: str(label) for code, label in ROLE_LABELS.items()}
     users = " ".join(visible_text(client.get(reverse("admin:crm_user_changelist")).text))
     assert names[SALES_REP] in users and names[ADMIN] in users
-    groups = visible_text(client.get(reverse("admin:auth_group_changelist")).text)
+    groups = visible_text(client.get(reverse("admin:crm_role_changelist")).text)
     assert names[SALES_REP] in groups
     assert SALES_REP not in groups, "a role's code shown where its name belongs"
     # the users list's role filter names the roles
@@ -311,7 +311,7 @@ def test_roles_show_their_names_not_their_codes(client, zh_superuser, rows):
         assert names[SALES_REP] in shown and SALES_REP not in shown, url
     rep = Group.objects.get(name=SALES_REP)
     change = " ".join(
-        visible_text(client.get(reverse("admin:auth_group_change", args=[rep.pk])).text)
+        visible_text(client.get(reverse("admin:crm_role_change", args=[rep.pk])).text)
     )
     assert names[SALES_REP] in change
 
@@ -360,7 +360,7 @@ def _queries(client, url: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("url_name", ["admin:crm_user_changelist", "admin:auth_group_changelist"])
+@pytest.mark.parametrize("url_name", ["admin:crm_user_changelist", "admin:crm_role_changelist"])
 def test_role_lists_cost_the_same_whatever_the_number_of_users(
     client, zh_superuser, unit_a, url_name
 ):
@@ -434,3 +434,13 @@ def test_history_lists_filter_by_the_units_the_reader_sees(client, unit_a, rows)
     mine = client.get(url, {"business_unit": unit_a.pk}).context["cl"].result_list
     assert set(mine) == set(Transaction.objects.filter(business_unit=unit_a))
     assert not client.get(url, {"business_unit": "x"}).context["cl"].result_list
+
+
+def test_roles_are_called_roles_not_groups(client, zh_superuser):
+    """Django's Group reads 组; the admin lists it as 角色 (a proxy, no table of its own)."""
+    client.force_login(zh_superuser)
+    index = " ".join(visible_text(client.get(reverse("admin:index")).text))
+    assert "角色" in index and "组" not in index.replace("组织", "")
+    assert client.get("/admin/auth/group/").status_code == 404
+    changelist = client.get(reverse("admin:crm_role_changelist"))
+    assert "选择 角色 来修改" in " ".join(visible_text(changelist.text))

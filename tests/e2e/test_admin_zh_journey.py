@@ -29,7 +29,7 @@ def test_the_admin_names_roles_in_chinese(page):
     expect(page.locator("#result_list")).not_to_contain_text("sales_manager")
     shoot(page, "admin-users-roles-zh")
 
-    page.goto("/admin/auth/group/")
+    page.goto("/admin/crm/role/")
     expect(page.locator("#result_list")).to_contain_text("审计员")
     page.get_by_role("link", name="销售代表").click()
     expect(page.locator(".breadcrumbs")).to_contain_text("销售代表")
