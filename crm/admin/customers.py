@@ -43,6 +43,7 @@ from crm.money import format_money
 from crm.registry import event_type
 from crm.selectors.customers import exact_identity_filter, search_filter
 from crm.selectors.sources import source_label
+from crm.templatetags.crm_tags import customer_name
 
 MASKED_HELP_TEXT = _(
     "Phones, e-mails, WeChat ids and external ids are masked in the admin. To see one in "
@@ -56,13 +57,17 @@ class IdentityInline(admin.TabularInline[Identity, Customer]):
 
     model = Identity
     extra = 0
-    fields = ["type", "masked", "verified", "source", "created_at"]
+    fields = ["type", "masked", "verified", "source_name", "created_at"]
     readonly_fields = fields
     can_delete = False
 
     @admin.display(description=_("value"))
     def masked(self, obj: Identity) -> str:
         return obj.masked_value
+
+    @admin.display(description=_("source"))
+    def source_name(self, obj: Identity) -> str:
+        return source_label(obj.source)
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["help_texts"] = {"masked": MASKED_HELP_TEXT}
@@ -82,17 +87,17 @@ class CustomerTagInline(admin.TabularInline[CustomerTag, Customer]):
 
 @admin.register(Customer)
 class CustomerAdmin(BigTableAdmin):
-    list_display = ["display_name", "kind", "region", "state", "created_at", "view_360"]
+    list_display = ["name", "kind", "region", "state", "created_at", "view_360"]
     list_filter = ["kind", ("merged_into", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["display_name"]
     search_help_text = _(
         "Name, a full phone number or its last 4 digits, a full e-mail address or an external id."
     )
-    readonly_fields = ["merged_into", "merged_at", "created_at", "updated_at", "source"]
+    readonly_fields = ["merged_into", "merged_at", "created_at", "updated_at", "source_name"]
     fieldsets = [
         (None, {"fields": ["kind", "display_name", "registered_name"]}),
         (_("Person"), {"fields": ["gender", "birthday", "region"]}),
-        (_("Origin"), {"fields": ["source", "created_at", "updated_at"]}),
+        (_("Origin"), {"fields": ["source_name", "created_at", "updated_at"]}),
         (_("Merge"), {"fields": ["merged_into", "merged_at"]}),
     ]
     inlines = [IdentityInline, CustomerTagInline]
@@ -111,6 +116,16 @@ class CustomerAdmin(BigTableAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # customers are merged, never deleted: their history must stay
+
+    @admin.display(description=_("name"), ordering="display_name")
+    def name(self, obj: Customer) -> str:
+        """A generated name as every screen shows it: a styled "unnamed customer" with its
+        masked identity (sorted after the real names)."""
+        return customer_name(obj)
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_name(self, obj: Customer) -> str:
+        return source_label(obj.source)
 
     @admin.display(description=_("state"))
     def state(self, obj: Customer) -> str:
@@ -161,7 +176,7 @@ class IdentityAdmin(ReadOnlyAdmin):
     search_help_text = _("A phone, e-mail, credit code, WeChat id or source:id, matched exactly.")
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
-    fields = ["customer", "view_360", "type", "masked", "verified", "source", "created_at"]
+    fields = ["customer", "view_360", "type", "masked", "verified", "source_name", "created_at"]
     readonly_fields = fields
 
     @admin.display(description=_("source"), ordering="source")
@@ -277,12 +292,24 @@ class TimelineEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Consent)
 class ConsentAdmin(ReadOnlyAdmin):
-    list_display = ["customer", "channel", "purpose", "granted", "occurred_at", "source", "actor"]
+    list_display = [
+        "customer",
+        "channel",
+        "purpose",
+        "granted",
+        "occurred_at",
+        "source_name",
+        "actor",
+    ]
     list_filter = ["channel", "purpose", "granted"]
     list_select_related = ["customer", "actor"]
     raw_id_fields = ["customer"]
     search_fields = ["=customer__id"]
     search_help_text = _("A customer's number, exactly.")
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_name(self, obj: Consent) -> str:
+        return source_label(obj.source)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Consent], search_term: str

@@ -181,7 +181,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.display_name
+        # What the admin and every generic display print: never a generated name as a name.
+        return str(self.shown_name)
 
     @property
     def shown_name(self) -> str:

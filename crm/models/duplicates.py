@@ -115,6 +115,16 @@ class Merge(models.Model):
     def __str__(self) -> str:
         return f"{self.loser_id} → {self.survivor_id}"
 
+    @property
+    def loser_shown_name(self) -> str:
+        """The merged customer's name as it read then (a generated one as a placeholder)."""
+        snapshot = self.loser_snapshot or {}
+        before = Customer(
+            display_name=snapshot.get("display_name") or "",
+            name_is_generated=bool(snapshot.get("name_is_generated")),
+        )
+        return str(before.shown_name)
+
 
 class PiiAccess(models.Model):
     """Audit: somebody revealed a customer's full identities, or searched fragments of

@@ -63,6 +63,23 @@ def money(amount: object, currency: str = "CNY") -> str:
 
 
 @register.filter
+def grouped(value: object) -> str:
+    """``{{ n|grouped }}``: a whole number grouped as the language reads it (``10,000``)."""
+    from crm.money import format_count
+
+    return format_count(value)
+
+
+@register.filter
+def time_zone_label(name: str | None) -> str:
+    """``{{ "Europe/London"|time_zone_label }}``: the zone's name in the active language with
+    its IANA name (``伦敦（Europe/London）``); a zone not in the list as it is."""
+    from crm.models.platform import TIME_ZONE_CHOICES
+
+    return str(dict(TIME_ZONE_CHOICES).get(name or "", name or ""))
+
+
+@register.filter
 def source_label(code: str | None) -> str:
     """``{{ t.source|source_label }}``: the source system's name in the active language."""
     from crm.selectors.sources import source_label as label

@@ -78,3 +78,16 @@ def shoot(page: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def name_sources() -> None:
+    """Journeys flush the database (``transaction=True``), and with it the source names the
+    migration seeded: name the sources the journeys use again, and let the server see them."""
+    from crm.models import SourceSystem
+    from crm.selectors import forget_source_names
+
+    for code, name_zh, name_en in (("pos", "门店收银", "Store POS"),):  # as 0012 seeds it
+        SourceSystem.objects.get_or_create(
+            code=code, defaults={"name_zh": name_zh, "name_en": name_en}
+        )
+    forget_source_names()
