@@ -116,6 +116,17 @@ def test_find_by_phone_fragment_open_360_review_and_merge(page):
     box = page.get_by_test_id("reveal-phone").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360
     shoot(page, "customer-360-mobile-zh")
+    # The transactions tab on the phone: date and amount in view without scrolling sideways.
+    page.get_by_test_id("tab-transactions").click()
+    expect(page.get_by_test_id("transaction-row").first).to_be_visible()
+    for cell in ("transaction-when", "transaction-amount"):
+        box = page.get_by_test_id(cell).first.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, (cell, box)
+    expect(page.get_by_test_id("transaction-amount").first).to_contain_text("¥")
+    table = page.get_by_test_id("transaction-table")
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth")
+    page.get_by_test_id("transaction-amount").first.scroll_into_view_if_needed()
+    shoot(page, "customer-360-transactions-mobile-zh")
     page.set_viewport_size({"width": 1280, "height": 800})
 
     page.get_by_test_id("duplicate-alert").get_by_role("link").click()

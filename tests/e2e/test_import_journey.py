@@ -13,7 +13,7 @@ import pytest
 
 from crm.demo import load_platform_demo
 from crm.models import BusinessUnit, Transaction
-from tests.e2e.conftest import shoot
+from tests.e2e.conftest import name_sources, shoot
 from tests.e2e.test_jobs_and_keys_journey import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -57,6 +57,7 @@ def test_import_a_line_level_gbk_file_with_unknown_headers(page, tmp_path, width
     from playwright.sync_api import expect
 
     load_platform_demo()
+    name_sources()
     unit = BusinessUnit.objects.get(code="MART")
     page.set_viewport_size({"width": width, "height": 800})
     suffix = "" if width > 1000 else "-360"
@@ -110,6 +111,21 @@ def test_import_a_line_level_gbk_file_with_unknown_headers(page, tmp_path, width
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("2024-05-02 06:30")
     expect(rows.first).to_contain_text("119.00")
+    # the unit's figures: the last purchase on the Shanghai day, the spend formatted
+    expect(page.get_by_test_id("unit-last").first).to_have_text("2024-05-02")
+    expect(page.get_by_test_id("unit-spend").first).to_contain_text("119.00")
     shoot(page, f"import-customer{suffix}")
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow, "the page is wider than the screen"
+
+    # the job list tells the dry run and the import apart, in Chinese
+    page.goto("/jobs/")
+    jobs = page.get_by_test_id("job-row")
+    expect(jobs).to_have_count(2)
+    expect(jobs.first).to_contain_text("导入交易")
+    expect(jobs.first.get_by_test_id("job-file")).to_contain_text(".csv")
+    expect(jobs.nth(1).get_by_test_id("job-outcome")).to_contain_text("试运行")
+    expect(page.get_by_test_id("job-table")).to_contain_text("门店收银")  # the source's name
+    box = jobs.first.get_by_test_id("job-outcome").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width, box  # no sideways scrolling
+    shoot(page, f"import-job-list{suffix}")
