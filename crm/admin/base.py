@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.roles import role_label
 from crm.selectors.customers import estimated_row_count
+from crm.selectors.sources import source_label
 
 # Django names its default permissions in English when they are created ("Can add customer");
 # shown in the reader's language instead.
@@ -83,6 +84,14 @@ def confirm_action(
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+class SourceNameMixin:
+    """``source_name`` for ``list_display`` and ``fields``: a row's source code by its name."""
+
+    @admin.display(description=_("source"), ordering="source")
+    def source_name(self, obj: Any) -> str:
+        return source_label(obj.source)
 
 
 class ScopedAdminMixin:

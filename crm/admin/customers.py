@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
-from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, confirm_action
+from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, SourceNameMixin, confirm_action
 from crm.admin.filters import (
     CurrencyListFilter,
     EventTypeListFilter,
@@ -52,7 +52,7 @@ MASKED_HELP_TEXT = _(
 )
 
 
-class IdentityInline(admin.TabularInline[Identity, Customer]):
+class IdentityInline(SourceNameMixin, admin.TabularInline[Identity, Customer]):
     """Masked for everybody: the raw ``value`` is never a field here, not even a hidden one."""
 
     model = Identity
@@ -64,10 +64,6 @@ class IdentityInline(admin.TabularInline[Identity, Customer]):
     @admin.display(description=_("value"))
     def masked(self, obj: Identity) -> str:
         return obj.masked_value
-
-    @admin.display(description=_("source"))
-    def source_name(self, obj: Identity) -> str:
-        return source_label(obj.source)
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         kwargs["help_texts"] = {"masked": MASKED_HELP_TEXT}
@@ -86,7 +82,7 @@ class CustomerTagInline(admin.TabularInline[CustomerTag, Customer]):
 
 
 @admin.register(Customer)
-class CustomerAdmin(BigTableAdmin):
+class CustomerAdmin(SourceNameMixin, BigTableAdmin):
     list_display = ["name", "kind", "region", "state", "created_at", "view_360"]
     list_filter = ["kind", ("merged_into", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["display_name"]
@@ -122,10 +118,6 @@ class CustomerAdmin(BigTableAdmin):
         """A generated name as every screen shows it: a styled "unnamed customer" with its
         masked identity (sorted after the real names)."""
         return customer_name(obj)
-
-    @admin.display(description=_("source"), ordering="source")
-    def source_name(self, obj: Customer) -> str:
-        return source_label(obj.source)
 
     @admin.display(description=_("state"))
     def state(self, obj: Customer) -> str:
@@ -169,7 +161,7 @@ class CustomerAdmin(BigTableAdmin):
 
 
 @admin.register(Identity)
-class IdentityAdmin(ReadOnlyAdmin):
+class IdentityAdmin(SourceNameMixin, ReadOnlyAdmin):
     list_display = ["type", "masked", "customer", "verified", "source_name", "created_at"]
     list_filter = ["type", "verified"]
     search_fields = ["value"]  # shows the search box; get_search_results does the search
@@ -178,10 +170,6 @@ class IdentityAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer"]
     fields = ["customer", "view_360", "type", "masked", "verified", "source_name", "created_at"]
     readonly_fields = fields
-
-    @admin.display(description=_("source"), ordering="source")
-    def source_name(self, obj: Identity) -> str:
-        return source_label(obj.source)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Identity], search_term: str
@@ -291,7 +279,7 @@ class TimelineEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Consent)
-class ConsentAdmin(ReadOnlyAdmin):
+class ConsentAdmin(SourceNameMixin, ReadOnlyAdmin):
     list_display = [
         "customer",
         "channel",
@@ -306,10 +294,6 @@ class ConsentAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer"]
     search_fields = ["=customer__id"]
     search_help_text = _("A customer's number, exactly.")
-
-    @admin.display(description=_("source"), ordering="source")
-    def source_name(self, obj: Consent) -> str:
-        return source_label(obj.source)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Consent], search_term: str
