@@ -1,5 +1,6 @@
-"""Demo work for the home page: an import with rejected rows, saved views and recently
-viewed customers, so that each demo role finds something to do (``manage.py load_demo``).
+"""Demo work for the home page: an import with rejected rows, saved views, recently viewed
+customers and the desk's notes on one of them, so that each demo role finds something to
+do (``manage.py load_demo``).
 
 Runs after the customer master's demo (whose planted duplicates fill the steward's
 "duplicates waiting"); running it again changes nothing."""
@@ -12,7 +13,7 @@ from typing import Any
 
 from crm import imports, services
 from crm.jobs import run_job
-from crm.models import BusinessUnit, Customer, Job, SavedView, User
+from crm.models import BusinessUnit, Customer, CustomerNote, Job, SavedView, User
 
 SAMPLE_FILENAME = "门店订单-示例-有错误.csv"
 _HEADER = ["external_id", "occurred_at", "amount", "mobile", "name"]
@@ -22,6 +23,11 @@ _ROWS = [
     ["DEMO-ERR-3", "2026-11-31 09:00", "88.00", "13900000103", "郑爽"],  # no 31 November
     ["DEMO-ERR-4", "2026-11-03 16:20", "九十九", "13900000104", "孙杰"],  # not an amount
     ["DEMO-ERR-5", "2026-11-03 17:05", "42.00", "1390000", "冯琳"],  # not a phone number
+]
+# Notes the desk wrote on the first customers it opened (the first one pinned).
+DEMO_NOTES = [
+    ("客户希望周末联系，工作日不方便接电话。", True),
+    ("上次来电咨询会员积分兑换，已告知规则。", False),
 ]
 RECENT_VIEWERS = ("steward", "service", "manager", "rep", "marketing", "admin")
 # Saved views of the customer list per demo user (units by code).
@@ -99,4 +105,11 @@ def load_workspace_demo(units: dict[str, BusinessUnit]) -> dict[str, int]:
         )
         for customer in customers:
             services.record_recent_view(user=user, customer=customer)
-    return {"import_jobs_with_errors": jobs, "saved_views": views}
+    notes = 0
+    desk = User.objects.filter(username="service").first()
+    first_seen = desk.recent_views.order_by("-viewed_at").first() if desk else None
+    if first_seen is not None and not CustomerNote.objects.filter(author=desk).exists():
+        for text, pinned in DEMO_NOTES:
+            services.add_note(customer=first_seen.customer, author=desk, text=text, pinned=pinned)
+            notes += 1
+    return {"import_jobs_with_errors": jobs, "saved_views": views, "notes": notes}

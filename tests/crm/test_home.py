@@ -270,8 +270,16 @@ def test_the_demo_gives_the_steward_real_work_and_runs_twice(client):
     make_duplicates(3)
     units = {u.code: u for u in BusinessUnit.objects.all()}
     demo_synthetic.load_synthetic(units, persons=40, companies=5)
-    assert load_workspace_demo(units) == {"import_jobs_with_errors": 1, "saved_views": 4}
-    assert load_workspace_demo(units) == {"import_jobs_with_errors": 0, "saved_views": 0}
+    first = {"import_jobs_with_errors": 1, "saved_views": 4, "notes": 2}
+    assert load_workspace_demo(units) == first
+    again = {"import_jobs_with_errors": 0, "saved_views": 0, "notes": 0}
+    assert load_workspace_demo(units) == again
+    from crm.models import CustomerNote
+
+    pinned = CustomerNote.objects.get(pinned_at__isnull=False)
+    client.force_login(User.objects.get(username="service"))  # the desk finds its note
+    detail = client.get(reverse("customer-detail", args=[pinned.customer_id]))
+    assert pinned.text in detail.content.decode()
     steward = User.objects.get(username="steward")
     assert steward.role_names() == {DATA_STEWARD}
     client.force_login(steward)
