@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -19,6 +20,8 @@ from crm.models import (
 )
 
 pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,16 @@ def test_load_demo_matches_pandas_on_the_online_retail_file(frame: pd.DataFrame,
     }
     assert mismatches == {}
     assert sum(actual.values()) == Decimal(str(round(expected.sum(), 2))).quantize(Decimal("0.01"))
+
+    # The file's times are UK time: every invoice keeps its UK day and clock time (read as
+    # Shanghai time, 10-12 % of them showed on the wrong day), its amounts are pounds.
+    written = good.groupby("InvoiceNo").InvoiceDate.first().str.slice(0, 16)
+    stored = {
+        number: when.astimezone(LONDON).strftime("%Y-%m-%d %H:%M")
+        for number, when in retail.values_list("external_id", "occurred_at")
+    }
+    assert stored == written.to_dict()
+    assert set(retail.values_list("currency", flat=True)) == {"GBP"}
 
 
 def test_load_demo_twice_changes_nothing_and_fills_the_other_units() -> None:
