@@ -125,7 +125,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(
             request,
             _("“%(name)s” (#%(id)d) was merged into this customer.")
-            % {"name": customer.display_name, "id": pk},
+            % {"name": customer.shown_name, "id": pk},
         )
         return redirect("customer-detail", pk=customer.merged_into_id)
     tab = request.GET.get("tab", "timeline")

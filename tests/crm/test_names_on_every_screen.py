@@ -79,6 +79,9 @@ def test_a_merge_of_an_unnamed_customer_names_it_as_a_placeholder(client, boss):
     html = client.get(reverse("merge-detail", args=[merge.pk])).content.decode()
     assert "未命名客户（139****9000）" in html
     assert "“139****9000”" not in html
+    # the old link leads to the survivor and names the merged customer the same way
+    followed = client.get(reverse("customer-detail", args=[unnamed.pk]), follow=True)
+    assert "“未命名客户（139****9000）”" in followed.content.decode()
 
 
 def test_the_duplicate_warning_of_the_create_form_shows_the_placeholder(client, unit_a):
