@@ -226,6 +226,12 @@ class TransactionAdmin(ReadOnlyAdmin):
     )
     list_select_related = ["business_unit", "customer"]
     raw_id_fields = ["customer", "original"]
+    # the page of one transaction: money and the source as every screen shows them
+    fields = [
+        *("source_name", "external_id", "business_unit", "channel", "kind", "status"),
+        *("money", "occurred_at", "customer", "original", "original_external_id", "lines"),
+        "ingested_at",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
         return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]

@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from crm import services
 from crm.demo_workspace import import_with_errors
-from crm.models import Customer, Role
+from crm.models import Customer, Role, Transaction
 from crm.roles import ADMIN, DATA_STEWARD, MARKETING
-from crm.services import IdentityInput
+from crm.services import IdentityInput, TransactionInput
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +119,26 @@ def test_roles_are_a_proxy_of_groups_named_by_their_label(boss):
     assert str(role) == "数据管理员" and role.pk in boss.groups.model.objects.values_list(
         "pk", flat=True
     )
+
+
+def test_one_transactions_admin_page_shows_money_and_the_source_by_name(client, boss, unit_a):
+    make("13800138000", "王伟")
+    services.ingest_transactions(
+        business_unit=unit_a,
+        source="pos",
+        rows=[
+            TransactionInput(
+                "A1",
+                WHEN,
+                "12345.5",
+                "store",
+                currency="GBP",
+                identities=[IdentityInput("mobile", "13800138000")],
+            )
+        ],
+    )
+    client.force_login(boss)
+    url = reverse("admin:crm_transaction_change", args=[Transaction.objects.get().pk])
+    html = client.get(url).content.decode()
+    assert "£12,345.50" in html and "门店收银" in html
+    assert "12345.50" not in html
