@@ -80,6 +80,15 @@ def time_zone_label(name: str | None) -> str:
 
 
 @register.filter
+def import_column_label(column: str | None) -> str:
+    """``{{ error.field|import_column_label }}``: an import column by its name (下单时间 for
+    ``occurred_at``); a file's own header as it is."""
+    from crm.web.import_forms import column_label
+
+    return column_label(column or "")
+
+
+@register.filter
 def source_label(code: str | None) -> str:
     """``{{ t.source|source_label }}``: the source system's name in the active language."""
     from crm.selectors.sources import source_label as label

@@ -101,9 +101,9 @@ def test_the_jobs_card_tells_imports_apart_like_the_job_list(client, unit_a):
         unit=unit_a,
         user=importer,
         filename="门店订单.csv",
-        data=f"external_id,occurred_at,amount,mobile\n{rows}".encode(),
+        data=f"external_id,occurred_at,amount,mobile\n{rows}BAD,soon,5,\n".encode(),
     )
-    assert job.result["created"] == 1234
+    assert job.result["created"] == 1234 and job.result["rejected"] == 1
     client.force_login(importer)
     html = client.get(reverse("home")).content.decode()
     card = html[html.index('data-testid="jobs-card"') :]
@@ -112,6 +112,7 @@ def test_the_jobs_card_tells_imports_apart_like_the_job_list(client, unit_a):
     assert "1,234" in detail  # the result's figures grouped
     assert ">crm.import_transactions<" not in detail  # the kind by its name
     assert "中国（Asia/Shanghai）" in detail  # the zone by its name
+    assert '下单时间 <code class="small">occurred_at</code>' in detail  # the column by name
 
 
 def test_roles_are_a_proxy_of_groups_named_by_their_label(boss):
