@@ -81,3 +81,12 @@ def test_the_data_steward_keeps_the_master_clean():
     assert not perms & {"change_businessunit", "add_apikey", "change_user", "delete_customer"}
     assert DATA_STEWARD in STAFF_ROLES  # names the sources in the admin
     assert str(ROLE_LABELS[DATA_STEWARD]) == "数据管理员"
+
+
+def test_the_data_steward_names_sources_in_the_admin(client, unit_a):
+    steward = UserFactory(roles=[DATA_STEWARD], units=[unit_a], is_staff=True)
+    client.force_login(steward)
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("admin:crm_sourcesystem_changelist")).status_code == 200
+    assert client.get(reverse("admin:crm_sourcesystem_add")).status_code == 200
+    assert client.get(reverse("admin:crm_businessunit_add")).status_code == 403
