@@ -375,9 +375,7 @@ def test_management_command_imports_a_generated_gbk_csv(unit_a, tmp_path):
     assert "rows read" in err.getvalue()
 
 
-def test_management_command_stops_where_a_big_file_changes_encoding(
-    unit_a, tmp_path, monkeypatch
-):
+def test_management_command_stops_where_a_big_file_changes_encoding(unit_a, tmp_path, monkeypatch):
     from crm.services import transaction_bulk
 
     monkeypatch.setattr(transaction_bulk, "CHUNK_ROWS", 1000)  # a chunk of one batch
