@@ -208,6 +208,7 @@ def run_transaction_import(
     batch_size: int = BATCH_SIZE,
     max_errors: int = MAX_REPORTED_ERRORS,
     options: ImportOptions | None = None,
+    bulk: bool = True,
 ) -> dict[str, Any]:
     """Import a CSV or XLSX file, held in memory (``data``) or on disk (``path``, read as a
     stream, never whole): the service's result (``received``, ``created``, ``duplicates``, …,
@@ -224,6 +225,7 @@ def run_transaction_import(
             batch_size=batch_size,
             progress=progress,
             options=options,
+            bulk=bulk,
         )
         return outcome.as_dict(max_errors=max_errors)
 
