@@ -147,9 +147,7 @@ def bare_copy(conn: Any, path: Path) -> float:
 
 def _summary(output: str) -> str:
     """The command's one-line result (``Imported: received=..., created=...``)."""
-    return next(
-        (line.strip() for line in output.splitlines() if line.startswith("Imported:")), ""
-    )
+    return next((line.strip() for line in output.splitlines() if line.startswith("Imported:")), "")
 
 
 def _import(manage: list[str], path: Path, env: dict[str, str], way: str) -> dict[str, Any]:
