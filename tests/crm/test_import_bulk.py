@@ -315,3 +315,25 @@ def test_two_bulk_imports_of_overlapping_files_at_once_make_each_customer_once(u
     assert live.count() == 400
     assert Identity.objects.count() == 400
     assert Identity.objects.values("customer").distinct().count() == 400
+
+
+def test_plain_batches_are_written_set_based_in_a_few_statements(unit_a):
+    from django.test.utils import CaptureQueriesContext
+
+    rows = [
+        [f"S{n}", "2024-05-06 10:00", "10", "", "", f"1380000{n % 50:04d}", "", ""]
+        for n in range(300)
+    ]
+    data = csv_bytes(HEADER, rows)
+    counted = {}
+    for bulk in (False, True):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            result = run(unit_a, data, bulk=bulk, batch_size=10)
+            transaction.set_rollback(True)
+        assert (result["created"], result["customers_created"]) == (300, 50)
+        counted[bulk] = len(queries)
+
+    # 30 batches: the service path pays five or more statements each, the bulk path one
+    # lookup of each kind and one write of each kind for the whole chunk.
+    assert counted[False] >= 30 * 5
+    assert counted[True] <= 16
