@@ -11,16 +11,19 @@ Why it is built this way:
   So the chunk keeps the service's batches: their decisions about customers are replayed in
   Python against one lookup of every identity the chunk carries (share-locked, tombstones
   leading to survivors), new customers standing in as placeholders until they are created.
-- A batch is "plain" when the service path would only insert into it: no order id stored
-  before (under any unit) or repeated in the chunk, no cancellation that names an original,
-  no purchase a stored cancellation waits for or that a cancellation of the chunk names, no
-  row whose identities belong to two customers. Consecutive plain batches are written
-  set-based: the customers nobody knew in one ``bulk_create`` (with their ``customer.created``
-  events), their identities in one insert, the generated names in one update, the orders by
-  ``COPY`` into a temporary staging table and one ``INSERT ... SELECT ... ON CONFLICT DO
-  NOTHING``; the overlap warnings (the same order ids or purchases under another source) by
-  one query each. Every other batch goes through the service path (``_ingest_batch``) at its
-  place in the sequence, so what follows it sees what it stored.
+- A batch is "plain" when the service path would only skip or insert its rows: no new order
+  id repeated in the chunk, no cancellation that names an original, no purchase a stored
+  cancellation waits for or that a cancellation of the chunk names, no row whose identities
+  belong to two customers. Its orders stored before (one lookup for the chunk) are settled as
+  the service settles them: another unit's is refused, the same content is a duplicate, other
+  content a conflict (compared with the replayed owners of the row's identities).
+  Consecutive plain batches are written set-based: the customers nobody knew in one
+  ``bulk_create`` (with their ``customer.created`` events), their identities in one insert,
+  the generated names in one update, the orders by ``COPY`` into a temporary staging table
+  and one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``; the overlap warnings (the same
+  order ids or purchases under another source) by one query each. Every other batch goes
+  through the service path (``_ingest_batch``) at its place in the sequence, so what follows
+  it sees what it stored.
 - A chunk is one transaction (a savepoint inside a dry run's). When a concurrent import
   stored one of its identities or order ids first (the insert returns fewer rows than
   staged), the chunk is rolled back and run again through the service path, which settles
@@ -39,6 +42,7 @@ from crm.models import BusinessUnit, TransactionKind
 from crm.normalizers import InvalidIdentity
 from crm.services.transaction_bulk_plan import _is_plain, _Owners, _Plan, _plan_batch
 from crm.services.transaction_bulk_writes import _flush, _RaceLost
+from crm.services.transaction_conflicts import stored_orders
 from crm.services.transaction_customers import _keys
 from crm.services.transaction_input import (
     BATCH_SIZE,
@@ -144,9 +148,6 @@ def _chunk_retrying(
         return
 
 
-_STORED_IDS_SQL = (
-    "SELECT external_id FROM crm_transaction WHERE source = %s AND external_id = ANY(%s)"
-)
 _OTHER_SOURCE_SQL = """
 SELECT external_id, source FROM crm_transaction
 WHERE business_unit_id = %s AND source <> %s AND external_id = ANY(%s)
@@ -164,16 +165,19 @@ def _chunk(
 ) -> None:
     rows = [r for batch in chunk for r in batch]
     ids = [r.row.external_id for r in rows]
-    seen: set[str] = set()
-    repeated = {x for x in ids if x in seen or seen.add(x)}  # type: ignore[func-returns-value]
     named_originals = {
         r.row.original_external_id
         for r in rows
         if r.row.kind == TransactionKind.CANCELLATION and r.row.original_external_id
     }
     with connection.cursor() as cursor:
-        cursor.execute(_STORED_IDS_SQL, [source, ids])
-        stored = {x for (x,) in cursor.fetchall()}
+        stored = stored_orders(cursor, source, rows)
+        seen: set[str] = set()
+        repeated = {  # a fresh order id twice: the second is compared with the first
+            x
+            for x in ids
+            if x not in stored and (x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        }
         cursor.execute(_OTHER_SOURCE_SQL, [unit.pk, source, ids])
         other: dict[str, str] = {}
         for external_id, other_source in cursor.fetchall():
@@ -183,8 +187,8 @@ def _chunk(
         owners = _Owners(cursor, {k for r in rows for k in _keys(r)})
         plan = _Plan()
         for index, batch in enumerate(chunk):
-            if _is_plain(batch, stored | repeated, awaited) and _plan_batch(
-                index, batch, owners, plan
+            if _is_plain(batch, repeated, awaited, stored) and _plan_batch(
+                index, batch, owners, plan, stored, unit.pk, source, parts[index]
             ):
                 continue
             _flush(cursor, unit, source, plan, parts, other)

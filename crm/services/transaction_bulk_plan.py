@@ -7,8 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from crm.models import TransactionKind
+from crm.services.transaction_conflicts import (
+    StoredOrder,
+    conflict_error,
+    differences_from_stored,
+)
 from crm.services.transaction_customers import _connected, _keys
-from crm.services.transaction_input import _Clean
+from crm.services.transaction_input import IngestResult, _Clean, _taken_error
 
 Key = tuple[str, str]
 
@@ -52,8 +57,12 @@ class _Plan:
         self.next_placeholder = -1
 
 
-def _is_plain(batch: list[_Clean], taken: set[str], awaited: set[str]) -> bool:
+def _is_plain(
+    batch: list[_Clean], taken: set[str], awaited: set[str], stored: dict[str, StoredOrder]
+) -> bool:
     for r in batch:
+        if r.row.external_id in stored:
+            continue  # a duplicate or a conflict, whatever it is
         if r.row.external_id in taken:
             return False
         if r.row.kind == TransactionKind.CANCELLATION:
@@ -64,14 +73,37 @@ def _is_plain(batch: list[_Clean], taken: set[str], awaited: set[str]) -> bool:
     return True
 
 
-def _plan_batch(index: int, batch: list[_Clean], owners: _Owners, plan: _Plan) -> bool:
-    """Replay ``_resolve_batch`` for a plain batch; ``False`` (nothing planned) when a row's
-    identities belong to two customers (the service path records a duplicate candidate)."""
+def _plan_batch(
+    index: int,
+    batch: list[_Clean],
+    owners: _Owners,
+    plan: _Plan,
+    stored: dict[str, StoredOrder],
+    unit_id: int,
+    source: str,
+    part: IngestResult,
+) -> bool:
+    """Replay ``_skip_stored`` and ``_resolve_batch`` for a plain batch; ``False`` (nothing
+    planned) when a row's identities belong to two customers (the service path records a
+    duplicate candidate). Orders stored before are duplicates or conflicts, said in ``part``
+    at once (they change nothing else)."""
+    old = [r for r in batch if r.row.external_id in stored]
+    batch = [r for r in batch if r.row.external_id not in stored]
     keyed = [r for r in batch if r.identities]
     live = owners.live
     for r in keyed:
         if len({live[k] for k in _keys(r) if k in live}) > 1:
             return False
+    mine = [(r, stored[r.row.external_id]) for r in old]
+    ours = [(r, s) for r, s in mine if s.business_unit_id == unit_id]
+    differences = differences_from_stored(ours, owners=owners.stored) if ours else {}
+    for r, s in mine:
+        if s.business_unit_id != unit_id:
+            part.errors.append(_taken_error(r.row, source))
+        elif id(r) in differences:
+            part.errors.append(conflict_error(r, differences[id(r)]))
+        else:
+            part.duplicates += 1
     named: dict[int, str] = {}
     unknown: list[_Clean] = []
     for r in keyed:
