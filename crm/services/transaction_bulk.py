@@ -77,9 +77,11 @@ def ingest_transactions_bulk(
     source = _checked_source(source)
     chunk_rows = chunk_rows or CHUNK_ROWS
     if not dry_run:
-        return _run(business_unit, source, rows, batch_size, chunk_rows, progress)
+        return _run(business_unit, source, rows, batch_size, chunk_rows, progress, lock=True)
     with transaction.atomic():
-        result = _run(business_unit, source, rows, batch_size, chunk_rows, progress)
+        # Nothing of a dry run is kept: the customers it matches are not share-locked (a
+        # merge or an edit need not wait for it); the rest is the real run, rolled back.
+        result = _run(business_unit, source, rows, batch_size, chunk_rows, progress, lock=False)
         transaction.set_rollback(True)
     return result
 
@@ -91,6 +93,7 @@ def _run(
     batch_size: int,
     chunk_rows: int,
     progress: Callable[[int], None] | None,
+    lock: bool,
 ) -> IngestResult:
     result = IngestResult()
     chunk: list[list[_Clean]] = []
@@ -106,12 +109,12 @@ def _run(
         chunk.append(clean)
         read += sum(max(1, len(row.lines)) for row in batch)
         if read >= chunk_rows:
-            _chunk_retrying(unit, source, chunk, result)
+            _chunk_retrying(unit, source, chunk, result, lock)
             chunk, read = [], 0
         if progress:
             progress(result.received)
     if chunk:
-        _chunk_retrying(unit, source, chunk, result)
+        _chunk_retrying(unit, source, chunk, result, lock)
     for line in result.waiting.values():  # still waiting at the end: said once
         result.warnings.add("cancellation_waiting", line)
     result.errors.sort(key=lambda e: (e.line is None, e.line or 0))
@@ -119,7 +122,7 @@ def _run(
 
 
 def _chunk_retrying(
-    unit: BusinessUnit, source: str, chunk: list[list[_Clean]], result: IngestResult
+    unit: BusinessUnit, source: str, chunk: list[list[_Clean]], result: IngestResult, lock: bool
 ) -> None:
     """One chunk in one transaction (a savepoint in a dry run); its batches' results are
     counted in, in order, once it is stored."""
@@ -130,7 +133,7 @@ def _chunk_retrying(
                 r.customer_id = None
         try:
             with transaction.atomic():
-                _chunk(unit, source, chunk, parts)
+                _chunk(unit, source, chunk, parts, lock)
         except _RaceLost:
             # The service path settles what a concurrent import stored first, batch by batch.
             for batch in chunk:
@@ -161,7 +164,11 @@ WHERE source = %s AND kind = 'cancellation' AND original_id IS NULL
 
 
 def _chunk(
-    unit: BusinessUnit, source: str, chunk: list[list[_Clean]], parts: list[IngestResult]
+    unit: BusinessUnit,
+    source: str,
+    chunk: list[list[_Clean]],
+    parts: list[IngestResult],
+    lock: bool,
 ) -> None:
     rows = [r for batch in chunk for r in batch]
     ids = [r.row.external_id for r in rows]
@@ -184,7 +191,7 @@ def _chunk(
             other.setdefault(external_id, other_source)
         cursor.execute(_AWAITED_SQL, [source, ids])
         awaited = {x for (x,) in cursor.fetchall()} | named_originals
-        owners = _Owners(cursor, {k for r in rows for k in _keys(r)})
+        owners = _Owners(cursor, {k for r in rows for k in _keys(r)}, lock)
         plan = _Plan()
         for index, batch in enumerate(chunk):
             if _is_plain(batch, repeated, awaited, stored) and _plan_batch(
@@ -196,6 +203,6 @@ def _chunk(
                 r.customer_id = None
             _ingest_batch(unit, source, batch, parts[index], report=True)
             rest = {k for later in chunk[index + 1 :] for r in later for k in _keys(r)}
-            owners = _Owners(cursor, rest)
+            owners = _Owners(cursor, rest, lock)
             plan = _Plan()
         _flush(cursor, unit, source, plan, parts, other)

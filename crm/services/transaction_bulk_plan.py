@@ -23,23 +23,25 @@ SELECT i.type, i.value, i.customer_id, coalesce(c.merged_into_id, c.id)
 FROM crm_identity i
 JOIN unnest(%s::text[], %s::text[]) AS w(type, value) ON i.type = w.type AND i.value = w.value
 JOIN crm_customer c ON c.id = i.customer_id
-ORDER BY c.id FOR SHARE OF c
 """
+_LOCKED = " ORDER BY c.id FOR SHARE OF c"  # in id order: no deadlock between imports
 
 
 class _Owners:
     """Who owns each identity, as the service path would find it at the start of a batch:
     ``live`` (a tombstone's survivor; what customers are resolved with) and ``stored`` (the
     identity's own row; what the overlap warning joins on). New customers are negative
-    placeholders until they are created."""
+    placeholders until they are created. ``lock``: the owners are share-locked until the
+    chunk is stored (a merge cannot move them meanwhile)."""
 
-    def __init__(self, cursor: Any, keys: set[Key]) -> None:
+    def __init__(self, cursor: Any, keys: set[Key], lock: bool = True) -> None:
         self.live: dict[Key, int] = {}
         self.stored: dict[Key, int] = {}
         if not keys:
             return
         types, values = zip(*keys, strict=True)
-        cursor.execute(_OWNERS_SQL, [list(types), list(values)])
+        sql = _OWNERS_SQL + _LOCKED if lock else _OWNERS_SQL
+        cursor.execute(sql, [list(types), list(values)])
         for type_, value, customer, live in cursor.fetchall():
             self.live[(type_, value)] = live
             self.stored[(type_, value)] = customer

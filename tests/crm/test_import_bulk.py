@@ -337,3 +337,59 @@ def test_plain_batches_are_written_set_based_in_a_few_statements(unit_a):
     # lookup of each kind and one write of each kind for the whole chunk.
     assert counted[False] >= 30 * 5
     assert counted[True] <= 16
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_dry_run_does_not_hold_the_customers_it_matches(unit_a, monkeypatch):
+    from datetime import UTC, datetime
+
+    from crm.services import TransactionInput
+
+    monkeypatch.setattr(transaction_bulk, "CHUNK_ROWS", 1)  # one order a chunk
+    known = services.resolve_customer(
+        identities=[IdentityInput("mobile", "13800138000")], source="pos", business_unit=unit_a
+    ).customer
+    rows = [
+        TransactionInput(
+            external_id=f"D{n}",
+            occurred_at=datetime(2024, 5, 6, 10, n, tzinfo=UTC),
+            amount="10",
+            channel="store",
+            identities=[IdentityInput("mobile", "13800138000")],
+        )
+        for n in range(3)
+    ]
+    edits = []
+
+    def edit_meanwhile(received):
+        # Another session edits the matched customer while the dry run is still open.
+        def work():
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SET lock_timeout = '2s'")
+                    cursor.execute(
+                        "UPDATE crm_customer SET display_name = %s WHERE id = %s",
+                        [f"edited {received}", known.pk],
+                    )
+                edits.append(received)
+            except Exception as exc:  # reported by the assertion below
+                edits.append(repr(exc))
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+
+    result = services.ingest_transactions_bulk(
+        business_unit=unit_a,
+        source="pos",
+        rows=rows,
+        batch_size=1,
+        dry_run=True,
+        progress=edit_meanwhile,
+    )
+
+    assert result.created == 3 and result.customers_matched == 1
+    assert edits == [1, 2, 3]  # never waited for the dry run (lock_timeout would raise)
+    assert not Transaction.objects.exists()
