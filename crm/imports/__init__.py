@@ -1,8 +1,9 @@
 """Importing transactions from CSV and XLSX files.
 
-A thin entry point in front of ``crm.services.ingest_transactions``: it decodes the file, reads
-its rows, maps every row to a ``TransactionInput`` and hands them to the service, which
-validates, deduplicates and stores them in batches. Nothing here writes a transaction itself.
+A thin entry point in front of ``crm.services.ingest_transactions_bulk``: it decodes the file,
+reads its rows, maps every row to a ``TransactionInput`` and hands them to the service, which
+validates, deduplicates and stores them chunk by chunk, with the same result as the batch path
+``ingest_transactions`` (``import_table(bulk=False)``). Nothing here writes a transaction.
 
 Column layout (the first non-blank row holds the headers; English names or the Chinese
 aliases in ``crm.imports.columns.COLUMNS``; header case, spaces and hyphens do not matter;
@@ -51,8 +52,8 @@ whose quantities are all negative is a cancellation. An order id stored before w
 content (amount, time, currency, kind, customer, lines) is a row error; the same content a
 duplicate. A cancellation naming an order not stored yet is linked when that order arrives.
 
-A dry run is the real run rolled back (``ingest_transactions(dry_run=True)``): its counts,
-errors and warnings are what the import will do; ``warnings`` also says which orders look
+A dry run is the real run rolled back (``dry_run=True``): its counts, errors and warnings
+are what the import will do; ``warnings`` also says which orders look
 stored already under another source, which ids a spreadsheet rounded, and so on.
 
 A row's line is the row number a spreadsheet shows (the header row is 1). A row that cannot be

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -40,6 +41,17 @@ def parse_amount(value: Any, decimal_mark: str = DECIMAL_POINT) -> Decimal:
     """The exact number a cell holds, read under ``decimal_mark``; ``AmountError`` (a
     ``ValueError``) with the reason otherwise. Numbers typed by a spreadsheet (int, float,
     Decimal) need no convention."""
+    if type(value) is str:  # prices and quantities repeat: read each text once
+        return _parse_amount_text(value, decimal_mark)
+    return _parse_amount(value, decimal_mark)
+
+
+@lru_cache(maxsize=1 << 14)
+def _parse_amount_text(value: str, decimal_mark: str) -> Decimal:
+    return _parse_amount(value, decimal_mark)  # an error is not cached: raised each time
+
+
+def _parse_amount(value: Any, decimal_mark: str) -> Decimal:
     if isinstance(value, bool):
         raise AmountError(_("“%(value)s” is not a number.") % {"value": value})
     if isinstance(value, int | float | Decimal):
@@ -178,6 +190,17 @@ def normalize_id(value: Any) -> tuple[str, bool]:
     Scientific notation that shows fewer digits than the number has (``1.38001E+10``) raises
     ``IdError``: the id's last digits are gone. Rounded: 15 or more digits ending in zeros, or
     scientific notation with 15 or more significant digits."""
+    if type(value) is str:  # an order's id on each of its lines, a customer's on each order
+        return _normalize_text_id(value)
+    return _normalize_id(value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _normalize_text_id(value: str) -> tuple[str, bool]:
+    return _normalize_id(value)
+
+
+def _normalize_id(value: Any) -> tuple[str, bool]:
     if isinstance(value, float):
         if value.is_integer() and abs(value) < 1e30:
             digits = str(int(Decimal(repr(value))))  # the digits the float really holds

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -107,6 +108,17 @@ _DATE_FORMATS = (
 def parse_occurred_at(value: Any, zone: ZoneInfo | None = None) -> datetime:
     """An aware datetime; a time without a zone is a time in ``zone`` (the import's time
     zone, by default Shanghai). ``ValueError`` otherwise."""
+    if type(value) is str:  # the lines of an order share its time: read each text once
+        return _parse_time_text(value, zone or IMPORT_TIME_ZONE)
+    return _parse_occurred_at(value, zone or IMPORT_TIME_ZONE)
+
+
+@lru_cache(maxsize=1 << 12)
+def _parse_time_text(value: str, zone: ZoneInfo) -> datetime:
+    return _parse_occurred_at(value, zone)
+
+
+def _parse_occurred_at(value: Any, zone: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -125,7 +137,7 @@ def parse_occurred_at(value: Any, zone: ZoneInfo | None = None) -> datetime:
             else:
                 raise ValueError(text) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone or IMPORT_TIME_ZONE)
+        moment = moment.replace(tzinfo=zone)
     if not 1900 <= moment.year <= 2999:  # also keeps any zone offset away from year 9999
         raise ValueError(value)
     return moment

@@ -41,6 +41,7 @@ from crm.services import (
     TransactionInput,
     WarningLog,
     ingest_transactions,
+    ingest_transactions_bulk,
 )
 
 logger = logging.getLogger(__name__)
@@ -80,10 +81,12 @@ def import_table(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[float, int], None] | None = None,
     options: ImportOptions | None = None,
+    bulk: bool = True,
 ) -> ImportOutcome:
     """Map the table's rows and ingest them; ``progress(fraction_read, rows_read)`` runs
     every ``batch_size`` rows. Rows that could not be mapped are reported with the service's errors,
-    sorted by line."""
+    sorted by line. ``bulk``: through ``ingest_transactions_bulk`` (the same result, written
+    chunk by chunk), else batch by batch through ``ingest_transactions``."""
     if channel not in Channel.values:
         raise ImportFileError(
             _("Unknown channel “%(value)s”; use one of %(choices)s.")
@@ -167,7 +170,8 @@ def import_table(
             else:
                 yield order
 
-    result = ingest_transactions(
+    ingest = ingest_transactions_bulk if bulk else ingest_transactions
+    result = ingest(
         business_unit=business_unit,
         source=source,
         rows=line_rows() if line_level else order_rows(),
@@ -204,6 +208,7 @@ def run_transaction_import(
     batch_size: int = BATCH_SIZE,
     max_errors: int = MAX_REPORTED_ERRORS,
     options: ImportOptions | None = None,
+    bulk: bool = True,
 ) -> dict[str, Any]:
     """Import a CSV or XLSX file, held in memory (``data``) or on disk (``path``, read as a
     stream, never whole): the service's result (``received``, ``created``, ``duplicates``, …,
@@ -220,6 +225,7 @@ def run_transaction_import(
             batch_size=batch_size,
             progress=progress,
             options=options,
+            bulk=bulk,
         )
         return outcome.as_dict(max_errors=max_errors)
 

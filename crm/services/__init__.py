@@ -48,6 +48,7 @@ from crm.services.platform import (
     set_user_language,
     start_job,
 )
+from crm.services.transaction_bulk import ingest_transactions_bulk
 from crm.services.transaction_input import (
     ExternalIdTaken,
     IngestBusy,
@@ -109,6 +110,7 @@ __all__ = [
     "housekeeping",
     "ingest_transaction",
     "ingest_transactions",
+    "ingest_transactions_bulk",
     "issue_api_key",
     "known_list",
     "merge_customers",

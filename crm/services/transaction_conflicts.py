@@ -75,10 +75,13 @@ def _shown(value: Any) -> str:
 
 def differences_from_stored(
     rows: list[tuple[_Clean, StoredOrder]],
+    owners: dict[tuple[str, str], int] | None = None,
 ) -> dict[int, tuple[str, str, str]]:
     """``id(row) -> (field, stored, here)`` for rows whose stored order differs (first
-    difference found); one query for the owners of their identities."""
-    owners = _owners({k for r, _s in rows for k in _keys(r)})
+    difference found); one query for the owners of their identities unless ``owners`` (their
+    ``(type, value) -> customer id``) is given."""
+    if owners is None:
+        owners = _owners({k for r, _s in rows for k in _keys(r)})
     found: dict[int, tuple[str, str, str]] = {}
     for r, stored in rows:
         checks: list[tuple[str, Any, Any]] = [

@@ -31,6 +31,8 @@ TINY = {
     "BENCH_CHUNK": "120",  # several chunks per stage
     "BENCH_ITERATIONS": "3",
     "BENCH_INGEST_ROWS": "60",
+    "BENCH_IMPORT_ROWS": "400",
+    "BENCH_IMPORT_DRY_ROWS": "300",
     "BENCH_HTTP_WORKERS": "1",
     "BENCH_HTTP_THREADS": "2",
     "BENCH_HTTP_CLIENTS": "2",
@@ -97,6 +99,7 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         "list_first_page",
         "list_deep_page",
         "ingestion",
+        "file_import",
         "http_under_load",
         "connections_under_load",
     }
@@ -110,6 +113,10 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]
     assert http["order_push"]["concurrent"]["statuses"] == {"201": 4}
     assert http["order_push"]["queries_per_order"]["max"] > 0
+    imported = results["figures"]["file_import"]
+    assert imported["same_result"], imported
+    assert imported["product"]["rows_per_s"] > 0 and imported["service_path"]["rows_per_s"] > 0
+    assert imported["dry_run"]["peak_mb"] > 0 and imported["bare_sql"]["rows_per_s"] > 0
     connections_ = results["figures"]["connections_under_load"]
     assert connections_["bounded"]
     assert connections_["requests"]["requests"] == 120

@@ -298,7 +298,12 @@ class StopAt:
         pass
 
 
-def test_a_cancelled_import_keeps_stored_batches_and_deletes_the_upload(unit_a, tmp_path):
+def test_a_cancelled_import_keeps_stored_batches_and_deletes_the_upload(
+    unit_a, tmp_path, monkeypatch
+):
+    from crm.services import transaction_bulk
+
+    monkeypatch.setattr(transaction_bulk, "CHUNK_ROWS", 1000)  # a chunk of one batch
     rows = [[f"K-{n}", "2024-05-01 10:00", "1", "", "", "", "", ""] for n in range(2500)]
     name = imports.store_upload([csv_bytes(rows)], filename="orders.csv")
     params = {"upload": name, "filename": "orders.csv", "business_unit_id": unit_a.pk}
@@ -370,7 +375,10 @@ def test_management_command_imports_a_generated_gbk_csv(unit_a, tmp_path):
     assert "rows read" in err.getvalue()
 
 
-def test_management_command_stops_where_a_big_file_changes_encoding(unit_a, tmp_path):
+def test_management_command_stops_where_a_big_file_changes_encoding(unit_a, tmp_path, monkeypatch):
+    from crm.services import transaction_bulk
+
+    monkeypatch.setattr(transaction_bulk, "CHUNK_ROWS", 1000)  # a chunk of one batch
     head = csv_bytes([["U-0", "2024-05-01 10:00", "1", "", "", "王伟", "", ""]])
     filler = b"".join(b"F-%d,2024-05-01 10:00,1,,,guest,,\r\n" % n for n in range(3000))
     path = tmp_path / "mixed.csv"

@@ -3,7 +3,8 @@
 
 For files too big for the upload screen: a CSV is read line by line (its encoding judged on
 its first ~64 KB), never whole; an XLSX row by row. Rows go through the same mapping and the
-same ``ingest_transactions`` service as the screen, in batches.
+same bulk path as the screen (``ingest_transactions_bulk``, chunk by chunk); ``--path service``
+sends them batch by batch through ``ingest_transactions`` instead (the same result, slower).
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="check every row, save nothing")
         parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+        parser.add_argument(
+            "--path",
+            choices=("bulk", "service"),
+            default="bulk",
+            help="bulk (default; chunk by chunk) or service (batch by batch; the same result)",
+        )
         parser.add_argument(
             "--decimal-mark",
             default=".",
@@ -102,6 +109,7 @@ class Command(BaseCommand):
                     batch_size=options["batch_size"],
                     progress=progress if options["verbosity"] else None,
                     options=import_options,
+                    bulk=options["path"] == "bulk",
                 )
             except DomainError as exc:
                 raise CommandError(exc.message) from exc
