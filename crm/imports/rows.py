@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 from crm.imports.columns import (
     COLUMNS,
     REQUIRED_COLUMNS,
+    column_label,
     column_positions,
     normalize_header,
 )
@@ -364,5 +365,10 @@ register_warning(
         "text and export again.",
         n,
     )
-    % {"count": n, "columns": d.get("column", "")},
+    % {
+        "count": n,
+        "columns": ", ".join(
+            f"{column_label(c)} ({c})" for c in d.get("column", "").split(", ") if c
+        ),
+    },
 )

@@ -83,7 +83,7 @@ def time_zone_label(name: str | None) -> str:
 def import_column_label(column: str | None) -> str:
     """``{{ error.field|import_column_label }}``: an import column by its name (下单时间 for
     ``occurred_at``); a file's own header as it is."""
-    from crm.web.import_forms import column_label
+    from crm.imports.columns import column_label
 
     return column_label(column or "")
 

@@ -12,36 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import imports
+from crm.imports.columns import column_label
 from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
 from crm.models import TIME_ZONE_CHOICES, BusinessUnit, Channel
 
-# What each known column holds, for the mapping step's labels (new columns show their code).
-COLUMN_LABELS = {
-    "external_id": gettext_lazy("Order id"),
-    "occurred_at": gettext_lazy("Order time"),
-    "amount": gettext_lazy("Amount"),
-    "currency": gettext_lazy("Currency"),
-    "channel": gettext_lazy("Channel"),
-    "kind": gettext_lazy("Purchase or cancellation"),
-    "original_external_id": gettext_lazy("Original order id (of a cancellation)"),
-    "mobile": gettext_lazy("Mobile phone"),
-    "email": gettext_lazy("E-mail"),
-    "wechat_unionid": gettext_lazy("WeChat unionid"),
-    "customer_external_id": gettext_lazy("Customer id"),
-    "name": gettext_lazy("Customer name"),
-    "region": gettext_lazy("Region or country"),
-    "lines": gettext_lazy("Order lines (JSON)"),
-    "sku": gettext_lazy("Line: product code"),
-    "product": gettext_lazy("Line: product name"),
-    "quantity": gettext_lazy("Line: quantity"),
-    "unit_price": gettext_lazy("Line: unit price"),
-    "line_amount": gettext_lazy("Line: amount"),
-}
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def column_label(column: str) -> str:
-    return str(COLUMN_LABELS.get(column, column))
 
 
 def _required_message(column: str) -> str:
