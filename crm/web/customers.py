@@ -33,8 +33,7 @@ from crm.models import (
 from crm.money import format_money
 from crm.normalizers import mask_phone
 from crm.registry import customer_panels, merge_handlers
-from crm.templatetags.crm_tags import customer_name
-from crm.web.components import paginate
+from crm.web.components import customer_name_html, paginate
 from crm.web.timeline import tab_context
 
 
@@ -114,7 +113,7 @@ def _display_rows(rows: list[Customer]) -> None:
     select = _("Select customer #%(id)s")
     for c in rows:
         c.url = f"{url}{c.pk}/"  # type: ignore[attr-defined]
-        c.name_html = customer_name(c)  # type: ignore[attr-defined]
+        c.name_html = customer_name_html(c)  # type: ignore[attr-defined]
         c.kind_label = kinds.get(c.kind, c.kind)  # type: ignore[attr-defined]
         c.select_label = select % {"id": c.pk}  # type: ignore[attr-defined]
         c.phone_masked = mask_phone(c.phone) if c.phone else "—"  # type: ignore[attr-defined]
