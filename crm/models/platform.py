@@ -145,6 +145,12 @@ class User(AbstractUser):
         """Names of the user's role groups, read once per request (the user is per request)."""
         cached = self.__dict__.get("_role_names")
         if cached is None:
+            from crm.auth_backends import load_permissions
+
+            # With the permissions, in one query (an active user who is not a superuser).
+            load_permissions(self)
+            cached = self.__dict__.get("_role_names")
+        if cached is None:
             cached = frozenset(self.groups.values_list("name", flat=True))
             self.__dict__["_role_names"] = cached
         return cached

@@ -100,21 +100,9 @@ def source_label(code: str | None) -> str:
 def customer_name(customer: object) -> str:
     """``{% customer_name customer %}``: the name, or for a generated one (a masked
     identity) a styled "Unnamed customer" placeholder followed by that identity."""
-    from django.utils.html import format_html
-    from django.utils.translation import gettext
+    from crm.web.components import customer_name_html
 
-    from crm.selectors.sources import readable_identity
-
-    name = getattr(customer, "display_name", "")
-    if not getattr(customer, "name_is_generated", False):
-        return format_html("{}", name)
-    name = readable_identity(name)
-    return format_html(
-        '<span class="customer-unnamed" data-testid="unnamed">{}</span>'
-        ' <span class="customer-unnamed-id">{}</span>',
-        gettext("Unnamed customer"),
-        name,
-    )
+    return customer_name_html(customer)
 
 
 @register.simple_tag

@@ -71,3 +71,23 @@ def slice_page(
     if not rows and number > 1:
         number, rows = 1, list(items[: per_page + 1])
     return SlicePage(object_list=rows[:per_page], number=number, has_next=len(rows) > per_page)
+
+
+def customer_name_html(customer: object) -> str:
+    """A customer's name as HTML: the name, or for a generated one (a masked identity) a
+    styled "Unnamed customer" placeholder followed by that identity (``{% customer_name %}``,
+    and the customer list's rows, which compute it in the view)."""
+    from django.utils.html import format_html
+    from django.utils.translation import gettext
+
+    from crm.selectors.sources import readable_identity
+
+    name = getattr(customer, "display_name", "")
+    if not getattr(customer, "name_is_generated", False):
+        return format_html("{}", name)
+    return format_html(
+        '<span class="customer-unnamed" data-testid="unnamed">{}</span>'
+        ' <span class="customer-unnamed-id">{}</span>',
+        gettext("Unnamed customer"),
+        readable_identity(name),
+    )

@@ -192,7 +192,7 @@ def load(
 def _session_cookie(ctx: Any) -> str:
     """The bench admin's session, as a browser would send it."""
     client = Client()
-    client.force_login(ctx.user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(ctx.user, backend="crm.auth_backends.CrmModelBackend")
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 

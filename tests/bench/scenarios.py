@@ -86,7 +86,7 @@ def bench_admin() -> User:
 
 def logged_in_client(user: User) -> Client:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="crm.auth_backends.CrmModelBackend")
     return client
 
 

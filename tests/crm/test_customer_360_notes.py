@@ -233,11 +233,11 @@ def test_the_timeline_reads_a_constant_number_of_queries(
     client.force_login(desk)
     url = reverse("customer-detail", args=[customer.pk])
     client.get(url)
-    # session, user, permissions (2), the customer, roles, units, the figures (units,
+    # session, user, permissions and roles (one query), the customer, units, the figures (units,
     # consents, identities, tags, merges, duplicates), the timeline (the union, then its
     # events, transactions and notes, the pinned notes, the filter's units), the tag picker,
     # the recently viewed customer recorded
-    with django_assert_num_queries(21) as few:
+    with django_assert_num_queries(19) as few:
         response = client.get(url)
     assert {e.kind for e in response.context["events"].object_list} == {
         "event",
@@ -260,10 +260,10 @@ def test_the_timeline_reads_a_constant_number_of_queries(
         "transaction",
         "note",
     }
-    # The note form's htmx answer, the tab only: session, user, permissions (2), the
-    # customer, the note (savepoint, lock, insert, release), roles, units, the timeline (4),
-    # the pinned notes, the filter's units.
-    with django_assert_num_queries(17):
+    # The note form's htmx answer, the tab only: session, user, permissions and roles (one
+    # query), the customer, the note (savepoint, lock, insert, release), units, the timeline
+    # (4), the pinned notes, the filter's units.
+    with django_assert_num_queries(15):
         htmx_post(client, reverse("customer-note-add", args=[customer.pk]), {"text": "再来一条"})
 
 

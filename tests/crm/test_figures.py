@@ -148,10 +148,10 @@ def test_the_list_query_count_is_pinned_and_does_not_grow(
     client.force_login(rep)
     url = reverse("customer-list")
     client.get(url)  # session, permissions and the estimate's first read
-    # session, user, permissions (2), roles, units, the page (phone and last purchase as
+    # session, user, permissions and roles (one query), units, the page (phone and last purchase as
     # subqueries), the estimate (and a count: never analysed), the filters' units and tags
     # +1: the saved views of the list
-    with django_assert_num_queries(12) as few:
+    with django_assert_num_queries(10) as few:
         client.get(url)
     for n in range(3, 40):
         phone = f"138001380{n:02d}"
@@ -502,8 +502,9 @@ def test_the_job_list_tells_entries_apart_in_a_pinned_number_of_queries(
     client.force_login(boss)
     url = reverse("job-list")
     client.get(url)
-    # session, user, permissions (2), roles, the page count, the page (unit, user, key joined)
-    with django_assert_num_queries(7) as few:
+    # session, user, permissions and roles (one query), the page count, the page (unit, user,
+    # key joined)
+    with django_assert_num_queries(5) as few:
         response = client.get(url)
     html = response.content.decode()
     assert "导入交易" in html and "订单1.csv" in html and "星辰汽车" in html

@@ -227,12 +227,12 @@ def test_any_app_registers_a_work_list_card_for_its_roles(client, rep, steward):
 @pytest.mark.parametrize(
     ("role", "queries"),
     [
-        (MEMBER_SERVICE, 12),
-        (SALES_REP, 10),
-        (SALES_MANAGER, 12),
-        (MARKETING, 12),
-        (DATA_STEWARD, 14),
-        (ADMIN, 14),
+        (MEMBER_SERVICE, 10),
+        (SALES_REP, 8),
+        (SALES_MANAGER, 10),
+        (MARKETING, 10),
+        (DATA_STEWARD, 12),
+        (ADMIN, 12),
     ],
 )
 def test_home_page_query_count_per_role_does_not_grow_with_the_work(
