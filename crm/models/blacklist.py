@@ -142,8 +142,3 @@ class BlacklistEntry(models.Model):
     def is_binding(self) -> bool:
         """The customer is blacklisted by this entry (active, or a lifting not yet approved)."""
         return self.status in BINDING_STATUSES
-
-    @property
-    def since(self):  # type: ignore[no-untyped-def]
-        """When the blacklisting took effect (its approval)."""
-        return self.decided_at if self.is_binding or self.status == BlacklistStatus.LIFTED else None
