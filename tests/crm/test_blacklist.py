@@ -277,3 +277,15 @@ def test_a_tombstone_cannot_be_proposed(manager, steward) -> None:
     merge(survivor, loser, steward)
     with pytest.raises(BlacklistRefused):
         propose(loser, manager)
+
+
+def test_customer_blacklisted_renders_as_problem_json(customer, manager, steward) -> None:
+    from crm.api.exceptions import problem_exception_handler
+
+    services.approve_blacklisting(entry=propose(customer, manager), user=steward)
+    with pytest.raises(CustomerBlacklisted) as raised:
+        services.assert_not_blacklisted(customer)
+    response = problem_exception_handler(raised.value, {})
+    assert response is not None and response.status_code == 409
+    assert response.data["code"] == "customer_blacklisted"
+    assert response.data["detail"] == raised.value.message
