@@ -54,6 +54,56 @@ def _register_event_types() -> None:
         register_event_type(event)
 
 
+def _register_blacklist() -> None:
+    """The blacklist's timeline events, merge handler, queue (nav + home card)."""
+    from crm import services
+    from crm.registry import (
+        EventType,
+        MergeHandler,
+        NavItem,
+        register_card,
+        register_event_type,
+        register_merge_handler,
+        register_nav,
+        work_list_card,
+    )
+    from crm.web import blacklist, blacklist_timeline
+
+    for code, label, icon, color in (
+        ("blacklist.proposed", _("Blacklisting proposed"), "alert-triangle", "orange"),
+        ("blacklist.activated", _("Customer blacklisted"), "ban", "red"),
+        ("blacklist.rejected", _("Blacklisting rejected"), "circle-x", "secondary"),
+        ("blacklist.lifting_proposed", _("Lifting proposed"), "alert-triangle", "orange"),
+        ("blacklist.lifted", _("Blacklisting lifted"), "circle-check", "green"),
+        ("blacklist.lifting_rejected", _("Lifting rejected"), "ban", "red"),
+    ):
+        register_event_type(
+            EventType(code, label, icon, color, describe=blacklist_timeline.describe)
+        )
+    register_merge_handler(
+        MergeHandler("blacklist_entries", _("Blacklist entries"), services.move_blacklist_entries)
+    )
+    register_nav(
+        NavItem(
+            "blacklist",
+            _("Blacklist"),
+            "blacklist-queue",
+            icon="ban",
+            permission="crm.view_blacklistentry",
+            order=20,
+        )
+    )
+    register_card(
+        work_list_card(
+            "blacklist-pending",
+            _("Blacklist proposals waiting for approval"),
+            blacklist.pending_work,
+            permission="crm.approve_blacklistentry",
+            order=4,
+        )
+    )
+
+
 def _register_housekeeping() -> None:
     """Clean-ups of the parts above the services (which never import them) for the nightly
     housekeeping job; the job's own steps are in ``crm.services.platform.housekeeping``."""
@@ -172,6 +222,7 @@ class CrmConfig(AppConfig):
         _register_housekeeping()
 
         _register_event_types()
+        _register_blacklist()
 
         register_nav(NavItem("home", _("Dashboard"), "home", icon="home", order=0))
         register_nav(

@@ -57,6 +57,14 @@ CUSTOMER_READ = [
 # Staff who serve customers at a desk or in sales create the customers they meet.
 CUSTOMER_CREATE = ["crm.add_customer"]
 
+# The group-wide blacklist (crm.services.blacklist): sales managers and data stewards propose
+# a blacklisting or its lifting; data stewards (group-wide, no sales targets of their own) and
+# administrators approve or reject, never their own proposal (four eyes, in the service).
+# Whoever sees a customer sees its blacklist banner; the evidence and the queue need
+# view_blacklistentry (proposers, approvers, auditors).
+BLACKLIST_PROPOSE = ["crm.view_blacklistentry", "crm.add_blacklistentry"]
+BLACKLIST_APPROVE = ["crm.view_blacklistentry", "crm.approve_blacklistentry"]
+
 CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*.*"],
     SALES_MANAGER: [
@@ -69,6 +77,7 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.reveal_customer_pii",
         "crm.view_duplicatecandidate",
         "crm.merge_customer",
+        *BLACKLIST_PROPOSE,
     ],
     SALES_REP: ["crm.view_businessunit", "crm.view_job", *CUSTOMER_READ, *CUSTOMER_CREATE],
     MEMBER_SERVICE: [
@@ -123,6 +132,8 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.change_sourcesystem",
         "crm.add_customertag",
         "crm.delete_customertag",
+        *BLACKLIST_PROPOSE,
+        *BLACKLIST_APPROVE,
     ],
 }
 

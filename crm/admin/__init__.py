@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import (  # noqa: F401  (register the model admins)
+    blacklist,
     customers,
     imports,
     platform,

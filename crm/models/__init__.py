@@ -98,3 +98,11 @@ __all__ = [
     "TransactionStatus",
     "User",
 ]
+from crm.models.blacklist import (
+    BLACKLIST_TEXT_MAX,
+    BlacklistEntry,
+    BlacklistReason,
+    BlacklistStatus,
+)
+
+__all__ += ["BLACKLIST_TEXT_MAX", "BlacklistEntry", "BlacklistReason", "BlacklistStatus"]

@@ -103,3 +103,20 @@ __all__ = [
     "timeline_units",
     "users_per_role",
 ]
+from crm.selectors.blacklist import (
+    active_blacklist_entry,
+    blacklist_history,
+    blacklist_queue,
+    blacklisted_ids,
+    is_blacklisted,
+    open_blacklist_entry,
+)
+
+__all__ += [
+    "active_blacklist_entry",
+    "blacklist_history",
+    "blacklist_queue",
+    "blacklisted_ids",
+    "is_blacklisted",
+    "open_blacklist_entry",
+]

@@ -140,3 +140,30 @@ __all__ = [
     "tag_customers",
     "tag_matching_customers",
 ]
+from crm.services.blacklist import (
+    BlacklistNotAllowed,
+    BlacklistRefused,
+    CustomerBlacklisted,
+    approve_blacklisting,
+    approve_lifting,
+    assert_not_blacklisted,
+    move_blacklist_entries,
+    propose_blacklisting,
+    propose_lifting,
+    reject_blacklisting,
+    reject_lifting,
+)
+
+__all__ += [
+    "BlacklistNotAllowed",
+    "BlacklistRefused",
+    "CustomerBlacklisted",
+    "approve_blacklisting",
+    "approve_lifting",
+    "assert_not_blacklisted",
+    "move_blacklist_entries",
+    "propose_blacklisting",
+    "propose_lifting",
+    "reject_blacklisting",
+    "reject_lifting",
+]

@@ -33,6 +33,7 @@ from crm.models import (
 from crm.money import format_money
 from crm.normalizers import mask_phone
 from crm.registry import customer_panels, merge_handlers
+from crm.web.blacklist import banner_context
 from crm.web.components import customer_name_html, paginate
 from crm.web.timeline import tab_context
 
@@ -152,6 +153,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "purchase_help": selectors.PURCHASE_HELP,
         **overview,
         **tab_context(request, customer, tab),
+        **banner_context(request.user, customer),
     }
     for unit in context["units"]:
         unit["spend_display"] = format_money(unit["spend"], unit["currency"])

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from crm.web import customer_actions, customer_notes, customers, exports, views, workspace
+from crm.web import (
+    blacklist,
+    customer_actions,
+    customer_notes,
+    customers,
+    exports,
+    views,
+    workspace,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -53,4 +61,11 @@ urlpatterns += [
     path("exports/start/", exports.export_start, name="export-start"),
     path("exports/<uuid:pk>/", exports.export_section, name="export-section"),
     path("exports/<uuid:pk>/download/", exports.export_download, name="export-download"),
+]
+
+urlpatterns += [
+    path("blacklist/", blacklist.blacklist_queue, name="blacklist-queue"),
+    path("blacklist/<int:pk>/decide/", blacklist.blacklist_decide, name="blacklist-decide"),
+    path("blacklist/<int:pk>/lift/", blacklist.blacklist_lift, name="blacklist-lift"),
+    path("customers/<int:pk>/blacklist/", blacklist.blacklist_propose, name="blacklist-propose"),
 ]

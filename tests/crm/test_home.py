@@ -231,8 +231,8 @@ def test_any_app_registers_a_work_list_card_for_its_roles(client, rep, steward):
         (SALES_REP, 8),
         (SALES_MANAGER, 10),
         (MARKETING, 10),
-        (DATA_STEWARD, 12),
-        (ADMIN, 12),
+        (DATA_STEWARD, 14),  # + the blacklist queue card (items, count)
+        (ADMIN, 14),
     ],
 )
 def test_home_page_query_count_per_role_does_not_grow_with_the_work(
@@ -240,10 +240,14 @@ def test_home_page_query_count_per_role_does_not_grow_with_the_work(
 ):
     user = UserFactory(roles=[role], units=[unit_a], is_staff=role == ADMIN)
     importer = UserFactory(roles=[MARKETING], units=[unit_a])
+    proposer = UserFactory(roles=[SALES_MANAGER], units=[unit_a])
 
     def add_work(start: int) -> None:
         for pair in make_duplicates(6, start):
             services.record_recent_view(user=user, customer=pair.customer_a)
+            services.propose_blacklisting(
+                customer=pair.customer_a, user=proposer, reason="fraud", evidence="证据"
+            )
         for n in range(6):
             import_with_errors(unit=unit_a, user=importer, filename=f"f{start}-{n}.csv")
             services.save_view(

@@ -18,6 +18,7 @@ def test_admin_dashboard_shows_units_team_chart_and_jobs(client, admin_user, uni
     response = client.get(reverse("home"))
     keys = [item["card"].key for item in response.context["cards"]]
     assert keys == [
+        "blacklist-pending",
         "duplicates-waiting",
         "import-errors",
         "recent-customers",

@@ -1,0 +1,112 @@
+"""The blacklist in the admin: read-mostly. Entries change only through the services, so the
+admin's actions obey the same four eyes as the web UI (the proposer cannot approve here
+either); rejecting needs a comment and is done in the blacklist queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from crm import services
+from crm.admin.base import ReadOnlyAdmin, confirm_action
+from crm.errors import DomainError
+from crm.models import BlacklistEntry, BlacklistStatus
+
+
+@admin.register(BlacklistEntry)
+class BlacklistEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "customer",
+        "reason",
+        "status",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+    ]
+    list_filter = ["status", "reason"]
+    search_fields = ["customer__display_name", "=customer__id"]
+    list_select_related = ["customer", "proposed_by", "decided_by"]
+    raw_id_fields = ["customer"]
+    date_hierarchy = "proposed_at"
+    actions = ["approve_selected"]
+    fields = [
+        "customer",
+        "queue_link",
+        "status",
+        "reason",
+        "evidence",
+        "scope_note",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "decision_comment",
+        "lift_proposed_by",
+        "lift_proposed_at",
+        "lift_reason",
+        "lift_decided_by",
+        "lift_decided_at",
+        "lift_comment",
+        "note",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("blacklist queue"))
+    def queue_link(self, obj: BlacklistEntry) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("blacklist-queue"), _("Open"))
+
+    def has_approve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("crm.approve_blacklistentry")
+
+    @admin.action(
+        description=_("Approve the selected proposals (blacklisting or lifting)"),
+        permissions=["approve"],
+    )
+    def approve_selected(
+        self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]
+    ) -> TemplateResponse | None:
+        response = confirm_action(
+            self,
+            request,
+            queryset,
+            action="approve_selected",
+            title=_("Approve blacklist proposals"),
+            question=_(
+                "Approve these proposals? Proposals of your own are refused: another approver "
+                "must decide them."
+            ),
+        )
+        if response is not None:
+            return response
+        approved, refused = 0, []
+        for entry in queryset.order_by("id"):
+            approve: Any = (
+                services.approve_lifting
+                if entry.status == BlacklistStatus.LIFTING
+                else services.approve_blacklisting
+            )
+            try:
+                approve(entry=entry, user=request.user)
+            except DomainError as exc:
+                refused.append(f"#{entry.pk}: {exc.message}")
+            else:
+                approved += 1
+        if approved:
+            self.message_user(
+                request,
+                ngettext("%(count)d proposal approved.", "%(count)d proposals approved.", approved)
+                % {"count": approved},
+                messages.SUCCESS,
+            )
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+        return None
