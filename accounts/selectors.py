@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
@@ -13,6 +13,7 @@ from accounts.models import Account, Contact, Opportunity, OpportunityStage
 
 GROUPINGS = ("month", "owner", "business_unit")
 _ZERO = Decimal("0")
+_CENT = Decimal("0.01")
 
 
 def account_list(*, user: Any) -> QuerySet[Account]:
@@ -51,7 +52,7 @@ def weighted_forecast(
         .values("group")
         .annotate(
             count=Count("id"),
-            amount=Coalesce(Sum("amount"), _ZERO),
+            total=Coalesce(Sum("amount"), _ZERO),
             weighted=Coalesce(Sum(_weighted()), _ZERO),
         )
         .order_by(F("group").asc(nulls_last=True))
@@ -60,8 +61,8 @@ def weighted_forecast(
         {
             "group": r["group"],
             "count": r["count"],
-            "amount": r["amount"],
-            "weighted": r["weighted"].quantize(Decimal("0.01")),
+            "amount": r["total"],
+            "weighted": r["weighted"].quantize(_CENT, ROUND_HALF_UP),
         }
         for r in rows
     ]
@@ -74,7 +75,7 @@ def stage_sums(*, user: Any, currency: str = "CNY") -> list[dict[str, Any]]:
         for r in Opportunity.objects.visible_to(user)
         .filter(currency=currency)
         .values("stage_id")
-        .annotate(count=Count("id"), amount=Sum("amount"), weighted=Sum(_weighted()))
+        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(_weighted()))
         .order_by()
     }
     out = []
@@ -84,8 +85,8 @@ def stage_sums(*, user: Any, currency: str = "CNY") -> list[dict[str, Any]]:
             {
                 "stage": stage,
                 "count": row.get("count", 0),
-                "amount": row.get("amount") or _ZERO,
-                "weighted": (row.get("weighted") or _ZERO).quantize(Decimal("0.01")),
+                "amount": row.get("total") or _ZERO,
+                "weighted": (row.get("weighted") or _ZERO).quantize(_CENT, ROUND_HALF_UP),
             }
         )
     return out
@@ -113,7 +114,7 @@ def organization_panel(user: Any, customer: Any) -> dict[str, Any]:
     ):
         totals[row["currency"]] = {
             "count": row["count"],
-            "weighted": row["weighted"].quantize(Decimal("0.01")),
+            "weighted": row["weighted"].quantize(_CENT, ROUND_HALF_UP),
         }
     return {
         "account": account,

@@ -46,7 +46,9 @@ def roles(db: Any) -> dict[str, ContactRole]:
 
 @pytest.fixture
 def make_account(rep_a: User, unit_a: BusinessUnit) -> Callable[..., Account]:
-    def make(name: str = "星辰科技有限公司", *, unit: BusinessUnit | None = None, **kw: Any) -> Account:
+    def make(
+        name: str = "星辰科技有限公司", *, unit: BusinessUnit | None = None, **kw: Any
+    ) -> Account:
         return services.create_account(
             uscc=kw.pop("uscc", None) or make_uscc(),
             name=name,
