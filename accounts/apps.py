@@ -29,6 +29,10 @@ def _seed(sender: AppConfig, **kwargs: Any) -> None:
     from accounts.models import ContactRole, OpportunityStage
 
     seed_defaults(ContactRole, OpportunityStage)
+    # The role groups get this app's permissions (created for it just before this runs).
+    from crm.roles import sync_roles
+
+    sync_roles()
 
 
 class AccountsConfig(AppConfig):

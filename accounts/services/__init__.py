@@ -8,10 +8,15 @@ from accounts.services.accounts import (
     set_business_units,
     set_parent,
     update_account,
+    would_cycle,
 )
 from accounts.services.contacts import add_contact, contact_left, update_contact
 from accounts.services.merge import move_account_data
-from accounts.services.opportunities import create_opportunity, move_opportunity
+from accounts.services.opportunities import (
+    create_opportunity,
+    move_opportunity,
+    update_opportunity,
+)
 
 __all__ = [
     "AccountResult",
@@ -27,4 +32,6 @@ __all__ = [
     "set_parent",
     "update_account",
     "update_contact",
+    "update_opportunity",
+    "would_cycle",
 ]

@@ -56,7 +56,7 @@ def clean_account_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             )
         value = "" if value is None else " ".join(str(value).split())
         choices = _CHOICES.get(key)
-        if choices is not None and value not in choices.values:
+        if choices is not None and value and value not in choices.values:
             raise AccountError(
                 _("“%(value)s” is not a valid choice.") % {"value": value}, field=key
             )
@@ -131,7 +131,10 @@ def update_account(*, account: Account, user: Any, fields: Mapping[str, Any]) ->
     return account
 
 
-def _would_cycle(account_id: int, parent_id: int) -> bool:
+def would_cycle(account_id: int, parent_id: int) -> bool:
+    """Whether ``parent_id``'s chain of parents reaches ``account_id`` (or is it)."""
+    if account_id == parent_id:
+        return True
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -161,7 +164,7 @@ def set_parent(*, account: Account, parent: Account | None, user: Any) -> Accoun
         ids = [account.pk] + ([parent.pk] if parent is not None else [])
         locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids)}
         account = locked[account.pk]
-        if parent is not None and (parent.pk == account.pk or _would_cycle(account.pk, parent.pk)):
+        if parent is not None and (parent.pk == account.pk or would_cycle(account.pk, parent.pk)):
             raise AccountCycle(
                 _("“%(parent)s” belongs to the group of “%(account)s”: it cannot be its parent.")
                 % {"parent": locked[parent.pk], "account": account},

@@ -16,7 +16,7 @@ from accounts.models import (
     Opportunity,
     OpportunityContact,
 )
-from accounts.services.accounts import _would_cycle, lock_hierarchy
+from accounts.services.accounts import lock_hierarchy, would_cycle
 
 _FILLED = ("industry", "size_band", "province", "city", "address", "website", "owner_id")
 
@@ -98,14 +98,10 @@ def _move_account(survivor: Any, loser: Any) -> int:
         kept.parent_id = lost_parent
         Account.objects.filter(pk=kept.pk).update(parent=lost_parent)
     for sub in Account.objects.filter(parent=lost).exclude(pk=kept.pk):
-        sub.parent_id = lost_parent if _would_cycle(sub.pk, kept.pk) else kept.pk
+        sub.parent_id = lost_parent if would_cycle(sub.pk, kept.pk) else kept.pk
         sub.save(update_fields=["parent"])
         moved += 1
-    if (
-        kept.parent_id is None
-        and lost_parent is not None
-        and not _would_cycle(kept.pk, lost_parent)
-    ):
+    if kept.parent_id is None and lost_parent is not None and not would_cycle(kept.pk, lost_parent):
         kept.parent_id = lost_parent
         changed.append("parent_id")
     if changed:

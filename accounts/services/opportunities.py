@@ -146,3 +146,37 @@ def move_opportunity(
             },
         )
     return opportunity
+
+
+# What ``update_opportunity`` may change; the owner, unit and account have their own rules,
+# the stage moves with ``move_opportunity``.
+OPPORTUNITY_FIELDS = ("name", "amount", "currency", "expected_close", "products", "notes")
+
+
+def update_opportunity(
+    *, opportunity: Opportunity, user: Any, fields: dict[str, Any]
+) -> Opportunity:
+    cleaned: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key not in OPPORTUNITY_FIELDS:
+            raise OpportunityError(
+                _("“%(field)s” cannot be set here.") % {"field": key}, field=key, code="read_only"
+            )
+        if key == "name":
+            value = " ".join(str(value or "").split())[:200]
+            if not value:
+                raise OpportunityError(_("Give the opportunity a name."), field="name")
+        elif key == "amount":
+            value = clean_amount(value)
+        elif key == "currency":
+            value = clean_currency(value)
+        elif key in ("products", "notes"):
+            value = str(value or "").strip()[:300] if key == "products" else str(value or "")
+        cleaned[key] = value
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        for key, value in cleaned.items():
+            setattr(opportunity, key, value)
+        if cleaned:
+            opportunity.save(update_fields=[*cleaned, "updated_at"])
+    return opportunity
