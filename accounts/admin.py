@@ -48,7 +48,10 @@ class AccountForm(forms.ModelForm[Account]):
         required=False,
         help_text=_("An organization the master already knows is reused."),
     )
-    name = forms.CharField(label=_("Company name"), max_length=200, required=False)
+    company_name = forms.CharField(label=_("Company name"), max_length=200, required=False)
+    website = forms.URLField(
+        label=_("website"), max_length=200, required=False, assume_scheme="https"
+    )
     first_unit = forms.ModelChoiceField(
         queryset=BusinessUnit.objects.all(), label=_("Business unit"), required=False
     )
@@ -73,7 +76,7 @@ class AccountForm(forms.ModelForm[Account]):
         if self.instance.pk is None:
             for key, message in (
                 ("uscc", _("Give the company's unified social credit code.")),
-                ("name", _("Give the company's name.")),
+                ("company_name", _("Give the company's name.")),
                 ("first_unit", _("Choose the business unit that deals with it.")),
             ):
                 if not data.get(key):
@@ -129,7 +132,7 @@ class AccountAdmin(ServiceErrorsMixin, ScopedAdminMixin, BigTableAdmin):
     ordering = ["-id"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
-        main = ["uscc", "name", "first_unit"] if obj is None else ["customer"]
+        main = ["uscc", "company_name", "first_unit"] if obj is None else ["customer"]
         return [
             (None, {"fields": [*main, "status", "industry", "size_band"]}),
             (_("Address"), {"fields": ["province", "city", "address", "website"]}),
@@ -159,7 +162,7 @@ class AccountAdmin(ServiceErrorsMixin, ScopedAdminMixin, BigTableAdmin):
         if not change:
             account = services.create_account(
                 uscc=data["uscc"],
-                name=data["name"],
+                name=data["company_name"],
                 user=user,
                 business_unit=data["first_unit"],
                 fields=editable,
@@ -185,7 +188,7 @@ class AccountAdmin(ServiceErrorsMixin, ScopedAdminMixin, BigTableAdmin):
 
 @admin.register(ContactRole)
 class ContactRoleAdmin(admin.ModelAdmin[ContactRole]):
-    list_display = ["name_zh", "name_en", "code", "position", "is_active"]
+    list_display = ["name_zh", "name_en", "position", "is_active"]
     list_editable = ["position", "is_active"]
     search_fields = ["name_zh", "name_en", "code"]
     list_filter = ["is_active"]
@@ -196,7 +199,6 @@ class OpportunityStageAdmin(admin.ModelAdmin[OpportunityStage]):
     list_display = [
         "name_zh",
         "name_en",
-        "code",
         "position",
         "probability",
         "is_won",

@@ -162,7 +162,10 @@ class OpportunityStageChange(models.Model):
     """One move of an opportunity between stages; never updated or deleted."""
 
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
+        Opportunity,
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+        verbose_name=_("opportunity"),
     )
     from_stage = models.ForeignKey(
         OpportunityStage,

@@ -67,7 +67,7 @@ def test_admin_adds_an_account_through_resolution(admin_client_zh: Client, unit_
     uscc = make_uscc()
     data = {
         "uscc": uscc,
-        "name": "星辰物流有限公司",
+        "company_name": "星辰物流有限公司",
         "first_unit": unit_a.pk,
         "industry": "G",
         "size_band": "",
