@@ -45,8 +45,8 @@ def weighted_forecast(
         "business_unit": F("business_unit_id"),
     }[group_by]
     rows = (
-        Opportunity.objects.visible_to(user)
-        .open()
+        Opportunity.objects.open()
+        .visible_to(user)
         .filter(currency=currency)
         .annotate(group=key)
         .values("group")
@@ -105,7 +105,7 @@ def organization_panel(user: Any, customer: Any) -> dict[str, Any]:
     )
     if account is None:
         return {"account": None}
-    open_opps = Opportunity.objects.visible_to(user).open().filter(account=account)
+    open_opps = Opportunity.objects.open().visible_to(user).filter(account=account)
     totals: dict[str, dict[str, Any]] = defaultdict(dict)
     for row in (
         open_opps.values("currency")
