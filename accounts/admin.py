@@ -318,7 +318,7 @@ class OpportunityAdmin(ServiceErrorsMixin, ScopedAdminMixin, BigTableAdmin):
                     lost_reason=data.get("lost_reason") or "",
                 )
             if "owner" in form.changed_data:
-                Opportunity.objects.filter(pk=obj.pk).update(owner=data["owner"])
+                services.reassign_opportunity(opportunity=obj, owner=data["owner"], user=user)
         obj.refresh_from_db()
 
 

@@ -15,6 +15,7 @@ from accounts.services.merge import move_account_data
 from accounts.services.opportunities import (
     create_opportunity,
     move_opportunity,
+    reassign_opportunity,
     update_opportunity,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "create_opportunity",
     "move_account_data",
     "move_opportunity",
+    "reassign_opportunity",
     "set_business_units",
     "set_parent",
     "update_account",

@@ -180,3 +180,17 @@ def update_opportunity(
         if cleaned:
             opportunity.save(update_fields=[*cleaned, "updated_at"])
     return opportunity
+
+
+def reassign_opportunity(*, opportunity: Opportunity, owner: Any, user: Any) -> Opportunity:
+    """Give the opportunity to another rep (managers: the account-owner permission)."""
+    from accounts.errors import NotAllowed
+
+    if not user.has_perm("accounts.assign_account_owner"):
+        raise NotAllowed(_("You may not reassign opportunities."), field="owner")
+    with transaction.atomic():
+        opportunity = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        if opportunity.owner_id != owner.pk:
+            opportunity.owner = owner
+            opportunity.save(update_fields=["owner", "updated_at"])
+    return opportunity

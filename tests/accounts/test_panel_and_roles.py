@@ -90,3 +90,15 @@ def test_only_managers_assign_owners(
     with pytest.raises(services.accounts.NotAllowed):
         services.assign_owner(account=account, owner=rep_a, user=rep_a)
     assert services.assign_owner(account=account, owner=rep_a, user=manager_a).owner == rep_a
+
+
+def test_only_managers_reassign_opportunities(
+    make_account: Callable[..., Account], rep_a: User, manager_a: User, unit_a, stages
+):
+    opp = services.create_opportunity(
+        account=make_account(), name="机会", owner=rep_a, business_unit=unit_a, user=rep_a
+    )
+    with pytest.raises(services.accounts.NotAllowed):
+        services.reassign_opportunity(opportunity=opp, owner=manager_a, user=rep_a)
+    moved = services.reassign_opportunity(opportunity=opp, owner=manager_a, user=manager_a)
+    assert moved.owner == manager_a
