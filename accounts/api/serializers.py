@@ -197,6 +197,11 @@ class OpportunityFieldsSerializer(StrictSerializer):
     notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
 
+class InvolvedContactSerializer(StrictSerializer):
+    contact = serializers.IntegerField(min_value=1)
+    roles = _role_field()
+
+
 class OpportunityCreateSerializer(OpportunityFieldsSerializer):
     account = serializers.IntegerField(min_value=1)
     name = serializers.CharField(max_length=200)
@@ -205,6 +210,11 @@ class OpportunityCreateSerializer(OpportunityFieldsSerializer):
         slug_field="code",
         required=False,
         queryset=OpportunityStage.objects.filter(is_active=True),
+    )
+    contacts = InvolvedContactSerializer(
+        many=True,
+        required=False,
+        help_text=gettext_lazy("Contacts of the account involved, with their roles in it."),
     )
 
 

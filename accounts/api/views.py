@@ -308,6 +308,7 @@ class ContactViewSet(
                     "currency": "CNY",
                     "stage": "qualification",
                     "expected_close": "2027-03-31",
+                    "contacts": [{"contact": 31, "roles": ["decision_maker"]}],
                 },
                 request_only=True,
             )
@@ -345,6 +346,13 @@ class OpportunityViewSet(
         v = dict(data.validated_data)
         account = _visible_account(request.user, v.pop("account"))
         unit = _unit(request.user, v.pop("business_unit", None))
+        involved = v.pop("contacts", [])
+        found = Contact.objects.in_bulk([i["contact"] for i in involved])
+        if any(found.get(i["contact"]) is None for i in involved):
+            raise ValidationError(
+                {"contacts": [_("Every contact involved must work at this account.")]}
+            )
+        v["contacts"] = [(found[i["contact"]], i.get("roles", [])) for i in involved]
         opportunity = services.create_opportunity(
             account=account,  # type: ignore[arg-type]
             owner=request.user,

@@ -98,7 +98,13 @@ def test_create_account_contact_and_move_an_opportunity(
     assert second.json()["errors"]["is_primary"][0]["code"] == "primary_contact_taken"
     opp = client_a.post(
         f"{BASE}/opportunities/",
-        {"account": account["id"], "name": "车队", "amount": "1000.50", "stage": "proposal"},
+        {
+            "account": account["id"],
+            "name": "车队",
+            "amount": "1000.50",
+            "stage": "proposal",
+            "contacts": [{"contact": contact.json()["id"], "roles": ["decision_maker"]}],
+        },
         format="json",
         HTTP_IDEMPOTENCY_KEY="o1",
     )
@@ -116,7 +122,11 @@ def test_create_account_contact_and_move_an_opportunity(
         HTTP_IDEMPOTENCY_KEY="m2",
     )
     assert moved.status_code == 200 and moved.json()["stage"] == "negotiation"
-    assert Opportunity.objects.get().stage_changes.count() == 2
+    stored = Opportunity.objects.get()
+    assert stored.stage_changes.count() == 2
+    involved = stored.involved.get()
+    assert involved.contact_id == contact.json()["id"]
+    assert [r.code for r in involved.roles.all()] == ["decision_maker"]
     owner = client_a.patch(f"{BASE}/opportunities/{oid}/", {"owner": 1}, format="json")
     assert owner.status_code == 400 and "owner" in owner.json()["errors"]
 
