@@ -1,7 +1,85 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+_READ = [
+    "accounts.view_account",
+    "accounts.view_accountrelation",
+    "accounts.view_contact",
+    "accounts.view_contactrole",
+    "accounts.view_opportunity",
+    "accounts.view_opportunitystage",
+    "accounts.view_opportunitystagechange",
+    "accounts.view_opportunitycontact",
+]
+_SELL = [
+    *_READ,
+    *[
+        f"accounts.{verb}_{model}"
+        for verb in ("add", "change")
+        for model in ("account", "accountrelation", "contact", "opportunity", "opportunitycontact")
+    ],
+]
+
+
+def _seed(sender: AppConfig, **kwargs: Any) -> None:
+    from accounts.defaults import seed_defaults
+    from accounts.models import ContactRole, OpportunityStage
+
+    seed_defaults(ContactRole, OpportunityStage)
+    # The role groups get this app's permissions (created for it just before this runs).
+    from crm.roles import sync_roles
+
+    sync_roles()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("B2B accounts")
+    # Reps work the accounts, contacts and opportunities of their units; managers also
+    # assign owners and units; admins configure roles and stages (crm's "*.*").
+    role_permissions = {
+        "sales_rep": _SELL,
+        "sales_manager": [*_SELL, "accounts.assign_account_owner"],
+        "member_service": ["accounts.view_account", "accounts.view_contact"],
+        "data_steward": _READ,
+        "marketing": ["accounts.view_account", "accounts.view_contact"],
+    }
+    api_scopes: dict[str, str] = {}
+
+    def ready(self) -> None:
+        from accounts import selectors, services
+        from crm.registry import (
+            CustomerPanel,
+            EventType,
+            MergeHandler,
+            register_event_type,
+            register_merge_handler,
+            register_panel,
+        )
+
+        post_migrate.connect(_seed, sender=self, dispatch_uid="accounts.seed_defaults")
+        for event in (
+            EventType("account.created", _("Account created"), "building", "indigo"),
+            EventType("contact.added", _("Contact added"), "user-plus", "cyan"),
+            EventType("contact.left", _("Contact left"), "user-minus", "secondary"),
+            EventType(
+                "opportunity.stage_changed", _("Opportunity stage changed"), "chart-funnel", "lime"
+            ),
+        ):
+            register_event_type(event)
+        register_merge_handler(
+            MergeHandler("accounts", _("Account data"), services.move_account_data)
+        )
+        register_panel(
+            CustomerPanel(
+                "accounts",
+                _("B2B account"),
+                "accounts/panel.html",
+                selectors.account_panel_context,
+                permission="accounts.view_account",
+                order=50,
+            )
+        )

@@ -363,6 +363,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "crm.models.customers.CustomerKind",
         "TransactionKindEnum": "crm.models.transactions.TransactionKind",
+        "AccountIndustryEnum": "accounts.models.accounts.Industry",
+        "AccountStatusEnum": "accounts.models.accounts.AccountStatus",
     },
 }
 

@@ -236,8 +236,9 @@ def test_the_timeline_reads_a_constant_number_of_queries(
     # session, user, permissions and roles (one query), the customer, units, the figures (units,
     # consents, identities, tags, merges, duplicates), the timeline (the union, then its
     # events, transactions and notes, the pinned notes, the filter's units), the tag picker,
-    # the recently viewed customer recorded, the blacklist banner's open entry
-    with django_assert_num_queries(20) as few:
+    # the recently viewed customer recorded, the blacklist banner's open entry, the accounts
+    # app's panel ("contact at")
+    with django_assert_num_queries(21) as few:
         response = client.get(url)
     assert {e.kind for e in response.context["events"].object_list} == {
         "event",

@@ -1,5 +1,7 @@
 from typing import Any
 
+from django.apps import apps
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from crm.demo import DEMO_PASSWORD, USERS, load_platform_demo
@@ -25,6 +27,12 @@ class Command(BaseCommand):
             units = {u.code: u for u in BusinessUnit.objects.all()}
             master = load_master_demo(units)
             master["workspace"] = load_workspace_demo(units)
+            # The apps built on the master add theirs (``load_<app>_demo``; crm never imports them).
+            commands = get_commands()
+            for config in apps.get_app_configs():
+                name = f"load_{config.label}_demo"
+                if config.name != "crm" and name in commands:
+                    call_command(name, verbosity=0)
             rejected = master.pop("rejected")
             counts.update(master)
         else:

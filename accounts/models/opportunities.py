@@ -1,0 +1,199 @@
+"""The opportunity pipeline (商机): stages with a win probability, stage history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from crm.policy import ScopedQuerySet
+
+
+class OpportunityStage(models.Model):
+    """A step of the pipeline, in order, with the chance of winning from there."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=60)
+    name_en = models.CharField(_("name (English)"), max_length=60)
+    position = models.PositiveSmallIntegerField(_("order"), default=100, db_default=100)
+    probability = models.PositiveSmallIntegerField(
+        _("win probability (%)"), validators=[MaxValueValidator(100)]
+    )
+    is_won = models.BooleanField(_("won"), default=False, db_default=False)
+    is_lost = models.BooleanField(
+        _("lost"),
+        default=False,
+        db_default=False,
+        help_text=_("Moving an opportunity here requires a reason."),
+    )
+    is_active = models.BooleanField(_("active"), default=True, db_default=True)
+
+    class Meta:
+        verbose_name = _("opportunity stage")
+        verbose_name_plural = _("opportunity stages")
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="accounts_stage_probability_max"
+            ),
+            models.CheckConstraint(
+                condition=~(Q(is_won=True) & Q(is_lost=True)), name="accounts_stage_won_or_lost"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def is_closed(self) -> bool:
+        return self.is_won or self.is_lost
+
+
+class OpportunityQuerySet(ScopedQuerySet["Opportunity"]):
+    def open(self) -> OpportunityQuerySet:
+        return self.filter(stage__is_won=False, stage__is_lost=False)
+
+
+class Opportunity(models.Model):
+    """A chance to sell to an account, owned by a rep of one business unit."""
+
+    scope_field: ClassVar[str] = "business_unit"
+
+    account = models.ForeignKey(
+        "accounts.Account",
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("account"),
+    )
+    name = models.CharField(_("name"), max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("owner"),
+    )
+    business_unit = models.ForeignKey(
+        "crm.BusinessUnit",
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("business unit"),
+    )
+    amount = models.DecimalField(
+        _("amount"), max_digits=14, decimal_places=2, default=Decimal("0"), db_default=0
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY", db_default="CNY")
+    stage = models.ForeignKey(
+        OpportunityStage,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+        verbose_name=_("stage"),
+    )
+    expected_close = models.DateField(_("expected close"), null=True, blank=True)
+    lost_reason = models.CharField(_("lost reason"), max_length=300, blank=True, db_default="")
+    products = models.CharField(_("products"), max_length=300, blank=True, db_default="")
+    notes = models.TextField(_("notes"), blank=True, db_default="")
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_default=Now())
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="accounts_opp_amount_ge_0")
+        ]
+        indexes = [
+            models.Index(fields=["business_unit", "stage"], name="accounts_opp_unit_stage"),
+            models.Index(fields=["owner", "stage"], name="accounts_opp_owner_stage"),
+            models.Index(fields=["expected_close"], name="accounts_opp_close"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityContact(models.Model):
+    """A contact involved in an opportunity, in the roles they play in it."""
+
+    opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.CASCADE,
+        related_name="involved",
+        verbose_name=_("opportunity"),
+    )
+    contact = models.ForeignKey(
+        "accounts.Contact",
+        on_delete=models.CASCADE,
+        related_name="opportunities",
+        verbose_name=_("contact"),
+    )
+    roles = models.ManyToManyField(
+        "accounts.ContactRole", blank=True, related_name="+", verbose_name=_("roles")
+    )
+
+    class Meta:
+        verbose_name = _("contact involved")
+        verbose_name_plural = _("contacts involved")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "contact"], name="accounts_oppcontact_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.contact)
+
+
+class OpportunityStageChange(models.Model):
+    """One move of an opportunity between stages; never updated or deleted."""
+
+    opportunity = models.ForeignKey(
+        Opportunity,
+        on_delete=models.CASCADE,
+        related_name="stage_changes",
+        verbose_name=_("opportunity"),
+    )
+    from_stage = models.ForeignKey(
+        OpportunityStage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
+    )
+    to_stage = models.ForeignKey(
+        OpportunityStage, on_delete=models.PROTECT, related_name="+", verbose_name=_("to")
+    )
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    changed_at = models.DateTimeField(_("when"), default=timezone.now, db_default=Now())
+    lost_reason = models.CharField(_("lost reason"), max_length=300, blank=True, db_default="")
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["opportunity", "changed_at"], name="accounts_stagechg")]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
