@@ -17,14 +17,13 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status
-from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import services
 from accounts.api import serializers as s
-from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity
+from accounts.models import Account, AccountStatus, Contact, Industry
 from crm.api.base import ApiViewSet
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
 from crm.models import BusinessUnit, Identity, IdentityType
@@ -32,7 +31,7 @@ from crm.policy import visible_unit_ids
 from crm.services import IdentityInput
 
 
-def _unit(user: Any, unit_id: int | None) -> BusinessUnit:
+def caller_unit(user: Any, unit_id: int | None) -> BusinessUnit:
     """The caller's business unit named by ``unit_id`` (or their only one)."""
     allowed = visible_unit_ids(user)
     units = (
@@ -51,7 +50,7 @@ def _unit(user: Any, unit_id: int | None) -> BusinessUnit:
     return mine[0]
 
 
-def _visible_account(user: Any, pk: int | None, field: str = "account") -> Account | None:
+def visible_account(user: Any, pk: int | None, field: str = "account") -> Account | None:
     if pk is None:
         return None
     account = Account.objects.visible_to(user).filter(pk=pk).first()
@@ -160,8 +159,8 @@ class AccountViewSet(
         data = s.AccountCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        parent = _visible_account(request.user, v.pop("parent", None), "parent")
-        unit = _unit(request.user, v.pop("business_unit", None))
+        parent = visible_account(request.user, v.pop("parent", None), "parent")
+        unit = caller_unit(request.user, v.pop("business_unit", None))
         result = services.create_account(
             uscc=v.pop("uscc"),
             name=v.pop("name"),
@@ -183,7 +182,7 @@ class AccountViewSet(
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
         if "parent" in v:
-            parent = _visible_account(request.user, v.pop("parent"), "parent")
+            parent = visible_account(request.user, v.pop("parent"), "parent")
             services.set_parent(account=account, parent=parent, user=request.user)
         services.update_account(account=account, user=request.user, fields=v)
         return Response(s.AccountSerializer(self.get_queryset().get(pk=account.pk)).data)
@@ -250,7 +249,7 @@ class ContactViewSet(
         data = s.ContactCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        account = _visible_account(request.user, v["account"])
+        account = visible_account(request.user, v["account"])
         assert account is not None
         identities = [
             IdentityInput(t, v[t]) for t in (IdentityType.MOBILE, IdentityType.EMAIL) if v.get(t)
@@ -283,120 +282,3 @@ class ContactViewSet(
         if left:
             services.contact_left(contact=contact, user=request.user)
         return Response(s.ContactSerializer(self.get_queryset().get(pk=contact.pk)).data)
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary=gettext_lazy("Opportunities in your business units"),
-        parameters=[
-            OpenApiParameter("account", OpenApiTypes.INT),
-            OpenApiParameter("stage", OpenApiTypes.STR),
-        ],
-    ),
-    retrieve=extend_schema(summary=gettext_lazy("One opportunity")),
-    create=extend_schema(
-        summary=gettext_lazy("Open an opportunity (you own it)"),
-        request=s.OpportunityCreateSerializer,
-        responses={201: s.OpportunitySerializer},
-        examples=[
-            OpenApiExample(
-                "New opportunity",
-                value={
-                    "account": 12,
-                    "name": "2027 车队采购",
-                    "amount": "1200000.00",
-                    "currency": "CNY",
-                    "stage": "qualification",
-                    "expected_close": "2027-03-31",
-                    "contacts": [{"contact": 31, "roles": ["decision_maker"]}],
-                },
-                request_only=True,
-            )
-        ],
-    ),
-    partial_update=extend_schema(
-        summary=gettext_lazy("Change an opportunity's details (not its stage)"),
-        request=s.OpportunityFieldsSerializer,
-        responses={200: s.OpportunitySerializer},
-    ),
-)
-class OpportunityViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ApiViewSet
-):
-    serializer_class = s.OpportunitySerializer
-    permission_classes = [IsAuthenticatedPrincipal, UserModelPermissions]
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    queryset = Opportunity.objects.none()
-
-    def get_queryset(self) -> QuerySet[Opportunity]:
-        qs = Opportunity.objects.visible_to(self.request.user).select_related("stage")
-        params = self.request.query_params
-        if self.action == "list":
-            if params.get("account"):
-                if not params["account"].isdigit():
-                    raise ValidationError({"account": [_("Give a number.")]})
-                qs = qs.filter(account_id=int(params["account"]))
-            if params.get("stage"):
-                qs = qs.filter(stage__code=params["stage"])
-        return qs
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = s.OpportunityCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
-        account = _visible_account(request.user, v.pop("account"))
-        unit = _unit(request.user, v.pop("business_unit", None))
-        involved = v.pop("contacts", [])
-        found = Contact.objects.in_bulk([i["contact"] for i in involved])
-        if any(found.get(i["contact"]) is None for i in involved):
-            raise ValidationError(
-                {"contacts": [_("Every contact involved must work at this account.")]}
-            )
-        v["contacts"] = [(found[i["contact"]], i.get("roles", [])) for i in involved]
-        opportunity = services.create_opportunity(
-            account=account,  # type: ignore[arg-type]
-            owner=request.user,
-            business_unit=unit,
-            user=request.user,
-            **v,
-        )
-        return Response(
-            s.OpportunitySerializer(self.get_queryset().get(pk=opportunity.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        opportunity = self.get_object()
-        data = s.OpportunityFieldsSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.update_opportunity(
-            opportunity=opportunity, user=request.user, fields=dict(data.validated_data)
-        )
-        return Response(s.OpportunitySerializer(self.get_queryset().get(pk=opportunity.pk)).data)
-
-    @extend_schema(
-        summary=gettext_lazy("Move an opportunity to another stage"),
-        description=gettext_lazy(
-            "Kept in the stage history. Moving to a lost stage needs `lost_reason` (400 "
-            "`lost_reason_required`); moving to the stage it is in changes nothing."
-        ),
-        request=s.OpportunityMoveSerializer,
-        responses={200: s.OpportunitySerializer},
-        examples=[
-            OpenApiExample(
-                "Lost", value={"stage": "lost", "lost_reason": "预算取消"}, request_only=True
-            )
-        ],
-    )
-    @action(detail=True, methods=["post"])
-    def move(self, request: Request, pk: str | None = None) -> Response:
-        opportunity = self.get_object()
-        data = s.OpportunityMoveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.move_opportunity(
-            opportunity=opportunity,
-            stage=data.validated_data["stage"],
-            user=request.user,
-            lost_reason=data.validated_data.get("lost_reason", ""),
-        )
-        return Response(s.OpportunitySerializer(self.get_queryset().get(pk=opportunity.pk)).data)
