@@ -157,36 +157,63 @@ def _decide(
     return locked
 
 
+# The fields each decision writes: the blacklisting's own, or its lifting's.
+_DECISION_FIELDS = ("decided_by", "decided_at", "decision_comment")
+_LIFT_DECISION_FIELDS = ("lift_decided_by", "lift_decided_at", "lift_comment")
+
+
+def _decide_and_record(
+    entry: BlacklistEntry | int,
+    user: Any,
+    *,
+    waiting: str,
+    proposer_field: str,
+    to: str,
+    fields: tuple[str, str, str],
+    comment: str,
+    event: str,
+    summary: str,
+) -> BlacklistEntry:
+    """One four-eyes decision: lock, re-check, move the entry ``to`` a state, record who,
+    when and why in ``fields``, and the timeline event."""
+    with transaction.atomic():
+        locked = _decide(entry, user, waiting, proposer_field)
+        locked.status = to
+        for name, value in zip(fields, (user, timezone.now(), comment), strict=True):
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *fields])
+        _event(locked, event, summary, user)
+    return locked
+
+
 def approve_blacklisting(
     *, entry: BlacklistEntry | int, user: Any, comment: str = ""
 ) -> BlacklistEntry:
-    comment = _text(comment, "comment", required=False, label=_("Comment"))
-    with transaction.atomic():
-        locked = _decide(entry, user, BlacklistStatus.PROPOSED, "proposed_by")
-        locked.status = BlacklistStatus.ACTIVE
-        locked.decided_by, locked.decided_at, locked.decision_comment = (
-            user,
-            timezone.now(),
-            comment,
-        )
-        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-        _event(locked, EVENT_ACTIVATED, "Customer blacklisted", user)
-    return locked
+    return _decide_and_record(
+        entry,
+        user,
+        waiting=BlacklistStatus.PROPOSED,
+        proposer_field="proposed_by",
+        to=BlacklistStatus.ACTIVE,
+        fields=_DECISION_FIELDS,
+        comment=_text(comment, "comment", required=False, label=_("Comment")),
+        event=EVENT_ACTIVATED,
+        summary="Customer blacklisted",
+    )
 
 
 def reject_blacklisting(*, entry: BlacklistEntry | int, user: Any, comment: str) -> BlacklistEntry:
-    comment = _text(comment, "comment", required=True, label=_("Comment"))
-    with transaction.atomic():
-        locked = _decide(entry, user, BlacklistStatus.PROPOSED, "proposed_by")
-        locked.status = BlacklistStatus.REJECTED
-        locked.decided_by, locked.decided_at, locked.decision_comment = (
-            user,
-            timezone.now(),
-            comment,
-        )
-        locked.save(update_fields=["status", "decided_by", "decided_at", "decision_comment"])
-        _event(locked, EVENT_REJECTED, "Blacklisting rejected", user)
-    return locked
+    return _decide_and_record(
+        entry,
+        user,
+        waiting=BlacklistStatus.PROPOSED,
+        proposer_field="proposed_by",
+        to=BlacklistStatus.REJECTED,
+        fields=_DECISION_FIELDS,
+        comment=_text(comment, "comment", required=True, label=_("Comment")),
+        event=EVENT_REJECTED,
+        summary="Blacklisting rejected",
+    )
 
 
 def propose_lifting(*, entry: BlacklistEntry | int, user: Any, reason: str) -> BlacklistEntry:
@@ -209,28 +236,32 @@ def propose_lifting(*, entry: BlacklistEntry | int, user: Any, reason: str) -> B
 
 
 def approve_lifting(*, entry: BlacklistEntry | int, user: Any, comment: str = "") -> BlacklistEntry:
-    comment = _text(comment, "comment", required=False, label=_("Comment"))
-    with transaction.atomic():
-        locked = _decide(entry, user, BlacklistStatus.LIFTING, "lift_proposed_by")
-        locked.status = BlacklistStatus.LIFTED
-        locked.lift_decided_by, locked.lift_decided_at = user, timezone.now()
-        locked.lift_comment = comment
-        locked.save(update_fields=["status", "lift_decided_by", "lift_decided_at", "lift_comment"])
-        _event(locked, EVENT_LIFTED, "Blacklisting lifted", user)
-    return locked
+    return _decide_and_record(
+        entry,
+        user,
+        waiting=BlacklistStatus.LIFTING,
+        proposer_field="lift_proposed_by",
+        to=BlacklistStatus.LIFTED,
+        fields=_LIFT_DECISION_FIELDS,
+        comment=_text(comment, "comment", required=False, label=_("Comment")),
+        event=EVENT_LIFTED,
+        summary="Blacklisting lifted",
+    )
 
 
 def reject_lifting(*, entry: BlacklistEntry | int, user: Any, comment: str) -> BlacklistEntry:
     """Refuse to lift: the blacklisting stays active."""
-    comment = _text(comment, "comment", required=True, label=_("Comment"))
-    with transaction.atomic():
-        locked = _decide(entry, user, BlacklistStatus.LIFTING, "lift_proposed_by")
-        locked.status = BlacklistStatus.ACTIVE
-        locked.lift_decided_by, locked.lift_decided_at = user, timezone.now()
-        locked.lift_comment = comment
-        locked.save(update_fields=["status", "lift_decided_by", "lift_decided_at", "lift_comment"])
-        _event(locked, EVENT_LIFTING_REJECTED, "Lifting of the blacklisting rejected", user)
-    return locked
+    return _decide_and_record(
+        entry,
+        user,
+        waiting=BlacklistStatus.LIFTING,
+        proposer_field="lift_proposed_by",
+        to=BlacklistStatus.ACTIVE,
+        fields=_LIFT_DECISION_FIELDS,
+        comment=_text(comment, "comment", required=True, label=_("Comment")),
+        event=EVENT_LIFTING_REJECTED,
+        summary="Lifting of the blacklisting rejected",
+    )
 
 
 def _strictness(entry: BlacklistEntry) -> tuple[int, Any, int]:
