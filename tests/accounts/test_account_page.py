@@ -149,10 +149,8 @@ def test_add_contact_mark_left_and_field_errors(make_account, rep_a: User, roles
     client.force_login(rep_a)
     url = reverse("accounts:contact-add", args=[account.pk])
     missing = client.post(url, {"name": "赵磊"})
-    assert (
-        (missing.status_code == 400
-        and "Give a mobile phone" in missing.content.decode())
-        or ("手机" in missing.content.decode())
+    assert (missing.status_code == 400 and "Give a mobile phone" in missing.content.decode()) or (
+        "手机" in missing.content.decode()
     )
     bad = client.post(url, {"name": "赵磊", "mobile": "12"})
     assert bad.status_code == 400 and 'data-testid="add-contact"' in bad.content.decode()
@@ -212,10 +210,8 @@ def test_create_reuses_the_master_and_shows_field_errors(rep_a: User, unit_a, cl
         follow=True,
     )
     assert (
-        (Account.objects.count() == 1
-        and "already had an account" in again.content.decode())
-        or ("已有" in again.content.decode())
-    )
+        Account.objects.count() == 1 and "already had an account" in again.content.decode()
+    ) or ("已有" in again.content.decode())
 
 
 def test_edit_parent_owner_relation_forms(make_account, rep_a: User, manager_a: User, client):
