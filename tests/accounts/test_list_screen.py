@@ -216,3 +216,29 @@ def test_matching_accounts_is_scoped(three, rep_b: User):
     accounts, audit = matching_accounts(user=rep_b, filters=AccountFilters())
     assert list(accounts) == [] and audit == ""
     assert make_uscc()  # fixtures' USCCs are valid
+
+
+def test_the_demo_reps_first_screen_shows_their_accounts(client):
+    import random
+
+    from django.core.management import call_command
+
+    from crm.demo import load_platform_demo
+    from crm.demo_master import make_uscc as demo_uscc
+    from crm.services import IdentityInput, resolve_customer
+
+    load_platform_demo()
+    rng = random.Random(7)
+    for n in range(6):
+        resolve_customer(
+            identities=[IdentityInput("uscc", demo_uscc(rng))],
+            attributes={"display_name": f"星辰演示公司{n}", "kind": "organization"},
+            source="demo",
+        )
+    call_command("load_accounts_demo", verbosity=0)
+    rep = User.objects.get(username="rep")
+    client.force_login(rep)
+    home = client.get(reverse("home")).content.decode()
+    assert "我的客户账户" in home and "星辰演示公司0" in home
+    listed = client.get(reverse("accounts:list") + "?owner=me").content.decode()
+    assert listed.count('data-testid="account-row"') == 5
