@@ -239,6 +239,6 @@ def test_the_demo_reps_first_screen_shows_their_accounts(client):
     rep = User.objects.get(username="rep")
     client.force_login(rep)
     home = client.get(reverse("home")).content.decode()
-    assert "我的客户账户" in home and "星辰演示公司0" in home
+    assert "我的企业客户" in home and "星辰演示公司0" in home
     listed = client.get(reverse("accounts:list") + "?owner=me").content.decode()
     assert listed.count('data-testid="account-row"') == 5
