@@ -47,7 +47,7 @@ def search_provider(user: Any, query: str, limit: int) -> list[SearchResult]:
     if is_identity_query(query) and not may_reveal(user):
         return []
     rows, audit = search_accounts(user=user, query=query, limit=limit)
-    if audit:
+    if audit and rows:  # the customers' provider records the search itself (found or not)
         crm_services.record_pii_search(
             user=user, query=query, kind=audit, customers=[a.customer for a in rows]
         )

@@ -242,3 +242,15 @@ def test_the_demo_reps_first_screen_shows_their_accounts(client):
     assert "我的企业客户" in home and "星辰演示公司0" in home
     listed = client.get(reverse("accounts:list") + "?owner=me").content.decode()
     assert listed.count('data-testid="account-row"') == 5
+
+
+def test_a_phone_fragment_is_for_who_may_reveal_and_audited(three, manager_a: User, client):
+    from crm.models import PiiAccess
+
+    _a, b, _c = three
+    assert _names(manager_a, q="0013432") == ["东方物流集团"]  # inside a contact's phone
+    client.force_login(manager_a)
+    html = client.get(reverse("accounts:list"), {"q": "0013432"}).content.decode()
+    assert html.count('data-testid="account-row"') == 1
+    audit = PiiAccess.objects.get()
+    assert audit.customer_id == b.customer_id and audit.identity_type == "search:digits"
