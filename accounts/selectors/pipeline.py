@@ -7,7 +7,16 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import Account, Opportunity, OpportunityStage
@@ -93,6 +102,7 @@ def weighted_forecast(
             "count": r["count"],
             "amount": r["total"],
             "weighted": r["weighted"].quantize(CENT, ROUND_HALF_UP),
+            "weighted_exact": r["weighted"],
         }
         for r in rows
     ]
@@ -206,18 +216,21 @@ def forecast_table(*, user: Any, group_by: str, filters: PipelineFilter) -> dict
         "rows": rows,
         "count": sum(r["count"] for r in rows),
         "amount": sum((r["amount"] for r in rows), _ZERO),
-        "weighted": sum((r["weighted"] for r in rows), _ZERO),
+        # The total of the exact products, rounded once (not the sum of rounded rows).
+        "weighted": sum((r["weighted_exact"] for r in rows), _ZERO).quantize(CENT, ROUND_HALF_UP),
     }
 
 
 def closing_soon(*, user: Any, until: date) -> QuerySet[Opportunity]:
     """The user's own open opportunities expected to close by ``until`` (overdue included),
-    the soonest first."""
+    the soonest first; each row carries ``total``, how many there are in all (so that a page
+    of them and the count are one query)."""
     return (
         Opportunity.objects.open()
         .visible_to(user)
         .filter(owner_id=user.pk, expected_close__lte=until)
         .select_related("account__customer", "stage")
+        .annotate(total=Window(Count("id")))
         .order_by("expected_close", "id")
     )
 

@@ -146,9 +146,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 def closing_soon_work(user: Any) -> WorkList:
     """The reps' home card: their open opportunities closing in the next 30 days (and the
-    overdue ones), the soonest first. Two queries at most."""
+    overdue ones), the soonest first, and how many: one query."""
     today = timezone.localdate()
-    opportunities = selectors.closing_soon(user=user, until=today + timedelta(days=30))
+    rows = list(selectors.closing_soon(user=user, until=today + timedelta(days=30))[:5])
     items = [
         WorkItem(
             o.name,
@@ -157,11 +157,11 @@ def closing_soon_work(user: Any) -> WorkList:
             badge=_("Overdue") if o.expected_close < today else o.expected_close.isoformat(),
             badge_color="red" if o.expected_close < today else "azure",
         )
-        for o in opportunities[:5]
+        for o in rows
     ]
     return WorkList(
         items=items,
-        total=opportunities.count() if len(items) == 5 else len(items),
+        total=rows[0].total if rows else 0,  # type: ignore[attr-defined]
         empty_text=_("No open opportunity of yours closes in the next 30 days."),
         see_all_url=reverse("accounts:pipeline") + "?view=mine&period=this_month",
         see_all_label=_("Open my pipeline"),

@@ -137,7 +137,7 @@ def test_keyboard_form_without_htmx_moves_and_returns_to_the_board(client, rep_a
     o.refresh_from_db()
     assert o.stage == stages["won"]
     page = client.get(response.url).content.decode()
-    assert "已从" in page or "moved" in page  # the success message on the board
+    assert "已从" in page and "移至" in page  # the success message on the board
 
 
 def test_lost_without_a_reason_is_refused_and_the_reason_asked_for(client, rep_a, opp, stages):
