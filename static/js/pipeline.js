@@ -89,6 +89,20 @@
     }
   }
 
+  // After a move from the keyboard the columns are new: give the focus back to the moved
+  // card's list, in its new column.
+  var refocus = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    var select = form && form.matches && form.matches(".pipeline-move") ? form.querySelector("select") : null;
+    refocus = select ? select.id : null;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var select = refocus && document.getElementById(refocus);
+    if (select && document.activeElement !== select) { select.focus(); }
+    refocus = null;
+  });
+
   document.addEventListener("htmx:afterSettle", syncDialog);
   document.addEventListener("htmx:oobAfterSwap", syncDialog);
   document.addEventListener("click", function (event) {

@@ -3,7 +3,7 @@ the create form reachable from the board, and the reps' "closing soon" home card
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -99,6 +99,7 @@ def test_detail_history_move_with_reason_and_edit(client, rep_a, unit_a, stages,
         business_unit=unit_a,
         user=rep_a,
         amount="1200000",
+        expected_close=date(2027, 3, 31),
     )
     url = reverse("accounts:opportunity-detail", args=[opportunity.pk])
     move = reverse("accounts:opportunity-move", args=[opportunity.pk])
@@ -112,6 +113,7 @@ def test_detail_history_move_with_reason_and_edit(client, rep_a, unit_a, stages,
     ).url.startswith(reverse("accounts:pipeline"))
     page = client.get(url).content.decode()
     assert page.count('data-testid="stage-history-row"') == 4 and "预算取消" in page
+    assert 'value="2027-03-31"' in page  # the date input shows the date it will save
     saved = client.post(
         url, {"name": "车队采购二期", "amount": "1300000", "currency": "CNY", "expected_close": ""}
     )
