@@ -230,3 +230,21 @@ def test_move_query_count_is_pinned(client, rep_a, opp, stages, django_assert_nu
     with django_assert_num_queries(14):
         response = client.post(move_url(o), {"stage": stages["proposal"].pk}, **HTMX)
     assert response.status_code == 200
+
+
+def test_moves_need_the_csrf_token_the_page_gives_htmx(rep_a, opp, stages):
+    from django.test import Client
+
+    o = opp("100", stages["qualification"])
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(rep_a)
+    html = browser.get(BOARD).content.decode()
+    token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', html).group(1)
+    refused = browser.post(move_url(o), {"stage": stages["proposal"].pk}, **HTMX)
+    assert refused.status_code == 403
+    moved = browser.post(
+        move_url(o), {"stage": stages["proposal"].pk}, HTTP_X_CSRFTOKEN=token, **HTMX
+    )
+    assert moved.status_code == 200
+    o.refresh_from_db()
+    assert o.stage == stages["proposal"]
