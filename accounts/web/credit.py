@@ -75,9 +75,12 @@ def evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.add_credit_evidence(account=account, user=request.user, **form.cleaned_data)
         except DomainError as exc:
-            errors = {exc.field or "__all__": [exc.message]}
+            errors = {exc.field or "general": [exc.message]}
     else:
-        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+        errors = {
+            "general" if field == "__all__" else field: [str(e) for e in errs]
+            for field, errs in form.errors.items()
+        }
     if request.htmx:
         if errors:
             return _section(request, account, values=request.POST, errors=errors)
@@ -99,7 +102,7 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
         services.complete_credit_review(account=account, user=request.user)
     except DomainError as exc:
         if request.htmx:
-            return _section(request, account, errors={"__all__": [exc.message]})
+            return _section(request, account, errors={"general": [exc.message]})
         messages.error(request, exc.message)
     else:
         if request.htmx:
