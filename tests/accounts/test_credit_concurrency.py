@@ -4,6 +4,7 @@ is the previous row's "after", and the final score is the rule applied to all ev
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
@@ -79,7 +80,7 @@ def test_concurrent_evidence_leaves_a_consistent_history(first_evidence: bool) -
     )
     assert len(rows) == len(KINDS)
     assert len({r.evidence_id for r in rows}) == len(KINDS)  # one row per evidence
-    for previous, row in zip(rows, rows[1:], strict=False):  # a chain: nothing lost
+    for previous, row in itertools.pairwise(rows):  # a chain: nothing lost
         assert row.score_before == previous.score_after
     everything = CreditEvidence.objects.filter(account=account).values_list(
         "kind", "effect", "observed_on"
