@@ -155,7 +155,7 @@ class CreditViewSet(ApiViewSet):
                 "uscc",
                 OpenApiTypes.STR,
                 required=True,
-                description=gettext_lazy("e.g. 91310000MA1FL8XQ30"),
+                description=gettext_lazy("e.g. 91310000MA1FL8XQ37"),
             )
         ],
         responses={200: CreditSerializer},
