@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models.customers import staff_member
 from crm.policy import ScopedQuerySet
@@ -234,7 +235,7 @@ class CreditProfile(models.Model):
         related_name="credit_profile",
         verbose_name=_("account"),
     )
-    score = models.SmallIntegerField(_("score"))
+    score = models.SmallIntegerField(pgettext_lazy("credit", "score"))
     rating = models.CharField(_("rating"), max_length=3, choices=Rating.choices)
     credit_limit = models.DecimalField(_("credit limit"), max_digits=14, decimal_places=2)
     currency = models.CharField(_("currency"), max_length=3, db_default="CNY")
@@ -293,7 +294,7 @@ class CreditScoreChange(models.Model):
         verbose_name=_("evidence"),
     )
     score_before = models.SmallIntegerField(_("score before"), null=True, blank=True)
-    score_after = models.SmallIntegerField(_("score"))
+    score_after = models.SmallIntegerField(pgettext_lazy("credit", "score"))
     rating_before = models.CharField(_("rating before"), max_length=3, blank=True, db_default="")
     rating_after = models.CharField(_("rating"), max_length=3)
     limit_before = models.DecimalField(

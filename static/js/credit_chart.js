@@ -23,7 +23,7 @@
           return r.at + "<br>" + (el.getAttribute("data-series-name") || "") + ": " + r.score + " (" + r.rating + ")";
         }
       },
-      xAxis: { type: "category", data: rows.map(function (r) { return r.at.slice(0, 10); }), axisLabel: { color: muted } },
+      xAxis: { type: "category", data: rows.map(function (r) { return r.at; }), axisLabel: { color: muted } },
       yAxis: { type: "value", min: 0, max: 100, axisLabel: { color: muted }, splitLine: { lineStyle: { type: "dashed" } } },
       series: [{
         name: el.getAttribute("data-series-name") || "",
