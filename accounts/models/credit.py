@@ -37,15 +37,17 @@ class EvidenceEffect(models.TextChoices):
 
 
 class Rating(models.TextChoices):
-    AAA = "AAA", "AAA"
-    AA = "AA", "AA"
-    A = "A", "A"
-    BBB = "BBB", "BBB"
-    BB = "BB", "BB"
-    B = "B", "B"
-    CCC = "CCC", "CCC"
-    CC = "CC", "CC"
-    C = "C", "C"
+    """Ratings read the same in every language (translated to themselves)."""
+
+    AAA = "AAA", _("AAA")
+    AA = "AA", _("AA")
+    A = "A", _("A")
+    BBB = "BBB", _("BBB")
+    BB = "BB", _("BB")
+    B = "B", _("B")
+    CCC = "CCC", _("CCC")
+    CC = "CC", _("CC")
+    C = "C", _("C")
 
 
 class ChangeReason(models.TextChoices):
