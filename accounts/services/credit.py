@@ -119,10 +119,11 @@ def recompute_credit(
     reason: str = ChangeReason.RULE,
     evidence: CreditEvidence | None = None,
     reviewed: bool = False,
+    rule: ScoringRule | None = None,
 ) -> CreditScoreChange:
     """Recompute the account's profile from all its evidence; ``reviewed`` also moves the
     next review date (a review, or new evidence). One history row, always."""
-    rule = load_rule()
+    rule = rule or load_rule()
     today = timezone.localdate()
     with transaction.atomic():
         profile, created = _locked_profile(account, rule, today)
@@ -203,6 +204,7 @@ def add_credit_evidence(
             reason=ChangeReason.EVIDENCE,
             evidence=evidence,
             reviewed=True,
+            rule=rule,
         )
     return evidence
 
