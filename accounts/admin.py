@@ -358,3 +358,6 @@ class OpportunityStageChangeAdmin(ReadOnlyAdmin):
     list_filter = ["to_stage", "changed_at"]
     list_select_related = ["opportunity", "from_stage", "to_stage", "changed_by"]
     search_fields = ["opportunity__name"]
+
+
+from accounts import admin_credit  # noqa: E402, F401  (the credit admin, registered on import)

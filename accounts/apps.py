@@ -13,6 +13,9 @@ _READ = [
     "accounts.view_opportunitystage",
     "accounts.view_opportunitystagechange",
     "accounts.view_opportunitycontact",
+    "accounts.view_creditprofile",
+    "accounts.view_creditevidence",
+    "accounts.view_creditscorechange",
 ]
 _SELL = [
     *_READ,
@@ -21,6 +24,8 @@ _SELL = [
         for verb in ("add", "change")
         for model in ("account", "accountrelation", "contact", "opportunity", "opportunitycontact")
     ],
+    "accounts.add_creditevidence",
+    "accounts.review_creditprofile",
 ]
 
 
@@ -29,10 +34,35 @@ def _seed(sender: AppConfig, **kwargs: Any) -> None:
     from accounts.models import ContactRole, OpportunityStage
 
     seed_defaults(ContactRole, OpportunityStage)
+    from accounts.credit_defaults import seed_credit_rule
+    from accounts.models import CreditBand, CreditScoringRule, CreditWeight
+
+    seed_credit_rule(CreditScoringRule, CreditWeight, CreditBand)
     # The role groups get this app's permissions (created for it just before this runs).
     from crm.roles import sync_roles
 
     sync_roles()
+
+
+def _register_credit() -> None:
+    """Credit: its timeline event and the owners' "reviews due" home card."""
+    from accounts.web.credit import credit_reviews_work
+    from crm.registry import EventType, register_card, register_event_type, work_list_card
+    from crm.roles import SALES_MANAGER, SALES_REP
+
+    register_event_type(
+        EventType("credit.rating_changed", _("Credit rating changed"), "chart-bar", "orange")
+    )
+    register_card(
+        work_list_card(
+            "credit-reviews-due",
+            _("Credit reviews due"),
+            credit_reviews_work,
+            permission="accounts.view_creditprofile",
+            roles=frozenset({SALES_REP, SALES_MANAGER}),
+            order=35,
+        )
+    )
 
 
 def _register_screens() -> None:
@@ -108,7 +138,11 @@ class AccountsConfig(AppConfig):
         "data_steward": _READ,
         "marketing": ["accounts.view_account", "accounts.view_contact"],
     }
-    api_scopes: dict[str, str] = {}
+    api_scopes = {
+        "accounts:read": _(
+            "Look up an account's credit rating, limit and blacklist status by USCC or id"
+        )
+    }
 
     def ready(self) -> None:
         from accounts import selectors, services
@@ -133,6 +167,7 @@ class AccountsConfig(AppConfig):
             ),
         ):
             register_event_type(event)
+        _register_credit()
         register_merge_handler(
             MergeHandler("accounts", _("Account data"), services.move_account_data)
         )

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services
+from accounts.demo_credit import load_credit_demo
 from accounts.errors import ContactExists
 from accounts.models import Account, Contact, ContactRole, Opportunity, OpportunityStage
 from crm.models import BusinessUnit, Customer, CustomerKind, Identity, IdentityType, User
@@ -137,7 +138,9 @@ def load_accounts_demo() -> dict[str, int]:
                     user=who,
                     lost_reason="客户预算取消" if stages[stage].is_lost else "",
                 )
+        evidence = load_credit_demo(accounts, rep)
     return {
+        "credit_evidence": evidence,
         "accounts": Account.objects.count(),
         "contacts": Contact.objects.count(),
         "opportunities": Opportunity.objects.count(),

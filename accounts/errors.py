@@ -42,3 +42,7 @@ class LostReasonRequired(OpportunityError):
 class NotAllowed(DomainError):
     code = "not_allowed"
     status = 403
+
+
+class CreditError(DomainError):
+    code = "credit_invalid"

@@ -293,6 +293,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.find_duplicates",
         "schedule": crontab(hour=2, minute=30),  # nightly, Asia/Shanghai
     },
+    "flag-due-credit-reviews": {
+        "task": "accounts.tasks.flag_due_credit_reviews",
+        "schedule": crontab(hour=6, minute=0),  # before the working day, Asia/Shanghai
+    },
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.

@@ -49,6 +49,10 @@ class AccountSerializer(serializers.ModelSerializer[Account]):
     name = serializers.CharField(source="customer.display_name", read_only=True)
     uscc = serializers.SerializerMethodField()
     business_units = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    # Blank until someone fills them: read-only fields lose the model's blank=True, so the
+    # schema must be told ("" is neither a section letter nor a URI).
+    industry = serializers.ChoiceField(choices=Industry.choices, allow_blank=True, read_only=True)
+    website = serializers.CharField(read_only=True)
 
     class Meta:
         model = Account

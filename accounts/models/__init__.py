@@ -10,6 +10,18 @@ from accounts.models.accounts import (
     SizeBand,
 )
 from accounts.models.contacts import Contact, ContactRole
+from accounts.models.credit import (
+    ChangeReason,
+    CreditBand,
+    CreditEvidence,
+    CreditProfile,
+    CreditScoreChange,
+    CreditScoringRule,
+    CreditWeight,
+    EvidenceEffect,
+    EvidenceKind,
+    Rating,
+)
 from accounts.models.opportunities import (
     Opportunity,
     OpportunityContact,
@@ -21,13 +33,23 @@ __all__ = [
     "Account",
     "AccountRelation",
     "AccountStatus",
+    "ChangeReason",
     "Contact",
     "ContactRole",
+    "CreditBand",
+    "CreditEvidence",
+    "CreditProfile",
+    "CreditScoreChange",
+    "CreditScoringRule",
+    "CreditWeight",
+    "EvidenceEffect",
+    "EvidenceKind",
     "Industry",
     "Opportunity",
     "OpportunityContact",
     "OpportunityStage",
     "OpportunityStageChange",
+    "Rating",
     "RelationKind",
     "SizeBand",
 ]

@@ -1,5 +1,13 @@
 """Reads of the accounts app (constant query counts; scoped by ``crm.policy``)."""
 
+from accounts.selectors.credit import (
+    CreditLookup,
+    credit_lookup,
+    credit_lookup_queryset,
+    credit_reviews_due,
+    credit_section_context,
+    effective_credit_limit,
+)
 from accounts.selectors.panels import account_panel_context, organization_panel, person_panel
 from accounts.selectors.pipeline import (
     BOARD_LIMIT,
@@ -19,11 +27,17 @@ from accounts.selectors.pipeline import (
 __all__ = [
     "BOARD_LIMIT",
     "GROUPINGS",
+    "CreditLookup",
     "PipelineFilter",
     "account_list",
     "account_panel_context",
     "board_cards",
     "closing_soon",
+    "credit_lookup",
+    "credit_lookup_queryset",
+    "credit_reviews_due",
+    "credit_section_context",
+    "effective_credit_limit",
     "forecast_table",
     "opportunity_history",
     "organization_panel",

@@ -11,6 +11,15 @@ from accounts.services.accounts import (
     would_cycle,
 )
 from accounts.services.contacts import add_contact, contact_left, update_contact
+from accounts.services.credit import (
+    add_credit_evidence,
+    complete_credit_review,
+    flag_due_credit_reviews,
+    load_rule,
+    move_credit_data,
+    recompute_all_credit,
+    recompute_credit,
+)
 from accounts.services.merge import move_account_data
 from accounts.services.opportunities import (
     create_opportunity,
@@ -22,14 +31,21 @@ from accounts.services.opportunities import (
 __all__ = [
     "AccountResult",
     "add_contact",
+    "add_credit_evidence",
     "add_relation",
     "assign_owner",
+    "complete_credit_review",
     "contact_left",
     "create_account",
     "create_opportunity",
+    "flag_due_credit_reviews",
+    "load_rule",
     "move_account_data",
+    "move_credit_data",
     "move_opportunity",
     "reassign_opportunity",
+    "recompute_all_credit",
+    "recompute_credit",
     "set_business_units",
     "set_parent",
     "update_account",

@@ -17,6 +17,7 @@ from accounts.models import (
     OpportunityContact,
 )
 from accounts.services.accounts import lock_hierarchy, would_cycle
+from accounts.services.credit import move_credit_data
 
 _FILLED = ("industry", "size_band", "province", "city", "address", "website", "owner_id")
 
@@ -137,5 +138,7 @@ def _move_account(survivor: Any, loser: Any) -> int:
         moved += 1
     # Opportunities (their stage history and contacts go with them).
     moved += Opportunity.objects.filter(account=lost).update(account=kept)
+    # Credit: evidence and history move; the survivor's profile is recomputed from all of it.
+    moved += move_credit_data(kept=kept, lost=lost)
     lost.delete()
     return moved

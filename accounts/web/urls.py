@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.web import account_page, accounts_list, contacts, opportunities, pipeline
+from accounts.web import account_page, accounts_list, contacts, credit, opportunities, pipeline
 
 app_name = "accounts"
 
@@ -19,7 +19,6 @@ urlpatterns = [
     path(
         "<int:pk>/contacts/<int:contact_id>/left/", contacts.contact_mark_left, name="contact-left"
     ),
-
     # The pipeline board, the forecast and the opportunity pages.
     path("pipeline/", pipeline.board, name="pipeline"),
     path("pipeline/stages/<int:stage>/", pipeline.stage_more, name="pipeline-stage"),
@@ -27,4 +26,9 @@ urlpatterns = [
     path("opportunities/new/", opportunities.create, name="opportunity-create"),
     path("opportunities/<int:pk>/", opportunities.detail, name="opportunity-detail"),
     path("opportunities/<int:pk>/move/", pipeline.move, name="opportunity-move"),
+    # --- Credit (accounts/web/credit.py) ---
+    path("<int:pk>/credit/", credit.credit_page, name="credit"),
+    path("<int:pk>/credit/evidence/", credit.evidence_add, name="credit-evidence-add"),
+    path("<int:pk>/credit/review/", credit.review, name="credit-review"),
+    # --- end of credit ---
 ]

@@ -7,9 +7,18 @@ import random
 import pytest
 from django.core.management import call_command
 
-from accounts.models import Account, Contact, Opportunity, OpportunityStageChange
+from accounts.models import (
+    Account,
+    Contact,
+    CreditEvidence,
+    CreditProfile,
+    Opportunity,
+    OpportunityStageChange,
+)
+from accounts.web.credit import credit_reviews_work
 from crm.demo import load_platform_demo
 from crm.demo_master import make_uscc
+from crm.models import User
 from crm.services import IdentityInput, resolve_customer
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +39,13 @@ def test_accounts_demo_is_idempotent() -> None:
         Contact.objects.count(),
         Opportunity.objects.count(),
         OpportunityStageChange.objects.count(),
+        CreditEvidence.objects.count(),
     )
-    assert counts == (5, 6, 6, 11)  # 6 created + 5 moved out of qualification
+    assert counts == (5, 6, 6, 11, 10)  # 6 created + 5 moved out of qualification
+    ratings = sorted(CreditProfile.objects.values_list("rating", flat=True))
+    assert ratings == ["A", "AA", "B", "C"]
+    due = credit_reviews_work(User.objects.get(username="rep"))
+    assert len(due.items) == 1 and due.items[0].badge == "A"
     assert Account.objects.filter(parent__isnull=False).count() == 1
     people = Contact.objects.filter(person__display_name="刘芳").values("person").distinct()
     assert people.count() == 1
@@ -49,4 +63,5 @@ def test_accounts_demo_is_idempotent() -> None:
         Contact.objects.count(),
         Opportunity.objects.count(),
         OpportunityStageChange.objects.count(),
+        CreditEvidence.objects.count(),
     ) == counts

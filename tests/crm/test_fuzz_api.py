@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from accounts import services as account_services
 from crm import services
 from crm.models import BusinessUnit, Customer, Job, JobStatus, RateCounter, Transaction
 from crm.models.platform import FINISHED_JOB_STATUSES
@@ -146,7 +147,12 @@ def world(db: Any) -> dict[str, list[str]]:
     services.merge_customers(survivor=survivor, loser=loser, actor=None, reason="fuzz")
     for status in (JobStatus.QUEUED, JobStatus.SUCCEEDED):
         Job.objects.create(kind="crm.housekeeping", business_unit=unit, **job_state(status))
+    account = account_services.create_account(
+        uscc="91310000MA1FL8XQ37", name="星辰科技有限公司", user=None, business_unit=unit
+    ).account
+    account_services.recompute_credit(account=account)  # a credit profile to look up
     return {
+        "accounts": [str(account.pk)],
         "business-units": [str(pk) for pk in BusinessUnit.objects.values_list("pk", flat=True)],
         "customers": [str(pk) for pk in Customer.objects.values_list("pk", flat=True)],
         "jobs": [str(pk) for pk in Job.objects.values_list("pk", flat=True)],

@@ -9,6 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.models import CreditProfile
 from crm import services
 from crm.demo_workspace import import_with_errors
 from crm.models import DuplicateCandidate, Job, JobStatus, RecentView
@@ -23,6 +25,7 @@ from crm.roles import (
     SALES_REP,
 )
 from crm.services import IdentityInput
+from tests.accounts.conftest import make_uscc
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -228,8 +231,11 @@ def test_any_app_registers_a_work_list_card_for_its_roles(client, rep, steward):
     ("role", "queries"),
     [
         (MEMBER_SERVICE, 10),
-        (SALES_REP, 10),  # + "My accounts" (a page; its count from 5 items), + closing soon
-        (SALES_MANAGER, 11),  # + "My accounts"
+        # + "My accounts" and "Credit reviews due" (accounts app: items and count each, the
+        # credit work below giving the user more than a card's five accounts)
+        # + closing-soon opportunities (reps, one query)
+        (SALES_REP, 13),
+        (SALES_MANAGER, 14),
         (MARKETING, 10),
         (DATA_STEWARD, 14),  # + the blacklist queue card (items, count)
         (ADMIN, 14),
@@ -248,6 +254,17 @@ def test_home_page_query_count_per_role_does_not_grow_with_the_work(
             services.propose_blacklisting(
                 customer=pair.customer_a, user=proposer, reason="fraud", evidence="证据"
             )
+        for n in range(6):  # credit reviews due on the user's accounts
+            account = account_services.create_account(
+                uscc=make_uscc(start + n),
+                name=f"公司{start + n}",
+                user=proposer,
+                business_unit=unit_a,
+                owner=user,
+            ).account
+            account_services.recompute_credit(account=account)
+        CreditProfile.objects.update(next_review_on=timezone.localdate())
+        account_services.flag_due_credit_reviews()
         for n in range(6):
             import_with_errors(unit=unit_a, user=importer, filename=f"f{start}-{n}.csv")
             services.save_view(
