@@ -61,6 +61,9 @@ class AccountsConfig(AppConfig):
         )
 
         post_migrate.connect(_seed, sender=self, dispatch_uid="accounts.seed_defaults")
+        from accounts.imports import register_importers
+
+        register_importers()
         for event in (
             EventType("account.created", _("Account created"), "building", "indigo"),
             EventType("contact.added", _("Contact added"), "user-plus", "cyan"),
