@@ -62,8 +62,19 @@ class AccountsConfig(AppConfig):
 
         post_migrate.connect(_seed, sender=self, dispatch_uid="accounts.seed_defaults")
         from accounts.imports import register_importers
+        from crm.registry import NavItem, register_nav
 
         register_importers()
+        register_nav(
+            NavItem(
+                "accounts-import",
+                _("Import accounts and contacts"),
+                "accounts:import",
+                icon="upload",
+                permission="accounts.add_account",
+                order=45,
+            )
+        )
         for event in (
             EventType("account.created", _("Account created"), "building", "indigo"),
             EventType("contact.added", _("Contact added"), "user-plus", "cyan"),

@@ -133,6 +133,8 @@ def import_records(
                 progress(table.fraction(), received)
         if dry_run:
             transaction.set_rollback(True)
+    if progress:
+        progress(1.0, received)
     errors.sort(key=lambda e: e.line or 0)
     return {
         "received": received,

@@ -175,3 +175,21 @@ def test_unknown_uscc_with_the_name_of_another_account_is_refused(rep_a, unit_a,
 def test_headers_in_english_are_recognised():
     positions = ACCOUNT_COLUMNS.positions(["Company Name", "USCC", "industry", "Parent"])
     assert positions == {"name": 0, "uscc": 1, "industry": 2, "parent_uscc": 3}
+
+
+def test_progress_is_reported_between_batches(rep_a, unit_a):
+    rows = [[f"公司{n}", make_uscc(9100 + n), "", "", "", "", "", "", ""] for n in range(7)]
+    seen: list[tuple[float, int]] = []
+    result = run_record_import(
+        importer=get_importer("accounts"),
+        business_unit=unit_a,
+        user=rep_a,
+        filename="a.csv",
+        dry_run=False,
+        data=csv_bytes(rows),
+        progress=lambda fraction, read: seen.append((fraction, read)),
+        batch_size=3,
+    )
+    assert result["created"] == 7
+    assert [read for _f, read in seen] == [3, 6, 7, 7]  # after each batch, then the end
+    assert seen[-1][0] == 1.0 and all(0 < f <= 1 for f, _r in seen)
