@@ -103,7 +103,8 @@ def run_record_import(
 
 
 def register_record_job(importer: RecordImporter) -> None:
-    labels = {**RESULT_LABELS, **importer.outcomes}
+    # the rows read, then what became of them, then the file's facts
+    labels = {"received": RESULT_LABELS["received"], **importer.outcomes, **RESULT_LABELS}
 
     @job_handler(importer.job_kind, label=importer.label, result_labels=labels)
     def handler(ctx: JobContext) -> dict[str, Any]:

@@ -30,6 +30,9 @@ class RecordUploadForm(UploadForm):
         field.choices = [(i.kind, i.label) for i in importers]
         if importers and not self.is_bound:
             self.initial.setdefault("kind", importers[0].kind)
+        units = self.fields["business_unit"].queryset  # type: ignore[attr-defined]
+        if not self.is_bound and len(units) == 1:  # one unit: nothing to choose
+            self.initial.setdefault("business_unit", units[0].pk)
 
 
 class RecordMappingForm(forms.Form):
