@@ -84,9 +84,9 @@ def headers_to_mapping(
         positions.setdefault(normalize_header(raw), index)
     mapping: dict[str, int] = {}
     for column, text in saved.items():
-        index = positions.get(normalize_header(text))
-        if column in columns.columns and index is not None:
-            mapping[column] = index
+        found = positions.get(normalize_header(text))
+        if column in columns.columns and found is not None:
+            mapping[column] = found
     return mapping
 
 
