@@ -158,6 +158,9 @@ class AccountsConfig(AppConfig):
         self._register_pipeline_screens()
 
         post_migrate.connect(_seed, sender=self, dispatch_uid="accounts.seed_defaults")
+        from accounts.imports import register_importers
+
+        register_importers()
         for event in (
             EventType("account.created", _("Account created"), "building", "indigo"),
             EventType("contact.added", _("Contact added"), "user-plus", "cyan"),

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from accounts.web import account_page, accounts_list, contacts, credit, opportunities, pipeline
+from accounts.web import (
+    account_page,
+    accounts_list,
+    contacts,
+    credit,
+    imports,
+    opportunities,
+    pipeline,
+)
 
 app_name = "accounts"
 
@@ -31,4 +39,13 @@ urlpatterns = [
     path("<int:pk>/credit/evidence/", credit.evidence_add, name="credit-evidence-add"),
     path("<int:pk>/credit/review/", credit.review, name="credit-review"),
     # --- end of credit ---
+    # --- Import (accounts and contacts from a file) ---
+    path("import/", imports.account_import, name="import"),
+    path("import/map/<str:token>/", imports.account_import_map, name="import-map"),
+    path(
+        "import/template/<slug:kind>.<str:fmt>",
+        imports.account_import_template,
+        name="import-template",
+    ),
+    # --- end import ---
 ]

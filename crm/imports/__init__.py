@@ -61,6 +61,14 @@ mapped (a date or amount that is not one) becomes a ``RowError`` with its line, 
 reason; the other rows are still imported. Text files may be UTF-8 (with or without BOM),
 UTF-16 with BOM, or GBK/GB18030, as Chinese Excel saves them.
 
+Other records (accounts, contacts, later members) are imported on the same machinery by a
+``RecordImporter`` (``crm.imports.records``): a ``ColumnSet`` (Chinese and English header
+names, required columns, labels: what ``suggest_mapping``, saved ``ImportMapping``s of the
+importer's kind, the mapping form and the template use), a row parser and a row applier
+calling the app's services, each row atomic in its savepoint; the dry run is the run rolled
+back. ``crm.imports.record_jobs.register_importer`` (from the app's ``ready``) registers it and
+its job kind; ``crm.web.record_imports`` gives it its screens.
+
 Why not django-import-export's ``Resource`` and tablib's CSV reader: a ``Resource`` saves
 model instances one by one (the service stores a batch in a handful of statements), tablib
 reads the whole file into a ``Dataset``, drops blank lines (so line numbers would drift) and
@@ -73,6 +81,8 @@ from crm.imports.columns import (
     COLUMNS,
     LINE_COLUMNS,
     REQUIRED_COLUMNS,
+    TRANSACTION_COLUMNS,
+    ColumnSet,
     column_positions,
     missing_columns,
     normalize_header,
@@ -99,6 +109,14 @@ from crm.imports.files import (
 from crm.imports.inspect import Inspection, inspect_table
 from crm.imports.numbers import detect_decimal_mark, normalize_id
 from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
+from crm.imports.record_jobs import (
+    get_importer,
+    record_importers,
+    register_importer,
+    run_record_import,
+    start_record_import,
+)
+from crm.imports.records import RecordContext, RecordImporter, RowProblem, import_records
 from crm.imports.reports import MAX_REPORTED_ERRORS, error_report_csv, neutralize_formula
 from crm.imports.rows import (
     IMPORT_TIME_ZONE,
@@ -140,11 +158,16 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "RESULT_LABELS",
     "SNIFF_BYTES",
+    "TRANSACTION_COLUMNS",
     "CSVFormat",
+    "ColumnSet",
     "ImportFileError",
     "ImportOptions",
     "ImportOutcome",
     "Inspection",
+    "RecordContext",
+    "RecordImporter",
+    "RowProblem",
     "Table",
     "XLSXFormat",
     "cell_text",
@@ -155,6 +178,8 @@ __all__ = [
     "detect_decimal_mark",
     "detect_format",
     "error_report_csv",
+    "get_importer",
+    "import_records",
     "import_table",
     "import_transactions_job",
     "inspect_table",
@@ -171,8 +196,12 @@ __all__ = [
     "purge_stale_uploads",
     "read_table",
     "read_upload",
+    "record_importers",
+    "register_importer",
+    "run_record_import",
     "run_transaction_import",
     "sniff_encoding",
+    "start_record_import",
     "store_upload",
     "suggest_positions",
     "upload_path",

@@ -1,10 +1,16 @@
 """The columns a file may have, their Chinese and English header names, and finding them in
-a header row. See the package docstring for what each column holds."""
+a header row. See the package docstring for what each column holds.
+
+``ColumnSet`` is the part every importer shares (known names, suggestions, the mapping's
+checks, labels, the template's headers); the transaction importer is ``TRANSACTION_COLUMNS``
+plus its own rules about amounts and order lines, the record importers
+(``crm.imports.records``) declare theirs."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -60,29 +66,123 @@ REQUIRED_COLUMNS = ("external_id", "occurred_at", "amount")
 LINE_COLUMNS = ("sku", "product", "quantity", "unit_price", "line_amount")
 ID_COLUMNS = ("external_id", "original_external_id", "customer_external_id", "mobile")
 AMOUNT_COLUMNS = ("amount", "unit_price", "line_amount", "quantity")
-_HEADER_NAMES = {alias: column for column, aliases in COLUMNS.items() for alias in aliases} | {
-    column: column for column in COLUMNS
-}
 
 
 def normalize_header(value: Any) -> str:
     return re.sub(r"[\s\-]+", "_", cell_text(value).lower()).strip("_")
 
 
+@dataclass(frozen=True)
+class ColumnSet:
+    """An importer's columns: ``columns`` maps each column to the other header spellings it
+    accepts (normalized: lowercase, ``_`` for spaces), ``required`` the columns a file must
+    have, ``labels`` and ``descriptions`` what the screens show (lazy translations)."""
+
+    columns: Mapping[str, tuple[str, ...]]
+    required: tuple[str, ...] = ()
+    labels: Mapping[str, Any] = field(default_factory=dict)
+    descriptions: Mapping[str, Any] = field(default_factory=dict)
+    _names: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = {alias: column for column, aliases in self.columns.items() for alias in aliases}
+        self._names.update(names | {column: column for column in self.columns})
+
+    def known(self, header: Any) -> str | None:
+        """The column a header names, or ``None``."""
+        return self._names.get(normalize_header(header))
+
+    def suggest(self, header: Sequence[Any]) -> dict[str, int]:
+        """``column -> index`` of the header names recognised (the first of two that mean
+        the same column); never refuses."""
+        positions: dict[str, int] = {}
+        for index, raw in enumerate(header):
+            column = self.known(raw)
+            if column is not None:
+                positions.setdefault(column, index)
+        return positions
+
+    def missing(self, positions: Mapping[str, int]) -> list[str]:
+        return [c for c in self.required if c not in positions]
+
+    def recognise(self, header: Sequence[Any]) -> dict[str, int]:
+        """``column -> index`` of the known columns; refuses two headers meaning one column."""
+        positions: dict[str, int] = {}
+        for index, raw in enumerate(header):
+            column = self.known(raw)
+            if column is None:
+                continue
+            if column in positions:
+                raise ImportFileError(
+                    _("Two columns mean “%(column)s”: “%(first)s” and “%(second)s”.")
+                    % {
+                        "column": column,
+                        "first": cell_text(header[positions[column]]),
+                        "second": cell_text(raw),
+                    }
+                )
+            positions[column] = index
+        return positions
+
+    def check_shape(self, positions: Mapping[str, int]) -> None:
+        """Refuse a mapping naming unknown columns or one file column twice."""
+        unknown = sorted(c for c in positions if c not in self.columns)
+        if unknown:
+            raise ImportFileError(
+                _("Unknown columns in the mapping: %(columns)s.") % {"columns": ", ".join(unknown)}
+            )
+        values = list(positions.values())
+        if len(set(values)) < len(values) or min(values, default=0) < 0:
+            raise ImportFileError(_("Each column of the file is mapped to one column at most."))
+
+    def check_required(self, missing: Sequence[str]) -> None:
+        if missing:
+            raise ImportFileError(
+                _("The header row has no column for %(missing)s. Required columns: %(required)s.")
+                % {"missing": ", ".join(missing), "required": ", ".join(self.required)}
+            )
+
+    def positions(
+        self, header: Sequence[Any], mapping: Mapping[str, int] | None = None
+    ) -> dict[str, int]:
+        """The mapping given (checked), else the header names recognised; refuses a file
+        without the required columns."""
+        positions = dict(mapping) if mapping is not None else self.recognise(header)
+        self.check_shape(positions)
+        self.check_required(self.missing(positions))
+        return positions
+
+    def label(self, column: str) -> str:
+        return str(self.labels.get(column, column))
+
+    def header_name(self, column: str, *, chinese: bool) -> str:
+        """The column's header in a template: its first Chinese alias, else its own name."""
+        names = [a for a in self.columns[column] if not a.isascii()] if chinese else []
+        return names[0] if names else column
+
+    def docs(self) -> list[dict[str, Any]]:
+        """The columns for an upload page's help: code, label, Chinese names, content."""
+        return [
+            {
+                "name": column,
+                "label": self.label(column),
+                "aliases": [a for a in aliases if not a.isascii()],
+                "required": column in self.required,
+                "description": str(self.descriptions.get(column, "")),
+            }
+            for column, aliases in self.columns.items()
+        ]
+
+
 def known_column(header: Any) -> str | None:
     """The column a header names, or ``None``."""
-    return _HEADER_NAMES.get(normalize_header(header))
+    return TRANSACTION_COLUMNS.known(header)
 
 
 def suggest_positions(header: Sequence[Any]) -> dict[str, int]:
     """``column -> index`` of the header names recognised (the first of two that mean the
     same column); never refuses."""
-    positions: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        column = known_column(raw)
-        if column is not None:
-            positions.setdefault(column, index)
-    return positions
+    return TRANSACTION_COLUMNS.suggest(header)
 
 
 def missing_columns(positions: dict[str, int]) -> list[str]:
@@ -102,40 +202,15 @@ def is_line_level(positions: dict[str, int]) -> bool:
 
 def column_positions(header: Sequence[Any]) -> dict[str, int]:
     """``column -> index`` of the known columns; refuses a file without the required ones."""
-    positions: dict[str, int] = {}
-    for index, raw in enumerate(header):
-        column = known_column(raw)
-        if column is None:
-            continue
-        if column in positions:
-            raise ImportFileError(
-                _("Two columns mean “%(column)s”: “%(first)s” and “%(second)s”.")
-                % {
-                    "column": column,
-                    "first": cell_text(header[positions[column]]),
-                    "second": cell_text(raw),
-                }
-            )
-        positions[column] = index
+    positions = TRANSACTION_COLUMNS.recognise(header)
     check_positions(positions)
     return positions
 
 
 def check_positions(positions: dict[str, int]) -> None:
     """Refuse a mapping that names unknown columns or lacks required ones."""
-    unknown = sorted(c for c in positions if c not in COLUMNS)
-    if unknown:
-        raise ImportFileError(
-            _("Unknown columns in the mapping: %(columns)s.") % {"columns": ", ".join(unknown)}
-        )
-    if len(set(positions.values())) < len(positions) or min(positions.values(), default=0) < 0:
-        raise ImportFileError(_("Each column of the file is mapped to one column at most."))
-    missing = missing_columns(positions)
-    if missing:
-        raise ImportFileError(
-            _("The header row has no column for %(missing)s. Required columns: %(required)s.")
-            % {"missing": ", ".join(missing), "required": ", ".join(REQUIRED_COLUMNS)}
-        )
+    TRANSACTION_COLUMNS.check_shape(positions)
+    TRANSACTION_COLUMNS.check_required(missing_columns(positions))
     if "lines" in positions and is_line_level(positions):
         raise ImportFileError(
             _(
@@ -169,5 +244,8 @@ COLUMN_LABELS = {
 }
 
 
+TRANSACTION_COLUMNS = ColumnSet(COLUMNS, REQUIRED_COLUMNS, COLUMN_LABELS)
+
+
 def column_label(column: str) -> str:
-    return str(COLUMN_LABELS.get(column, column))
+    return TRANSACTION_COLUMNS.label(column)

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm.errors import DomainError
+from crm.imports.columns import ColumnSet
 from crm.imports.files import ImportFileError, cell_text, read_table
 from crm.imports.inspect import Inspection, inspect_table
 from crm.imports.mapping import save_mapping
@@ -42,6 +43,7 @@ class ImportDraft:
     source: str
     channel: str
     user_id: int
+    kind: str = "transactions"  # the importer (``crm.imports.records``) reading the file
 
     def token(self) -> str:
         return signing.dumps(asdict(self), salt=_SALT, compress=True)
@@ -75,7 +77,11 @@ def read_header(draft: ImportDraft) -> list[str]:
 
 
 def inspect_draft(
-    draft: ImportDraft, *, mapping: dict[str, int] | None = None, sample_rows: int = SAMPLE_ROWS
+    draft: ImportDraft,
+    *,
+    mapping: dict[str, int] | None = None,
+    sample_rows: int = SAMPLE_ROWS,
+    columns: ColumnSet | None = None,
 ) -> Inspection:
     """What the draft's stored file shows (``crm.imports.inspect_table``) read with
     ``mapping`` (``None``: the header names recognised)."""
@@ -84,7 +90,7 @@ def inspect_draft(
         with path.open("rb") as stream:
             table = read_table(stream, filename=draft.filename, size=path.stat().st_size)
             options = ImportOptions(mapping=mapping) if mapping is not None else None
-            return inspect_table(table, options=options, sample_rows=sample_rows)
+            return inspect_table(table, options=options, sample_rows=sample_rows, columns=columns)
     except FileNotFoundError as exc:
         raise ImportFileError(_("The uploaded file is missing; upload it again.")) from exc
 
@@ -164,15 +170,16 @@ class ImportAlreadyStarted(DomainError):
 
 def import_after_dry_run(*, dry_run: Job, user: Any) -> Job:
     """Start the real import of a finished dry run: the same file (its kept upload), unit,
-    source, channel and options. Once per dry run: the dry run's row is locked while the
-    import already started for its file is looked for."""
+    source, channel and options (of any importer: the job keeps the dry run's kind). Once
+    per dry run: the dry run's row is locked while the import already started for its file
+    is looked for."""
     with transaction.atomic():
         dry_run = Job.objects.select_for_update().get(pk=dry_run.pk)
         params = dict(dry_run.params)
         kept = params.get("kept_upload") or ""
         if not (params.get("dry_run") and dry_run.status == JobStatus.SUCCEEDED and kept):
             raise ImportNotConfirmable(_("Only a finished dry run can be imported from here."))
-        started = Job.objects.filter(kind=IMPORT_JOB_KIND, params__upload=kept).first()
+        started = Job.objects.filter(kind=dry_run.kind, params__upload=kept).first()
         if started is not None:
             raise ImportAlreadyStarted(
                 _("This file's import has already been started."), job=started
@@ -186,7 +193,7 @@ def import_after_dry_run(*, dry_run: Job, user: Any) -> Job:
         params.pop("_language", None)
         params.update(upload=kept, kept_upload="", dry_run=False, dry_run_job=str(dry_run.pk))
         return start_job(
-            kind=IMPORT_JOB_KIND,
+            kind=dry_run.kind,
             params=params,
             user=user,
             business_unit=dry_run.business_unit,

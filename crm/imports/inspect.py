@@ -9,6 +9,7 @@ from typing import Any
 
 from crm.imports.columns import (
     AMOUNT_COLUMNS,
+    ColumnSet,
     is_line_level,
     missing_columns,
     suggest_positions,
@@ -46,11 +47,15 @@ def inspect_table(
     options: ImportOptions | None = None,
     sample_rows: int = 200,
     scan_rows: int = SCAN_ROWS,
+    columns: ColumnSet | None = None,
 ) -> Inspection:
     """Read the first ``max(sample_rows, scan_rows)`` rows of ``table`` (consumed) and say
-    what they show; never refuses a file for its columns (``missing`` lists them)."""
+    what they show; never refuses a file for its columns (``missing`` lists them).
+    ``columns``: another importer's columns (no amounts, order ids or lines to judge)."""
     options = options or ImportOptions()
     header = [cell_text(cell) for cell in table.header]
+    if columns is not None:
+        return _inspect_records(table, header, columns, options, sample_rows)
     positions = (
         dict(options.mapping) if options.mapping is not None else suggest_positions(table.header)
     )
@@ -94,5 +99,33 @@ def inspect_table(
         line_level=is_line_level(positions) or repeated > 0,
         repeated_order_ids=repeated,
         rows_scanned=scanned,
+        sample=sample,
+    )
+
+
+def _inspect_records(
+    table: Table, header: list[str], columns: ColumnSet, options: ImportOptions, sample_rows: int
+) -> Inspection:
+    positions = dict(options.mapping) if options.mapping is not None else columns.suggest(header)
+    sample: list[list[str]] = []
+    for _line, cells in table.rows:
+        if is_blank(cells):
+            continue
+        sample.append([cell_text(cell) for cell in cells])
+        if len(sample) >= sample_rows:
+            break
+    return Inspection(
+        format=table.format,
+        encoding=table.encoding,
+        header_line=table.header_line,
+        header=header,
+        columns=positions,
+        missing=columns.missing(positions),
+        decimal_mark=None,
+        decimal_evidence={},
+        has_currency_column=False,
+        line_level=False,
+        repeated_order_ids=0,
+        rows_scanned=len(sample),
         sample=sample,
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 
-from crm.imports.columns import COLUMNS, normalize_header, suggest_positions
+from crm.imports.columns import TRANSACTION_COLUMNS, ColumnSet, normalize_header
 from crm.imports.files import cell_text
 from crm.imports.inspect import Inspection
 from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
@@ -25,9 +25,11 @@ from crm.models import BusinessUnit, ImportMapping, User
 TRANSACTIONS_KIND = "transactions"
 
 
-def suggest_mapping(header: Sequence[Any]) -> dict[str, int]:
+def suggest_mapping(
+    header: Sequence[Any], columns: ColumnSet = TRANSACTION_COLUMNS
+) -> dict[str, int]:
     """``column -> index`` of the headers that name a known column (the first one wins)."""
-    return suggest_positions(header)
+    return columns.suggest(header)
 
 
 @dataclass(frozen=True)
@@ -73,16 +75,18 @@ def mapping_to_headers(mapping: Mapping[str, int], header: Sequence[Any]) -> dic
     }
 
 
-def headers_to_mapping(saved: Mapping[str, str], header: Sequence[Any]) -> dict[str, int]:
+def headers_to_mapping(
+    saved: Mapping[str, str], header: Sequence[Any], columns: ColumnSet = TRANSACTION_COLUMNS
+) -> dict[str, int]:
     """A saved ``column -> header text`` applied to a file; headers it lacks stay unmapped."""
     positions: dict[str, int] = {}
     for index, raw in enumerate(header):
         positions.setdefault(normalize_header(raw), index)
     mapping: dict[str, int] = {}
     for column, text in saved.items():
-        index = positions.get(normalize_header(text))
-        if column in COLUMNS and index is not None:
-            mapping[column] = index
+        found = positions.get(normalize_header(text))
+        if column in columns.columns and found is not None:
+            mapping[column] = found
     return mapping
 
 

@@ -39,9 +39,16 @@ def neutralize_formula(value: Any) -> Any:
     return value
 
 
-def error_report_csv(errors: Iterable[RowError | Mapping[str, Any]]) -> bytes:
+def _headers(key_label: Any) -> list[str]:
+    """The report's columns; the last one names the row's key (an order id by default)."""
+    return [_("Line"), _("Column"), _("Reason"), str(key_label or _("Order id"))]
+
+
+def error_report_csv(
+    errors: Iterable[RowError | Mapping[str, Any]], *, key_label: Any = None
+) -> bytes:
     """Rejected rows as a CSV Excel opens correctly (UTF-8 with BOM), formulas neutralized."""
-    dataset = tablib.Dataset(headers=[_("Line"), _("Column"), _("Reason"), _("Order id")])
+    dataset = tablib.Dataset(headers=_headers(key_label))
     for error in errors:
         item = error.as_dict() if isinstance(error, RowError) else error
         dataset.append(
@@ -66,7 +73,9 @@ def report_path(job_id: Any) -> Path:
     return reports_dir() / f"{uuid.UUID(str(job_id)).hex}.csv"
 
 
-def write_error_report(job_id: Any, errors: Iterable[RowError | Mapping[str, Any]]) -> int:
+def write_error_report(
+    job_id: Any, errors: Iterable[RowError | Mapping[str, Any]], *, key_label: Any = None
+) -> int:
     """Write every error of the job; the number written (no file when there are none)."""
     path = report_path(job_id)
     partial = path.with_suffix(".part")
@@ -74,7 +83,7 @@ def write_error_report(job_id: Any, errors: Iterable[RowError | Mapping[str, Any
     written = 0
     with os.fdopen(descriptor, "w", encoding="utf-8-sig", newline="") as target:
         writer = csv.writer(target)
-        writer.writerow([_("Line"), _("Column"), _("Reason"), _("Order id")])
+        writer.writerow(_headers(key_label))
         for error in errors:
             item = error.as_dict() if isinstance(error, RowError) else error
             writer.writerow(
@@ -93,12 +102,14 @@ def write_error_report(job_id: Any, errors: Iterable[RowError | Mapping[str, Any
     return written
 
 
-def keep_error_report(job_id: Any, result: dict[str, Any]) -> dict[str, Any]:
+def keep_error_report(
+    job_id: Any, result: dict[str, Any], *, key_label: Any = None
+) -> dict[str, Any]:
     """An import result with every error in ``errors``: the errors written to the job's report
     file, the result keeping the first ``MAX_REPORTED_ERRORS`` and ``error_report`` (whether a
     file was written, how many errors only the file holds)."""
     errors = result.get("errors") or []
-    written = write_error_report(job_id, errors)
+    written = write_error_report(job_id, errors, key_label=key_label)
     return {
         **result,
         "errors": errors[:MAX_REPORTED_ERRORS],

@@ -101,7 +101,15 @@ def _table() -> tuple[list[str], list[list[str]]]:
 
 
 def template_csv() -> bytes:
-    headers, rows = _table()
+    return table_csv(*_table())
+
+
+def template_xlsx() -> bytes:
+    return table_xlsx(*_table(), title=_("Transactions"))
+
+
+def table_csv(headers: list[str], rows: list[list[str]]) -> bytes:
+    """A template as CSV: UTF-8 with BOM, so that Excel shows the Chinese headers."""
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(headers)
@@ -109,10 +117,10 @@ def template_csv() -> bytes:
     return codecs.BOM_UTF8 + text.getvalue().encode("utf-8")
 
 
-def template_xlsx() -> bytes:
-    headers, rows = _table()
+def table_xlsx(headers: list[str], rows: list[list[str]], *, title: str) -> bytes:
+    """A template as an XLSX workbook of text cells (ids stay as written)."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_("Transactions")[:31])
+    sheet = book.create_sheet(str(title)[:31])
     sheet.append(headers)
     for row in rows:
         sheet.append(row)  # text cells: ids and amounts stay as written

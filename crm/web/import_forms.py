@@ -28,12 +28,42 @@ def _required_message(column: str) -> str:
     return _("Required: pick the file's column that holds this.")
 
 
-class TransactionUploadForm(forms.Form):
+class UploadForm(forms.Form):
+    """The unit a file is imported for (one the user sees) and the file: what every
+    importer's upload asks."""
+
     business_unit = forms.ModelChoiceField(
         queryset=BusinessUnit.objects.none(),
         label=gettext_lazy("Business unit"),
         widget=forms.Select(attrs={"class": "form-select"}),
     )
+    file = forms.FileField(
+        label=gettext_lazy("File"),
+        help_text=gettext_lazy("CSV (UTF-8 or GBK) or Excel .xlsx, at most 50 MB."),
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx"}),
+    )
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = BusinessUnit.objects.visible_to(user).filter(is_active=True).order_by("code")
+        field = self.fields["business_unit"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = units
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith((".csv", ".xlsx")):
+            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+        if upload.size > imports.MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB.")
+                % {"size": imports.MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+class TransactionUploadForm(UploadForm):
+    field_order = ["business_unit", "source", "channel", "file"]
     source = forms.CharField(
         label=gettext_lazy("Source system"),
         max_length=40,
@@ -67,26 +97,8 @@ class TransactionUploadForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,.xlsx"}),
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        units = BusinessUnit.objects.visible_to(user).filter(is_active=True).order_by("code")
-        field = self.fields["business_unit"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = units
-
     def clean_source(self) -> str:
         return str(self.cleaned_data["source"]).strip().lower()
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith((".csv", ".xlsx")):
-            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size > imports.MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(size)s MB.")
-                % {"size": imports.MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
-        return upload
 
 
 class ColumnMappingForm(forms.Form):

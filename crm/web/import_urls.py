@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from crm.web import imports
+from crm.web import imports, record_imports
 
 urlpatterns = [
     path("transactions/", imports.transaction_import, name="transaction-import"),
@@ -25,5 +25,20 @@ urlpatterns = [
         "transactions/<uuid:pk>/import/",
         imports.transaction_import_confirm,
         name="transaction-import-confirm",
+    ),
+]
+
+# Every record importer's job (accounts, contacts, …): its result section and "Import this
+# file"; the upload and mapping screens are the apps' (crm.web.record_imports).
+urlpatterns += [
+    path(
+        "records/<uuid:pk>/result/",
+        record_imports.record_import_result,
+        name="record-import-result",
+    ),
+    path(
+        "records/<uuid:pk>/import/",
+        record_imports.record_import_confirm,
+        name="record-import-confirm",
     ),
 ]
