@@ -293,6 +293,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.find_duplicates",
         "schedule": crontab(hour=2, minute=30),  # nightly, Asia/Shanghai
     },
+    "members-expire-points": {
+        "task": "members.tasks.expire_points",
+        "schedule": crontab(hour=1, minute=10),  # nightly, Asia/Shanghai
+    },
+    "members-evaluate-levels": {
+        "task": "members.tasks.evaluate_levels",
+        "schedule": crontab(hour=3, minute=40),
+    },
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.
