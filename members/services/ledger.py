@@ -20,6 +20,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.db.models import F
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from crm.services.settlement import record_settlement_lines
@@ -167,7 +168,7 @@ def settle_consumption(entry: PointsEntry, taken: list[tuple[PointsLot, int]]) -
     cross = [(lot, n) for lot, n in taken if lot.funding_business_unit_id != entry.business_unit_id]
     if not cross:
         return
-    value = PointValue.on(entry.created_at.date())
+    value = PointValue.on(localtime(entry.created_at).date())
     record_settlement_lines(
         [
             (
