@@ -330,3 +330,20 @@ def register_housekeeping(step: HousekeepingStep) -> None:
 
 def housekeeping_steps() -> list[HousekeepingStep]:
     return sorted(_housekeeping.values(), key=lambda s: (s.order, s.key))
+
+
+# --- Stored transactions -------------------------------------------------------------------
+
+_transaction_hooks: dict[str, Callable[[list[int]], None]] = {}
+
+
+def register_transactions_hook(key: str, hook: Callable[[list[int]], None]) -> None:
+    """``hook(ids)`` runs after the commit of every ingestion that stored transactions of
+    known customers (the ids of those transactions): an app reacts to orders (the loyalty
+    programme earns points) without the master knowing it. Enqueue a retry-safe task there."""
+    _transaction_hooks[key] = hook
+
+
+def notify_transactions_stored(ids: list[int]) -> None:
+    for hook in list(_transaction_hooks.values()):
+        hook(ids)

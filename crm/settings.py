@@ -297,6 +297,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.flag_due_credit_reviews",
         "schedule": crontab(hour=6, minute=0),  # before the working day, Asia/Shanghai
     },
+    "members-expire-points": {
+        "task": "members.tasks.expire_points",
+        "schedule": crontab(hour=1, minute=10),  # nightly, Asia/Shanghai
+    },
+    "members-evaluate-levels": {
+        "task": "members.tasks.evaluate_levels",
+        "schedule": crontab(hour=3, minute=40),
+    },
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.

@@ -104,5 +104,26 @@ from crm.models.blacklist import (
     BlacklistReason,
     BlacklistStatus,
 )
+from crm.models.settlement import (
+    AppendOnlyModel,
+    AppendOnlyQuerySet,
+    LedgerIsAppendOnly,
+    SettlementLine,
+    SettlementSource,
+    SettlementStatement,
+    StatementStatus,
+    append_only_trigger_sql,
+)
 
 __all__ += ["BLACKLIST_TEXT_MAX", "BlacklistEntry", "BlacklistReason", "BlacklistStatus"]
+
+__all__ += [
+    "AppendOnlyModel",
+    "AppendOnlyQuerySet",
+    "LedgerIsAppendOnly",
+    "SettlementLine",
+    "SettlementSource",
+    "SettlementStatement",
+    "StatementStatus",
+    "append_only_trigger_sql",
+]

@@ -153,6 +153,13 @@ from crm.services.blacklist import (
     reject_blacklisting,
     reject_lifting,
 )
+from crm.services.settlement import (
+    StatementRefused,
+    allow_ledger_reassign,
+    approve_statement,
+    mark_statement_settled,
+    record_settlement_lines,
+)
 
 __all__ += [
     "BlacklistNotAllowed",
@@ -166,4 +173,12 @@ __all__ += [
     "propose_lifting",
     "reject_blacklisting",
     "reject_lifting",
+]
+
+__all__ += [
+    "StatementRefused",
+    "allow_ledger_reassign",
+    "approve_statement",
+    "mark_statement_settled",
+    "record_settlement_lines",
 ]

@@ -26,6 +26,7 @@ from crm.models import (
     TransactionStatus,
 )
 from crm.normalizers import InvalidIdentity
+from crm.registry import notify_transactions_stored
 from crm.services.transaction_conflicts import (
     conflict_error,
     difference_from_row,
@@ -294,6 +295,9 @@ def _insert(unit: BusinessUnit, source: str, rows: list[_Clean], part: IngestRes
                 part.matched_customer_ids.add(customer)
             if waited_for:
                 awaited.append(row)
+        known = [pk for _e, _o, pk, customer, _w in inserted if customer is not None]
+        if known:  # apps react after the commit (a dry run rolls back: nothing is told)
+            transaction.on_commit(lambda: notify_transactions_stored(known))
         originals = [o for _e, o, *_r in inserted if o is not None]
         part.cancellations_linked += len(originals)
         if originals:

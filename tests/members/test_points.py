@@ -1,0 +1,169 @@
+"""Earning, redeeming, reversing, adjusting, expiring: the ledger's rules one by one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import IntegrityError
+from django.utils import timezone
+
+from crm.models import LedgerIsAppendOnly, SettlementLine
+from members import services
+from members.errors import InsufficientPoints, MemberFrozen, ReferenceReused
+from members.models import EntryKind, LotConsumption, PointsEntry, PointsLot
+from tests.members.conftest import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_earn_forms_a_lot_and_the_same_reference_applies_once(make_member, unit_a) -> None:
+    member = make_member()
+    first = services.earn_points(
+        member=member, business_unit=unit_a, reference="ORD-1", amount=Decimal("120.50")
+    )
+    again = services.earn_points(
+        member=member, business_unit=unit_a, reference="ORD-1", amount=Decimal("120.50")
+    )
+    assert first.points == 120 and not first.replayed
+    assert again.replayed and again.entry.pk == first.entry.pk
+    assert PointsEntry.objects.filter(member=member, kind=EntryKind.EARN).count() == 1
+    lot = PointsLot.objects.get(member=member)
+    assert lot.amount == lot.remaining == 120
+    assert lot.expires_at == lot.earned_at + timedelta(days=731) or lot.expires_at > lot.earned_at
+    assert_ledger_consistent(member)
+    with pytest.raises(ReferenceReused):
+        services.earn_points(
+            member=member, business_unit=unit_a, reference="ORD-1", amount=Decimal("99")
+        )
+
+
+def test_redeem_is_fifo_settles_across_units_and_refuses_too_much(
+    make_member, unit_a, unit_b
+) -> None:
+    member = make_member()
+    now = timezone.now()
+    services.earn_points(
+        member=member,
+        business_unit=unit_a,
+        reference="A1",
+        amount=Decimal("60"),
+        now=now - timedelta(days=2),
+    )
+    services.earn_points(
+        member=member,
+        business_unit=unit_b,
+        reference="B1",
+        amount=Decimal("40"),
+        now=now - timedelta(days=1),
+    )
+    result = services.redeem_points(member=member, business_unit=unit_b, points=70, reference="R1")
+    assert result.balance == 30
+    lots = list(PointsLot.objects.filter(member=member).order_by("earned_at"))
+    assert [lot.remaining for lot in lots] == [0, 30]
+    line = SettlementLine.objects.get()
+    assert (line.debtor_id, line.creditor_id, line.points) == (unit_a.pk, unit_b.pk, 60)
+    assert line.amount == Decimal("0.60")
+    with pytest.raises(InsufficientPoints) as exc:
+        services.redeem_points(member=member, business_unit=unit_a, points=31, reference="R2")
+    assert exc.value.code == "insufficient_points"
+    again = services.redeem_points(member=member, business_unit=unit_b, points=70, reference="R1")
+    assert again.replayed and again.balance == 30
+    assert_ledger_consistent(member)
+
+
+def test_nothing_is_spent_from_an_expired_lot_and_expiry_twice_changes_nothing(
+    make_member, unit_a
+) -> None:
+    member = make_member()
+    now = timezone.now()
+    services.earn_points(
+        member=member,
+        business_unit=unit_a,
+        reference="OLD",
+        amount=Decimal("50"),
+        now=now - timedelta(days=800),
+    )
+    services.earn_points(
+        member=member, business_unit=unit_a, reference="NEW", amount=Decimal("30"), now=now
+    )
+    with pytest.raises(InsufficientPoints):
+        services.redeem_points(member=member, business_unit=unit_a, points=40, reference="X")
+    assert_ledger_consistent(member)  # the redemption's expiry rolled back with it
+    first = services.expire_due_points(now=now)
+    second = services.expire_due_points(now=now)
+    assert first["points"] == 50 and second["points"] == 0
+    assert PointsEntry.objects.filter(member=member, kind=EntryKind.EXPIRE).count() == 1
+    assert_ledger_consistent(member)
+    assert member.points_balance == 30
+
+
+def test_reversal_takes_the_order_lots_then_records_the_uncollectable(make_member, unit_a) -> None:
+    member = make_member()
+    services.earn_points(member=member, business_unit=unit_a, reference="O1", amount=Decimal("100"))
+    services.redeem_points(member=member, business_unit=unit_a, points=70, reference="R")
+    result = services.reverse_order(
+        member=member, business_unit=unit_a, order_reference="O1", reference="C1"
+    )
+    kinds = {e.kind: e for e in result.entries}
+    assert kinds[EntryKind.REVERSE].points == -30
+    assert kinds[EntryKind.UNCOLLECTABLE].unrecovered == 70
+    assert result.balance == 0
+    assert services.reverse_order(
+        member=member, business_unit=unit_a, order_reference="O1", reference="C1"
+    ).replayed
+    assert (
+        services.reverse_order(
+            member=member, business_unit=unit_a, order_reference="O1", reference="C2"
+        ).entries
+        == []
+    )
+    assert_ledger_consistent(member)
+
+
+def test_frozen_member_neither_earns_nor_spends(make_member, unit_a, desk) -> None:
+    member = make_member()
+    services.freeze_member(member=member, user=desk, reason="suspected fraud")
+    with pytest.raises(MemberFrozen):
+        services.earn_points(
+            member=member, business_unit=unit_a, reference="F", amount=Decimal("1")
+        )
+    services.unfreeze_member(member=member, user=desk, reason="cleared")
+    assert (
+        services.earn_points(
+            member=member, business_unit=unit_a, reference="F", amount=Decimal("1")
+        ).points
+        == 1
+    )
+
+
+def test_entries_cannot_be_changed_through_the_orm_or_sql(make_member, unit_a) -> None:
+    member = make_member()
+    entry = services.earn_points(
+        member=member, business_unit=unit_a, reference="E", amount=Decimal("10")
+    ).entry
+    entry.points = 999
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.save()
+    with pytest.raises(LedgerIsAppendOnly):
+        entry.delete()
+    with pytest.raises(LedgerIsAppendOnly):
+        PointsEntry.objects.filter(pk=entry.pk).update(points=5)
+    with pytest.raises(LedgerIsAppendOnly):
+        PointsEntry.objects.filter(pk=entry.pk).delete()
+    with pytest.raises(LedgerIsAppendOnly):
+        LotConsumption.objects.all().delete()
+    for merging, sql in (
+        (False, "UPDATE members_pointsentry SET points = 5 WHERE id = %s"),
+        (False, "DELETE FROM members_pointsentry WHERE id = %s"),
+        # Even the merge's session flag lets only the owner move, never the points.
+        (True, "UPDATE members_pointsentry SET points = 5 WHERE id = %s"),
+        (True, "DELETE FROM members_pointsentry WHERE id = %s"),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            if merging:
+                cursor.execute("SELECT set_config('crm.ledger_reassign', 'on', true)")
+            cursor.execute(sql, [entry.pk])
+    assert PointsEntry.objects.get(pk=entry.pk).points == 10
