@@ -154,7 +154,7 @@ class MemberViewSet(ApiViewSet):
             "entries": [entry_data(e, codes) for e in result.entries],
         }
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(body, status=code)
+        return Response(s.PointsResultSerializer(body).data, status=code)
 
     def _input(self, serializer_class: Any) -> dict[str, Any]:
         incoming = serializer_class(data=self.request.data)
@@ -202,7 +202,7 @@ class MemberViewSet(ApiViewSet):
                 raise NotAMember(_("No member has this phone."))
         else:
             member = self._member(value)
-        return Response(member_data(member))
+        return Response(s.MemberSerializer(member_data(member)).data)
 
     @extend_schema(
         summary=_("A member's balance, level and points expiring soon"),
@@ -211,7 +211,7 @@ class MemberViewSet(ApiViewSet):
         examples=[docs.MEMBER_EXAMPLE],
     )
     def retrieve(self, request: Request, member: str) -> Response:
-        return Response(member_data(self._member(member)))
+        return Response(s.MemberSerializer(member_data(self._member(member))).data)
 
     @extend_schema(
         summary=_("A member's points entries in your units, newest first"),
@@ -234,7 +234,9 @@ class MemberViewSet(ApiViewSet):
             rows = rows.filter(kind=kind)
         page = self.paginate_queryset(rows.select_related("business_unit")) or []
         codes = {e.business_unit_id: e.business_unit.code for e in page}
-        return self.get_paginated_response([entry_data(e, codes) for e in page])
+        return self.get_paginated_response(
+            s.EntrySerializer([entry_data(e, codes) for e in page], many=True).data
+        )
 
     # --- writes --------------------------------------------------------------------------
 
@@ -275,7 +277,7 @@ class MemberViewSet(ApiViewSet):
             pk=enrolment.member.pk
         )
         code = status.HTTP_201_CREATED if enrolment.created else status.HTTP_200_OK
-        return Response(member_data(member), status=code)
+        return Response(s.MemberSerializer(member_data(member)).data, status=code)
 
     @extend_schema(
         summary=_("Earn points for an order (reference = the order id)"),
