@@ -90,9 +90,10 @@ def member_adjust(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member_or_404(request, pk)
     form = AdjustForm(request.POST, user=request.user)
     if not form.is_valid():
-        for errors in form.errors.values():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, f"{label}: {error}" if label else error)
         return redirect("members:member", pk=member.pk)
     data = form.cleaned_data
     expires_at = None
