@@ -61,12 +61,9 @@ def lock_member(member: Member | int) -> Member:
     """Lock the member's row (following a merge to the survivor); ``NotAMember`` if gone."""
     pk = member if isinstance(member, int) else member.pk
     for _hop in range(3):
-        locked = (
-            Member.objects.select_for_update(of=("self",))
-            .select_related("level", "customer")
-            .filter(pk=pk)
-            .first()
-        )
+        # No join: a row re-read after waiting for the lock would be joined to the old
+        # version of an outer-joined row (PostgreSQL's re-check), i.e. to nothing.
+        locked = Member.objects.select_for_update().filter(pk=pk).first()
         if locked is None:
             raise NotAMember(_("No such member."))
         if locked.merged_into_id is None:

@@ -10,61 +10,30 @@ its reason and a timeline event.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 
 from crm.services.customers import record_event
 from members.models import (
-    EntryKind,
     Level,
     LevelChange,
     LevelChangeReason,
     Member,
     MemberStatus,
-    PointsEntry,
     ProgramSettings,
     QualificationBasis,
 )
+from members.selectors.levels import measures
 
 EVENT_LEVEL_CHANGED = "member.level_changed"
 
 
 def levels() -> list[Level]:
     return list(Level.objects.order_by("rank"))
-
-
-def measures(
-    member_ids: list[int], windows: set[int], at: datetime
-) -> dict[tuple[int, int], tuple[Decimal, Decimal]]:
-    """``(member id, window months) -> (points earned, spend)`` over each window (one query
-    per distinct window)."""
-    out: dict[tuple[int, int], tuple[Decimal, Decimal]] = defaultdict(
-        lambda: (Decimal("0"), Decimal("0"))
-    )
-    for months in windows:
-        rows = (
-            PointsEntry.objects.filter(
-                member_id__in=member_ids, created_at__gt=at - relativedelta(months=months)
-            )
-            .values("member_id")
-            .annotate(
-                points=Sum("points", filter=Q(kind=EntryKind.EARN)),
-                spend=Sum("spend"),
-            )
-        )
-        for row in rows:
-            out[(row["member_id"], months)] = (
-                Decimal(row["points"] or 0),
-                row["spend"] or Decimal("0"),
-            )
-    return out
 
 
 def qualified_level(

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from crm.models import Customer
 from crm.services.blacklist import assert_not_blacklisted
 from crm.services.customers import record_event
 from members.errors import (
@@ -141,7 +142,9 @@ def earn_points(
         if rule is None:
             raise NoEarningRule(_("This business unit has no active earning rule."))
         multiplier = locked.level.multiplier if locked.level_id else Decimal("1")
-        birthday = locked.customer.birthday
+        birthday = (
+            Customer.objects.filter(pk=locked.customer_id).values_list("birthday", flat=True)[0]
+        )
         occurred = localtime(occurred_at or now)
         points = base_points(
             rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)

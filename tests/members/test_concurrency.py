@@ -1,0 +1,147 @@
+"""Points under concurrency on PostgreSQL: real threads, each on its own connection, released
+together by a barrier."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import close_old_connections, connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from members import services
+from members.errors import InsufficientPoints
+from members.models import EntryKind, LotConsumption, PointsEntry, PointsLot
+from tests.members.conftest import assert_ledger_consistent
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
+    barrier = threading.Barrier(len(jobs))
+    done: list[Any] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def work(job: Callable[[], Any]) -> None:
+        try:
+            barrier.wait()
+            outcome = job()
+            with lock:
+                done.append(outcome)
+        except BaseException as exc:
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    close_old_connections()
+    return done, errors
+
+
+def test_fifty_redemptions_of_ten_from_a_hundred(make_member, unit_a, unit_b) -> None:
+    member = make_member()
+    now = timezone.now()
+    services.earn_points(member=member, business_unit=unit_a, reference="OLD",
+                         amount=Decimal("60"), now=now - timedelta(days=2))
+    services.earn_points(member=member, business_unit=unit_b, reference="NEW",
+                         amount=Decimal("40"), now=now - timedelta(days=1))
+
+    def redeem(n: int) -> Callable[[], Any]:
+        return lambda: services.redeem_points(
+            member=member.pk, business_unit=unit_b, points=10, reference=f"R{n}"
+        )
+
+    done, errors = run_together([redeem(n) for n in range(50)])
+
+    assert len(done) == 10, errors[:3]
+    assert len(errors) == 40
+    assert all(isinstance(e, InsufficientPoints) for e in errors), errors[:3]
+    assert {e.code for e in errors} == {"insufficient_points"}
+    assert_ledger_consistent(member)
+    assert member.points_balance == 0
+    old, new = PointsLot.objects.filter(member=member).order_by("earned_at")
+    assert old.remaining == new.remaining == 0
+    # FIFO: the older lot was used up by the first six redemptions, never after the newer.
+    order = list(
+        LotConsumption.objects.filter(entry__kind=EntryKind.REDEEM)
+        .order_by("entry_id", "lot__earned_at")
+        .values_list("lot_id", flat=True)
+    )
+    assert order.index(new.pk) >= order.count(old.pk) - 1
+    assert sum(
+        LotConsumption.objects.filter(lot=old).values_list("points", flat=True)
+    ) == 60
+
+
+def test_a_thousand_mixed_operations_from_sixteen_threads(make_member, unit_a, unit_b) -> None:
+    member = make_member()
+    services.earn_points(member=member, business_unit=unit_a, reference="SEED",
+                         amount=Decimal("500"))
+    ops_per_thread, threads = 63, 16  # 1,008 operations
+    refused = []
+
+    def worker(t: int) -> Callable[[], int]:
+        def run() -> int:
+            rng = random.Random(t)
+            ok = 0
+            for i in range(ops_per_thread):
+                unit = unit_a if rng.random() < 0.5 else unit_b
+                try:
+                    if rng.random() < 0.5:
+                        services.earn_points(member=member.pk, business_unit=unit,
+                                             reference=f"E{t}-{i}", amount=Decimal(rng.randint(1, 40)))
+                    else:
+                        services.redeem_points(member=member.pk, business_unit=unit,
+                                               points=rng.randint(1, 40), reference=f"R{t}-{i}")
+                    ok += 1
+                except InsufficientPoints:
+                    refused.append(1)
+            return ok
+
+        return run
+
+    started = time.monotonic()
+    done, errors = run_together([worker(t) for t in range(threads)])
+    elapsed = time.monotonic() - started
+
+    assert not errors, errors[:3]
+    assert sum(done) + len(refused) == ops_per_thread * threads
+    assert_ledger_consistent(member)
+    earned = PointsEntry.objects.filter(member=member, kind=EntryKind.EARN).aggregate(
+        s=Sum("points"))["s"]
+    redeemed = PointsEntry.objects.filter(member=member, kind=EntryKind.REDEEM).aggregate(
+        s=Sum("points"))["s"] or 0
+    assert member.points_balance == earned + redeemed
+    # ~14 statements per operation, serialized on the member's row: measured 88 s on the
+    # shared 2-core machine at load average 10 (78 ms per operation single-threaded there).
+    assert elapsed < 180, elapsed
+
+
+def test_the_same_reference_twice_at_once_applies_once(make_member, unit_a) -> None:
+    member = make_member()
+    done, errors = run_together(
+        [
+            lambda: services.earn_points(member=member.pk, business_unit=unit_a,
+                                         reference="SAME", amount=Decimal("100"))
+            for _ in range(8)
+        ]
+    )
+    assert not errors, errors[:3]
+    assert sum(1 for r in done if not r.replayed) == 1
+    assert PointsEntry.objects.filter(member=member, kind=EntryKind.EARN,
+                                      reference="SAME").count() == 1
+    assert_ledger_consistent(member)
+    assert member.points_balance == 100
