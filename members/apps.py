@@ -108,7 +108,7 @@ def _register_desk() -> None:
             "members",
             _("Members"),
             "members:desk",
-            icon="id-badge",
+            icon="id",
             permission="members.view_member",
             order=30,
         )
@@ -128,7 +128,7 @@ def _register_desk() -> None:
             "settlement-statements",
             _("Settlement statements"),
             "members:statements",
-            icon="file-invoice",
+            icon="book",
             permission=statements.VIEW_PERMISSION,
             order=32,
         )

@@ -142,9 +142,9 @@ def earn_points(
         if rule is None:
             raise NoEarningRule(_("This business unit has no active earning rule."))
         multiplier = locked.level.multiplier if locked.level_id else Decimal("1")
-        birthday = (
-            Customer.objects.filter(pk=locked.customer_id).values_list("birthday", flat=True)[0]
-        )
+        birthday = Customer.objects.filter(pk=locked.customer_id).values_list(
+            "birthday", flat=True
+        )[0]
         occurred = localtime(occurred_at or now)
         points = base_points(
             rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)

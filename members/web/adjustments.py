@@ -74,7 +74,7 @@ def pending_work(user: Any) -> WorkList:
         empty_text=_("No points adjustment waits for approval."),
         see_all_url=url,
         see_all_label=_("Open the adjustments queue"),
-        icon="adjustments",
+        icon="gift",
     )
 
 
@@ -98,5 +98,5 @@ def recent_work(user: Any) -> WorkList:
         empty_text=_("No member enrolled yet."),
         see_all_url=reverse("members:desk"),
         see_all_label=_("Open the member desk"),
-        icon="id-badge",
+        icon="id",
     )

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError
@@ -23,6 +24,15 @@ from members import services
 from members.models import AdjustmentProposal, EntryKind, Member
 from members.selectors.desk import desk_member, desk_search, member_page
 from members.web.forms import AdjustForm, EnrolForm, StatusForm
+
+# The reasons the services write as codes, shown in the ledger in words.
+REASON_LABELS = {
+    "purchase": gettext_lazy("Purchase"),
+    "first": gettext_lazy("First purchase in this unit (bonus)"),
+    "enrolment": gettext_lazy("Enrolment bonus"),
+    "order cancelled": gettext_lazy("Order cancelled"),
+    "expired": gettext_lazy("Expired"),
+}
 
 
 @require_GET
@@ -72,6 +82,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "page": page,
         "member": member,
         "kinds": EntryKind.choices,
+        "reason_labels": REASON_LABELS,
         "kind": kinds[0] if kinds else "",
         "unit": unit,
         "adjust_form": AdjustForm(user=request.user),

@@ -38,8 +38,11 @@ class AdjustForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        units = _units(user)
         field = self.fields["business_unit"]
-        field.queryset = _units(user)  # type: ignore[attr-defined]
+        field.queryset = units  # type: ignore[attr-defined]
+        if not self.is_bound:
+            field.initial = units.first()
 
     def clean_points(self) -> int:
         points = self.cleaned_data["points"]

@@ -54,10 +54,20 @@ def run_together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseExc
 def test_fifty_redemptions_of_ten_from_a_hundred(make_member, unit_a, unit_b) -> None:
     member = make_member()
     now = timezone.now()
-    services.earn_points(member=member, business_unit=unit_a, reference="OLD",
-                         amount=Decimal("60"), now=now - timedelta(days=2))
-    services.earn_points(member=member, business_unit=unit_b, reference="NEW",
-                         amount=Decimal("40"), now=now - timedelta(days=1))
+    services.earn_points(
+        member=member,
+        business_unit=unit_a,
+        reference="OLD",
+        amount=Decimal("60"),
+        now=now - timedelta(days=2),
+    )
+    services.earn_points(
+        member=member,
+        business_unit=unit_b,
+        reference="NEW",
+        amount=Decimal("40"),
+        now=now - timedelta(days=1),
+    )
 
     def redeem(n: int) -> Callable[[], Any]:
         return lambda: services.redeem_points(
@@ -81,15 +91,14 @@ def test_fifty_redemptions_of_ten_from_a_hundred(make_member, unit_a, unit_b) ->
         .values_list("lot_id", flat=True)
     )
     assert order.index(new.pk) >= order.count(old.pk) - 1
-    assert sum(
-        LotConsumption.objects.filter(lot=old).values_list("points", flat=True)
-    ) == 60
+    assert sum(LotConsumption.objects.filter(lot=old).values_list("points", flat=True)) == 60
 
 
 def test_a_thousand_mixed_operations_from_sixteen_threads(make_member, unit_a, unit_b) -> None:
     member = make_member()
-    services.earn_points(member=member, business_unit=unit_a, reference="SEED",
-                         amount=Decimal("500"))
+    services.earn_points(
+        member=member, business_unit=unit_a, reference="SEED", amount=Decimal("500")
+    )
     ops_per_thread, threads = 63, 16  # 1,008 operations
     refused = []
 
@@ -101,11 +110,19 @@ def test_a_thousand_mixed_operations_from_sixteen_threads(make_member, unit_a, u
                 unit = unit_a if rng.random() < 0.5 else unit_b
                 try:
                     if rng.random() < 0.5:
-                        services.earn_points(member=member.pk, business_unit=unit,
-                                             reference=f"E{t}-{i}", amount=Decimal(rng.randint(1, 40)))
+                        services.earn_points(
+                            member=member.pk,
+                            business_unit=unit,
+                            reference=f"E{t}-{i}",
+                            amount=Decimal(rng.randint(1, 40)),
+                        )
                     else:
-                        services.redeem_points(member=member.pk, business_unit=unit,
-                                               points=rng.randint(1, 40), reference=f"R{t}-{i}")
+                        services.redeem_points(
+                            member=member.pk,
+                            business_unit=unit,
+                            points=rng.randint(1, 40),
+                            reference=f"R{t}-{i}",
+                        )
                     ok += 1
                 except InsufficientPoints:
                     refused.append(1)
@@ -121,9 +138,14 @@ def test_a_thousand_mixed_operations_from_sixteen_threads(make_member, unit_a, u
     assert sum(done) + len(refused) == ops_per_thread * threads
     assert_ledger_consistent(member)
     earned = PointsEntry.objects.filter(member=member, kind=EntryKind.EARN).aggregate(
-        s=Sum("points"))["s"]
-    redeemed = PointsEntry.objects.filter(member=member, kind=EntryKind.REDEEM).aggregate(
-        s=Sum("points"))["s"] or 0
+        s=Sum("points")
+    )["s"]
+    redeemed = (
+        PointsEntry.objects.filter(member=member, kind=EntryKind.REDEEM).aggregate(s=Sum("points"))[
+            "s"
+        ]
+        or 0
+    )
     assert member.points_balance == earned + redeemed
     # ~14 statements per operation, serialized on the member's row: measured 88 s on the
     # shared 2-core machine at load average 10 (78 ms per operation single-threaded there).
@@ -134,14 +156,17 @@ def test_the_same_reference_twice_at_once_applies_once(make_member, unit_a) -> N
     member = make_member()
     done, errors = run_together(
         [
-            lambda: services.earn_points(member=member.pk, business_unit=unit_a,
-                                         reference="SAME", amount=Decimal("100"))
+            lambda: services.earn_points(
+                member=member.pk, business_unit=unit_a, reference="SAME", amount=Decimal("100")
+            )
             for _ in range(8)
         ]
     )
     assert not errors, errors[:3]
     assert sum(1 for r in done if not r.replayed) == 1
-    assert PointsEntry.objects.filter(member=member, kind=EntryKind.EARN,
-                                      reference="SAME").count() == 1
+    assert (
+        PointsEntry.objects.filter(member=member, kind=EntryKind.EARN, reference="SAME").count()
+        == 1
+    )
     assert_ledger_consistent(member)
     assert member.points_balance == 100

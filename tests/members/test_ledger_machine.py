@@ -57,8 +57,13 @@ def machine(make_member, unit_a, unit_b, admin_user):
         @rule(i=st.integers(0, 1), u=st.integers(0, 1), amount=st.integers(1, 300))
         def earn(self, i: int, u: int, amount: int) -> None:
             ref = self._ref()
-            services.earn_points(member=self._member(i).pk, business_unit=units[u],
-                                 reference=ref, amount=Decimal(amount), now=self.now)
+            services.earn_points(
+                member=self._member(i).pk,
+                business_unit=units[u],
+                reference=ref,
+                amount=Decimal(amount),
+                now=self.now,
+            )
             self.orders.append((i, u, ref))
             self.now += timedelta(hours=1)  # lots earned apart: FIFO order is observable
 
@@ -72,8 +77,13 @@ def machine(make_member, unit_a, unit_b, admin_user):
                 ).order_by("earned_at", "id")
             ]
             try:
-                result = services.redeem_points(member=member.pk, business_unit=units[u],
-                                                points=points, reference=self._ref(), now=self.now)
+                result = services.redeem_points(
+                    member=member.pk,
+                    business_unit=units[u],
+                    points=points,
+                    reference=self._ref(),
+                    now=self.now,
+                )
             except InsufficientPoints:
                 assert sum(r for _pk, r in before) < points
                 return
@@ -102,14 +112,25 @@ def machine(make_member, unit_a, unit_b, admin_user):
         @rule(data=st.data())
         def reverse(self, data: st.DataObject) -> None:
             i, u, ref = data.draw(st.sampled_from(self.orders))
-            services.reverse_order(member=self._member(i).pk, business_unit=units[u],
-                                   order_reference=ref, reference=f"C-{ref}", now=self.now)
+            services.reverse_order(
+                member=self._member(i).pk,
+                business_unit=units[u],
+                order_reference=ref,
+                reference=f"C-{ref}",
+                now=self.now,
+            )
 
         @rule(i=st.integers(0, 1), points=st.integers(-200, 200).filter(bool))
         def adjust(self, i: int, points: int) -> None:
             try:
-                services.apply_adjustment(member=self._member(i).pk, business_unit=units[0],
-                                          points=points, reason="盘点", actor=None, now=self.now)
+                services.apply_adjustment(
+                    member=self._member(i).pk,
+                    business_unit=units[0],
+                    points=points,
+                    reason="盘点",
+                    actor=None,
+                    now=self.now,
+                )
             except InsufficientPoints:
                 assert points < 0
 
@@ -118,8 +139,9 @@ def machine(make_member, unit_a, unit_b, admin_user):
         def merge(self) -> None:
             survivor, loser = (Member.objects.get(pk=m.pk) for m in self.members)
             total = survivor.points_balance + loser.points_balance
-            merge_customers(survivor=survivor.customer, loser=loser.customer,
-                            actor=admin_user, reason="同一人")
+            merge_customers(
+                survivor=survivor.customer, loser=loser.customer, actor=admin_user, reason="同一人"
+            )
             self.merged = True
             survivor.refresh_from_db()
             assert survivor.points_balance == total
@@ -134,9 +156,12 @@ def machine(make_member, unit_a, unit_b, admin_user):
                 entry__kind__in=[EntryKind.REDEEM, EntryKind.ADJUST, EntryKind.REVERSE],
                 entry__created_at__gte=F("lot__expires_at"),
             ).exists()
-            cross = LotConsumption.objects.filter(entry__kind=EntryKind.REDEEM).exclude(
-                lot__funding_business_unit=F("entry__business_unit")
-            ).aggregate(s=Sum("points"))["s"] or 0
+            cross = (
+                LotConsumption.objects.filter(entry__kind=EntryKind.REDEEM)
+                .exclude(lot__funding_business_unit=F("entry__business_unit"))
+                .aggregate(s=Sum("points"))["s"]
+                or 0
+            )
             lines = SettlementLine.objects.aggregate(s=Sum("points"))["s"] or 0
             assert cross == lines
             assert PointsEntry.objects.filter(points__lt=0, kind=EntryKind.EARN).count() == 0
