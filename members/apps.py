@@ -113,26 +113,6 @@ def _register_desk() -> None:
             order=30,
         )
     )
-    register_nav(
-        NavItem(
-            "members-dashboards",
-            _("Loyalty dashboards"),
-            "members:dashboards",
-            icon="chart-bar",
-            permission="members.view_pointsentry",
-            order=31,
-        )
-    )
-    register_nav(
-        NavItem(
-            "settlement-statements",
-            _("Settlement statements"),
-            "members:statements",
-            icon="book",
-            permission=statements.VIEW_PERMISSION,
-            order=32,
-        )
-    )
     register_card(
         work_list_card(
             "members-adjustments-pending",

@@ -20,7 +20,7 @@
       o.grid = { left: 8, right: 40, top: 8, bottom: 8, containLabel: true };
       o.xAxis = { type: "value", minInterval: 1 };
       o.yAxis = { type: "category", data: rows.map(function (r) { return r.level; }) };
-      o.series = [{ type: "bar", name: el.getAttribute("data-series-name"), data: rows.map(function (r) { return r.count; }),
+      o.series = [{ type: "bar", barMaxWidth: 40, name: el.getAttribute("data-series-name"), data: rows.map(function (r) { return r.count; }),
         itemStyle: { color: css("--tblr-yellow", "#f59f00") }, label: { show: true, position: "right" } }];
       return o;
     },
@@ -29,7 +29,7 @@
       o.grid = { left: 8, right: 40, top: 8, bottom: 8, containLabel: true };
       o.xAxis = { type: "category", data: rows.map(function (r) { return r.unit; }) };
       o.yAxis = { type: "value" };
-      o.series = [{ type: "bar", name: el.getAttribute("data-series-name"), data: rows.map(function (r) { return r.outstanding; }),
+      o.series = [{ type: "bar", barMaxWidth: 40, name: el.getAttribute("data-series-name"), data: rows.map(function (r) { return r.outstanding; }),
         itemStyle: { color: css("--tblr-primary", "#206bc4") } }];
       return o;
     },
@@ -43,7 +43,7 @@
       o.xAxis = { type: "category", data: months };
       o.yAxis = { type: "value", minInterval: 1 };
       o.series = keys.map(function (k) {
-        return { type: "bar", stack: "all", name: k, data: months.map(function (m) {
+        return { type: "bar", barMaxWidth: 40, stack: "all", name: k, data: months.map(function (m) {
           var hit = rows.filter(function (r) { return r.month === m && r.key === k; })[0];
           return hit ? hit.count : 0;
         }) };
@@ -59,7 +59,7 @@
       o.xAxis = { type: "category", data: rows.map(function (r) { return r.unit; }) };
       o.yAxis = { type: "value" };
       o.series = ["issued", "redeemed", "expired"].map(function (key, i) {
-        return { type: "bar", name: labels[i], data: rows.map(function (r) { return r[key]; }) };
+        return { type: "bar", barMaxWidth: 32, name: labels[i], data: rows.map(function (r) { return r[key]; }) };
       });
       return o;
     },
@@ -71,10 +71,10 @@
       o.tooltip = { position: "top", formatter: function (p) {
         return units[p.value[1]] + " → " + units[p.value[0]] + ": " + p.value[2];
       } };
-      o.grid = { left: 8, right: 8, top: 8, bottom: 56, containLabel: true };
-      o.xAxis = { type: "category", data: units, name: axes[0], nameLocation: "middle", nameGap: 28, splitArea: { show: true } };
-      o.yAxis = { type: "category", data: units, name: axes[1], splitArea: { show: true } };
-      o.visualMap = { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 80 };
+      o.grid = { left: 28, right: 8, top: 8, bottom: 72, containLabel: true };
+      o.xAxis = { type: "category", data: units, name: axes[0], nameLocation: "middle", nameGap: 26, splitArea: { show: true } };
+      o.yAxis = { type: "category", data: units, name: axes[1], nameLocation: "middle", nameRotate: 90, nameGap: 44, splitArea: { show: true } };
+      o.visualMap = { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, itemHeight: 80, itemWidth: 12, textGap: 6 };
       o.series = [{ type: "heatmap", label: { show: true }, data: rows.map(function (r) {
         return [units.indexOf(r.target), units.indexOf(r.source), r.points];
       }) }];

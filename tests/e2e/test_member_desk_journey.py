@@ -99,3 +99,21 @@ def test_find_enrol_adjust_and_read_the_ledger(page):
     expect(page.get_by_test_id("ledger-row")).to_have_count(1)
     expect(page.get_by_test_id("ledger-row")).to_contain_text("PROP-R-1")
     shoot(page, "member-desk-ledger")
+
+
+def test_dashboards_draw_their_charts(page):
+    from playwright.sync_api import expect
+
+    load_platform_demo()
+    _existing_member()
+    sign_in(page, "admin")
+    page.goto("/members/dashboards/")
+    for chart in ("by-level", "liability", "enrol-unit", "enrol-channel", "points", "flows"):
+        expect(page.get_by_test_id(f"chart-{chart}").locator("svg")).to_have_count(1)
+    expect(page.get_by_test_id("liability-table")).to_contain_text("MART")
+    shoot(page, "member-desk-dashboards")
+    page.goto("/members/statements/")
+    expect(page.get_by_test_id("statement-row")).to_have_count(1)
+    page.get_by_test_id("statement-row").get_by_role("link").click()
+    expect(page.get_by_test_id("statement-total")).to_contain_text("5.00")
+    shoot(page, "member-desk-statement")
