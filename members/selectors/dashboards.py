@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from dateutil.relativedelta import relativedelta
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -33,8 +32,10 @@ class Dashboards:
 
 def _start(now: datetime, months: int) -> datetime:
     local = timezone.localtime(now)
-    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return first - relativedelta(months=months - 1)
+    index = local.year * 12 + local.month - 1 - (months - 1)
+    return local.replace(
+        year=index // 12, month=index % 12 + 1, day=1, hour=0, minute=0, second=0, microsecond=0
+    )
 
 
 def members_by_level() -> list[dict[str, Any]]:
