@@ -51,7 +51,11 @@ def level_progress(member: Member, *, now: datetime | None = None) -> LevelProgr
     ]
     measure = spend if next_level.basis == QualificationBasis.SPEND else points
     needed = max(next_level.threshold - measure, Decimal("0"))
-    percent = 100 if not next_level.threshold else int(min(measure / next_level.threshold, 1) * 100)
+    percent = (
+        100
+        if not next_level.threshold
+        else int(min(measure / next_level.threshold, Decimal(1)) * 100)
+    )
     return LevelProgress(member.level, next_level, measure, needed, percent)
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from crm.selectors.customers import may_reveal, parse_search
 from members.models import Member, MemberNumberAlias
+from members.models.members import MemberQuerySet
 from members.numbers import clean_number, is_valid_number, number_from_qr
 
 
@@ -22,8 +23,9 @@ class MemberSearch:
     audit: str = ""
 
 
-def _members() -> QuerySet[Member]:
-    return Member.objects.live().select_related("customer", "level", "enrolled_business_unit")
+def _members() -> MemberQuerySet:
+    members: MemberQuerySet = Member.objects.live()
+    return members.select_related("customer", "level", "enrolled_business_unit")
 
 
 def member_by_number(number: str, *, user: Any = None) -> Member | None:

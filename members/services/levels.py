@@ -84,7 +84,7 @@ def change_level(
 def upgrade_if_qualified(member: Member, *, at: datetime, actor: Any = None) -> bool:
     """Inside an earn (member locked): upgrade now if a higher level's threshold is reached."""
     ladder = levels()
-    current_rank = member.level.rank if member.level_id else -1
+    current_rank = member.level.rank if member.level is not None else -1
     higher = [level for level in ladder if level.rank > current_rank]
     if not higher:
         return False
@@ -127,7 +127,7 @@ def evaluate_levels(*, now: datetime | None = None, batch_size: int = 1000) -> d
                 target, measure = qualified_level(member.pk, ladder, values)
                 if target is None:
                     target = ladder[0]
-                current = member.level.rank if member.level_id else -1
+                current = member.level.rank if member.level is not None else -1
                 if target.rank > current:
                     change_level(
                         member, target, reason=LevelChangeReason.UPGRADE, at=now, measure=measure

@@ -33,8 +33,8 @@ def move_member_data(*, survivor: Customer, loser: Customer, **_: Any) -> int:
     """Merge handler (inside ``merge_customers``' transaction); returns the rows moved."""
     members = {
         m.customer_id: m
-        for m in Member.objects.select_for_update(of=("self",))
-        .select_related("level")
+        # No join while locking (a re-read row would meet the old version of a joined one).
+        for m in Member.objects.select_for_update()
         .filter(customer__in=[survivor.pk, loser.pk])
         .order_by("pk")
     }
@@ -65,6 +65,6 @@ def move_member_data(*, survivor: Customer, loser: Customer, **_: Any) -> int:
         updates.update(status=MemberStatus.FROZEN, status_reason=lost.status_reason)
     Member.objects.filter(pk=kept.pk).update(**updates)
     kept.points_balance += balance
-    if lost.level_id and (not kept.level_id or lost.level.rank > kept.level.rank):
+    if lost.level is not None and (kept.level is None or lost.level.rank > kept.level.rank):
         change_level(kept, lost.level, reason=LevelChangeReason.MERGE, at=timezone.now())
     return moved + 1

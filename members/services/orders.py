@@ -92,8 +92,19 @@ def earn_for_transaction(transaction_id: int) -> str:
 
 
 def earn_for_transactions(transaction_ids: list[int]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for pk in sorted(transaction_ids):
+    """The task's body: one query finds which of the transactions belong to active members
+    (a guest's or a non-member's order costs nothing more), then each earns or reverses."""
+    ids = list(
+        Transaction.objects.filter(
+            pk__in=transaction_ids,
+            customer__member__status=MemberStatus.ACTIVE,
+            customer__member__merged_into__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    counts: dict[str, int] = {"not a member": len(set(transaction_ids)) - len(ids)}
+    for pk in ids:
         outcome = earn_for_transaction(pk)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts

@@ -141,7 +141,7 @@ def earn_points(
         rule = EarningRule.objects.filter(business_unit_id=unit_id, is_active=True).first()
         if rule is None:
             raise NoEarningRule(_("This business unit has no active earning rule."))
-        multiplier = locked.level.multiplier if locked.level_id else Decimal("1")
+        multiplier = locked.level.multiplier if locked.level is not None else Decimal("1")
         birthday = Customer.objects.filter(pk=locked.customer_id).values_list(
             "birthday", flat=True
         )[0]

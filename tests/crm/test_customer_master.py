@@ -251,6 +251,7 @@ def test_merge_moves_everything_and_records_it(unit_a, admin_user) -> None:
         "memberships": 3,
         "blacklist_entries": 0,  # crm's own merge handler (the blacklist)
         "accounts": 0,  # the accounts app's handler: neither was a contact or an account
+        "members": 0,  # the members app's handler: neither was a member
         "notes": 0,
         "timeline_events": merge.summary["timeline_events"],
         "duplicate_candidates": 1,
