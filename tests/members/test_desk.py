@@ -146,7 +146,7 @@ def test_member_page_query_count_does_not_grow_with_the_ledger(
     client.force_login(desk)
     url = reverse("members:member", args=[member.pk])
     client.get(url)
-    with django_assert_num_queries(15) as few:
+    with django_assert_num_queries(16) as few:
         client.get(url)
     _earn(member, unit_a, 40, start=10)
     services.redeem_points(member=member, business_unit=unit_a, points=5, reference="R-9")
