@@ -377,6 +377,8 @@ SPECTACULAR_SETTINGS = {
         "TransactionKindEnum": "crm.models.transactions.TransactionKind",
         "AccountIndustryEnum": "accounts.models.accounts.Industry",
         "AccountStatusEnum": "accounts.models.accounts.AccountStatus",
+        "EnrolmentChannelEnum": "members.models.members.EnrolmentChannel",
+        "TransactionChannelEnum": "crm.models.transactions.Channel",
     },
 }
 

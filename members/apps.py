@@ -50,7 +50,10 @@ class MembersConfig(AppConfig):
         "marketing": _CONFIGURE,
         "sales_manager": ["members.view_member", "members.view_level"],
     }
-    api_scopes: dict[str, str] = {}
+    api_scopes = {
+        "members:read": _("Look up members, their balance, level and points entries"),
+        "members:write": _("Enrol members, earn, redeem and reverse points"),
+    }
 
     def ready(self) -> None:
         from crm.registry import (
@@ -81,3 +84,72 @@ class MembersConfig(AppConfig):
             MergeHandler("members", _("Membership and points"), services.move_member_data)
         )
         register_transactions_hook("members.earn", tasks.enqueue_earning)
+        _register_desk()
+
+
+def _register_desk() -> None:
+    """The desk's navigation, home cards, 360 panel and the statements' export."""
+    from crm.exports import register_export
+    from crm.registry import (
+        CustomerPanel,
+        ListSpec,
+        NavItem,
+        register_card,
+        register_list,
+        register_nav,
+        register_panel,
+        work_list_card,
+    )
+    from crm.roles import DATA_STEWARD, MEMBER_SERVICE
+    from members.web import adjustments, desk, statements
+
+    register_nav(
+        NavItem(
+            "members",
+            _("Members"),
+            "members:desk",
+            icon="id",
+            permission="members.view_member",
+            order=30,
+        )
+    )
+    register_card(
+        work_list_card(
+            "members-adjustments-pending",
+            _("Points adjustments waiting for approval"),
+            adjustments.pending_work,
+            permission="members.approve_adjustment",
+            roles=frozenset({DATA_STEWARD}),
+            order=6,
+        )
+    )
+    register_card(
+        work_list_card(
+            "members-recent",
+            _("Recently enrolled members"),
+            adjustments.recent_work,
+            permission="members.view_member",
+            roles=frozenset({MEMBER_SERVICE}),
+            order=7,
+        )
+    )
+    register_panel(
+        CustomerPanel(
+            "members",
+            _("Membership"),
+            "members/panel.html",
+            desk.panel_context,
+            permission="members.view_member",
+            order=40,
+        )
+    )
+    register_list(
+        ListSpec(
+            statements.STATEMENT_LINES_KEY,
+            _("Settlement statement lines"),
+            "members:statements",
+            ("statement",),
+            permission=statements.VIEW_PERMISSION,
+        )
+    )
+    register_export(statements.STATEMENT_EXPORT)
