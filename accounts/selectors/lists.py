@@ -21,7 +21,7 @@ from typing import Any
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity
+from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity, Rating
 from crm.models import BlacklistEntry, Customer, Identity, IdentityType
 from crm.models.blacklist import BINDING_STATUSES
 from crm.selectors import blacklisted_ids, may_reveal, parse_search
@@ -36,6 +36,7 @@ ACCOUNT_FILTER_PARAMS = (
     "owner",
     "status",
     "blacklisted",
+    "rating",
     "unit",
     "sort",
 )
@@ -70,6 +71,7 @@ class AccountFilters:
     owner: str = ""  # a user's id, "me" or "none" (no owner)
     status: str = ""
     blacklisted: str = ""  # "yes", "no" or "" (either)
+    rating: str = ""  # a credit rating, "none" (no credit profile) or "" (any)
     unit: int | None = None
 
     @classmethod
@@ -79,6 +81,7 @@ class AccountFilters:
         status = _text(params, "status", 10)
         owner = _text(params, "owner", 12)
         blacklisted = _text(params, "blacklisted", 3)
+        rating = _text(params, "rating", 4)
         return cls(
             query=str(params.get("q") or "").strip()[:100],
             industry=industry if industry in Industry.values else "",
@@ -87,6 +90,7 @@ class AccountFilters:
             owner=owner if owner in ("me", "none") or owner.isdigit() else "",
             status=status if status in AccountStatus.values else "",
             blacklisted=blacklisted if blacklisted in YES_NO else "",
+            rating=rating if rating in Rating.values or rating == "none" else "",
             unit=_int_or_none(params.get("unit")),
         )
 
@@ -103,6 +107,7 @@ class AccountFilters:
             "owner": self.owner,
             "status": self.status,
             "blacklisted": self.blacklisted,
+            "rating": self.rating,
             "unit": self.unit,
         }
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
@@ -158,12 +163,17 @@ def matching_accounts(*, user: Any, filters: AccountFilters) -> tuple[QuerySet[A
             )
         )
         accounts = accounts.filter(binding if filters.blacklisted == "yes" else ~binding)
+    if filters.rating == "none":
+        accounts = accounts.filter(credit_profile__isnull=True)
+    elif filters.rating:
+        accounts = accounts.filter(credit_profile__rating=filters.rating)
     return accounts, audit
 
 
 def with_figures(accounts: QuerySet[Account]) -> QuerySet[Account]:
-    """What a row shows, in the page's query: the USCC, active contacts, open opportunities."""
-    return accounts.select_related("customer", "owner").annotate(
+    """What a row shows, in the page's query: the USCC, the credit rating, active contacts,
+    open opportunities."""
+    return accounts.select_related("customer", "owner", "credit_profile").annotate(
         uscc=Subquery(
             Identity.objects.filter(customer=OuterRef("customer_id"), type=IdentityType.USCC)
             .order_by("id")

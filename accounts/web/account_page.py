@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts import services
 from accounts.models import Account, ContactRole
 from accounts.selectors import account_page as pages
+from accounts.selectors import credit_section_context
 from accounts.web.forms import (
     AccountFieldsForm,
     ContactAddForm,
@@ -106,6 +107,9 @@ def page_context(
         **banner_context(user, account.customer),
         **tab_context(request, account.customer, tab),
     }
+    if user.has_perm("accounts.view_creditprofile"):
+        # The credit section (rating and limit in the header too): five queries, constant.
+        context.update(credit_section_context(user, account))
     return context
 
 

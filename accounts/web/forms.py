@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AccountStatus, ContactRole, Industry, RelationKind, SizeBand
+from accounts.models import AccountStatus, ContactRole, Industry, Rating, RelationKind, SizeBand
 from crm.errors import DomainError
 from crm.models import BusinessUnit, User
 
@@ -63,6 +63,11 @@ class AccountFilterForm(forms.Form):
             ("yes", _("Blacklisted")),
             ("no", _("Not blacklisted")),
         ],
+    )
+    rating = forms.ChoiceField(
+        required=False,
+        label=_("Rating"),
+        choices=[("", _("Any rating")), *Rating.choices, ("none", _("Not rated"))],
     )
     unit = forms.ChoiceField(required=False, label=_("Business unit"))
 
