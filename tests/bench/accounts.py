@@ -26,7 +26,7 @@ from accounts.models import Account, Contact, Opportunity
 from crm.models import Customer, User
 from crm.selectors.customers import search_filter
 from tests.bench.accounts_data import MANAGER, org_id
-from tests.bench.measure import Series, compare, figure, rows
+from tests.bench.measure import Series, captured_sql, compare, explain, figure, rows
 
 PAGE = 25
 # Candidate URL names of the screens (the first that resolves is measured).
@@ -167,6 +167,16 @@ class AccountsContext:
         return [self.rng.choice(found) for _ in range(n)]
 
 
+def _explain(actx: AccountsContext, label: str, orm_sql: str, bare: str, params: Any) -> dict:
+    """EXPLAIN (ANALYZE) of the product's SQL and of the bare SQL; the texts go to
+    ``explain_accounts.txt`` beside the results, the summaries into the figure."""
+    plans = actx.ctx.__dict__.setdefault("account_plans", [])
+    ours, floor = explain(actx.conn, orm_sql), explain(actx.conn, bare, params)
+    plans.append((f"{label}: product (the ORM's SQL)", ours.pop("text")))
+    plans.append((f"{label}: bare SQL", floor.pop("text")))
+    return {"product": ours, "bare_sql": floor}
+
+
 def _list_inputs(actx: AccountsContext) -> dict[str, list[dict[str, Any]]]:
     n = actx.cfg.iterations
     picked = actx.sample_accounts(n)
@@ -235,8 +245,13 @@ def accounts_list(ctx: Any) -> dict[str, Any]:
             lambda x, k=kind: _selector_page(actx, k, x),
             lambda x, k=kind: _bare_list(actx, k, x),
         )
+        sample = xs[0]
+        orm_sql = captured_sql(lambda k=kind, x=sample: _selector_page(actx, k, x))[0]
+        bare_sql = _LIST_SQL.format(where=LIST_WHERE[kind], limit=PAGE + 1)
+        params = {**sample, "units": actx.units, "like": f"%{sample['q']}"}
         entry = {
             "selector": figure(f"account_list + {label}, page 1", ours, floor),
+            "explain": _explain(actx, f"account list, {kind} {sample}", orm_sql, bare_sql, params),
             "rows_on_page": {"min": min(matches), "max": max(matches)},
             "inputs": [x["q"] or f"{x['industry']}/{x['province']}" for x in xs[:8]],
         }
@@ -297,6 +312,17 @@ def accounts_page(ctx: Any) -> dict[str, Any]:
             floor,
         ),
     }
+    result["explain_contacts"] = _explain(
+        actx,
+        "account page contacts (showcase)",
+        next(
+            sql
+            for sql in captured_sql(lambda: _selector_page_reads(actx, account))
+            if 'FROM "accounts_contact"' in sql
+        ),
+        _PAGE_SQL[4],
+        {"a": account.pk, "c": account.customer_id},
+    )
     url = _first_url(PAGE_URLS, account.pk)
     if url:
         view, floor2 = compare(
@@ -337,6 +363,10 @@ def accounts_pipeline(ctx: Any) -> dict[str, Any]:
             floor,
         ),
     }
+    orm_sql = captured_sql(lambda: account_selectors.stage_sums(user=actx.manager))[0]
+    result["explain_stage_sums"] = _explain(
+        actx, "pipeline stage sums (manager)", orm_sql, _BOARD_SQL[0], {"units": actx.units}
+    )
     url = _first_url(BOARD_URLS)
     if url:
         view, floor2 = compare(

@@ -392,6 +392,12 @@ def main() -> None:
             "\n\n".join(f"== {label}\n{text}" for label, text in ctx.plans) + "\n",
             encoding="utf-8",
         )
+    account_plans = getattr(ctx, "account_plans", [])
+    if account_plans:
+        RESULTS.with_name("explain_accounts.txt").write_text(
+            "\n\n".join(f"== {label}\n{text}" for label, text in account_plans) + "\n",
+            encoding="utf-8",
+        )
     print()
     print(table(results))
     print()
