@@ -96,12 +96,16 @@ class AccountForm(forms.ModelForm[Account]):
         return data
 
 
+_CONTACT_INLINE_FIELDS = ("person", "title", "department", "role_names", "is_primary", "left_on")
+_STAGE_CHANGE_FIELDS = ("from_stage", "to_stage", "changed_by", "changed_at", "lost_reason")
+
+
 class ContactInline(admin.TabularInline[Contact, Account]):
     """Read-mostly: contacts are added through resolution (web UI, API, import)."""
 
     model = Contact
-    fields = ["person", "title", "department", "role_names", "is_primary", "left_on"]
-    readonly_fields = fields
+    fields = _CONTACT_INLINE_FIELDS
+    readonly_fields = _CONTACT_INLINE_FIELDS
     extra = 0
     can_delete = False
     show_change_link = True
@@ -272,8 +276,8 @@ class OpportunityForm(forms.ModelForm[Opportunity]):
 
 class StageChangeInline(admin.TabularInline[OpportunityStageChange, Opportunity]):
     model = OpportunityStageChange
-    fields = ["from_stage", "to_stage", "changed_by", "changed_at", "lost_reason"]
-    readonly_fields = fields
+    fields = _STAGE_CHANGE_FIELDS
+    readonly_fields = _STAGE_CHANGE_FIELDS
     extra = 0
     can_delete = False
 

@@ -35,6 +35,67 @@ def _seed(sender: AppConfig, **kwargs: Any) -> None:
     sync_roles()
 
 
+def _register_screens() -> None:
+    """The account list (saved views, export), its navigation entry, the global search's
+    accounts and the sales reps' "My accounts" home card."""
+    from accounts.exports import ACCOUNT_EXPORT
+    from accounts.selectors.lists import ACCOUNT_FILTER_PARAMS, ACCOUNT_LIST_KEY
+    from accounts.web import home
+    from crm.exports import register_export
+    from crm.registry import (
+        ListSpec,
+        NavItem,
+        SearchProvider,
+        register_card,
+        register_list,
+        register_nav,
+        register_search,
+        work_list_card,
+    )
+    from crm.roles import SALES_MANAGER, SALES_REP
+
+    register_list(
+        ListSpec(
+            ACCOUNT_LIST_KEY,
+            _("Accounts"),
+            "accounts:list",
+            ACCOUNT_FILTER_PARAMS,
+            permission="accounts.view_account",
+            defaults=(("sort", "-id"),),
+        )
+    )
+    register_export(ACCOUNT_EXPORT)
+    register_nav(
+        NavItem(
+            "accounts",
+            _("Accounts"),
+            "accounts:list",
+            icon="building",
+            permission="accounts.view_account",
+            order=12,
+        )
+    )
+    register_search(
+        SearchProvider(
+            "accounts",
+            _("Accounts"),
+            home.search_provider,
+            permission="accounts.view_account",
+            order=15,
+        )
+    )
+    register_card(
+        work_list_card(
+            "my-accounts",
+            _("My accounts"),
+            home.my_accounts_work,
+            permission="accounts.view_account",
+            roles=frozenset({SALES_REP, SALES_MANAGER}),
+            order=3,
+        )
+    )
+
+
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("B2B accounts")
@@ -73,6 +134,7 @@ class AccountsConfig(AppConfig):
         register_merge_handler(
             MergeHandler("accounts", _("Account data"), services.move_account_data)
         )
+        _register_screens()
         register_panel(
             CustomerPanel(
                 "accounts",

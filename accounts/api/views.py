@@ -260,7 +260,7 @@ class ContactViewSet(
             name=v["name"],
             user=request.user,
             business_unit=account.business_units.filter(
-                pk__in=request.user.business_units.values("pk")
+                pk__in=BusinessUnit.objects.filter(users=request.user.pk).values("pk")
             ).first(),
             roles=v.get("roles", []),
             title=v.get("title", ""),

@@ -1,0 +1,212 @@
+"""The account page: header (USCC, status, owner, units, the blacklist banner), contacts by
+department, the group tree, relations, opportunities, the master's transactions and timeline;
+and its forms: edit the account, set its parent, assign its owner, add a relation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts import services
+from accounts.models import Account, ContactRole
+from accounts.selectors import account_page as pages
+from accounts.web.forms import (
+    AccountFieldsForm,
+    ContactAddForm,
+    ParentForm,
+    RelationForm,
+    add_domain_error,
+    owner_choices,
+)
+from crm.errors import DomainError
+from crm.models import Identity, IdentityType
+from crm.normalizers import InvalidIdentity, mask_phone, normalize_uscc
+from crm.policy import get_visible_or_404
+from crm.web.blacklist import banner_context
+from crm.web.timeline import tab_context
+
+_EDIT_FIELDS = ("industry", "size_band", "status", "province", "city", "address", "website")
+
+
+def visible_account(request: HttpRequest, pk: int) -> Account:
+    """The account in the user's scope, or a 404 (every route of an account starts here)."""
+    return get_visible_or_404(Account.objects, request.user, pk=pk)
+
+
+def find_account(user: Any, text: str) -> Account | None:
+    """An account the user may see, by its number or its USCC (one query)."""
+    text = text.strip()
+    accounts = Account.objects.visible_to(user).select_related("customer")
+    if text.isdigit() and len(text) < 12:
+        return accounts.filter(pk=int(text)).first()
+    try:
+        uscc = normalize_uscc(text)
+    except InvalidIdentity:
+        return None
+    owners = Identity.objects.filter(type=IdentityType.USCC, value=uscc).values("customer_id")
+    return accounts.filter(customer__in=owners).first()
+
+
+@require_GET
+@permission_required("accounts.view_account", raise_exception=True)
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        account = pages.page_account(user=request.user, pk=pk)
+    except Account.DoesNotExist as exc:
+        raise Http404 from exc
+    tab = request.GET.get("tab", "timeline")
+    tab = tab if tab in ("timeline", "transactions") else "timeline"
+    if request.htmx and request.GET.get("partial") == "tab":
+        return render(
+            request, "crm/customers/_tab.html", tab_context(request, account.customer, tab)
+        )
+    return render(request, "accounts/detail.html", page_context(request, account, tab))
+
+
+def page_context(
+    request: HttpRequest, account: Account, tab: str = "timeline", **forms: Any
+) -> dict[str, Any]:
+    user = request.user
+    departments, left = pages.contacts_by_department(account=account)
+    for contact in [c for d in departments for c in d.contacts] + left:
+        contact.phone_masked = mask_phone(contact.phone) if contact.phone else ""  # type: ignore[attr-defined]
+    can_assign = user.has_perm("accounts.assign_account_owner")
+    can_change = user.has_perm("accounts.change_account")
+    context: dict[str, Any] = {
+        "account": account,
+        "customer": account.customer,
+        "units": list(account.business_units.all()),
+        "departments": departments,
+        "left_contacts": left,
+        "contact_count": sum(len(d.contacts) for d in departments),
+        "tree": pages.flatten(pages.hierarchy(user=user, account=account)),
+        "relations": pages.relations(account=account),
+        "opportunities": pages.opportunities(user=user, account=account),
+        "roles": list(ContactRole.objects.filter(is_active=True)),
+        "can_change": can_change,
+        "can_assign": can_assign,
+        "can_add_contact": user.has_perm("accounts.add_contact"),
+        "can_change_contact": user.has_perm("accounts.change_contact"),
+        "can_relate": user.has_perm("accounts.add_accountrelation"),
+        "owners": owner_choices(account.business_units.all()) if can_assign else [],
+        "edit_form": forms.get("edit_form")
+        or AccountFieldsForm(initial={f: getattr(account, f) for f in _EDIT_FIELDS}),
+        "contact_form": forms.get("contact_form") or ContactAddForm(),
+        "relation_form": forms.get("relation_form") or RelationForm(),
+        "parent_form": forms.get("parent_form")
+        or ParentForm(initial={"parent": account.parent_id or ""}),
+        "open_form": forms.get("open_form", ""),
+        **banner_context(user, account.customer),
+        **tab_context(request, account.customer, tab),
+    }
+    return context
+
+
+def _rerender(request: HttpRequest, account: Account, **forms: Any) -> HttpResponse:
+    """The page again with the refused form's errors (status 400)."""
+    fresh = pages.page_account(user=request.user, pk=account.pk)
+    return render(
+        request, "accounts/detail.html", page_context(request, fresh, **forms), status=400
+    )
+
+
+@require_POST
+@permission_required("accounts.change_account", raise_exception=True)
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = visible_account(request, pk)
+    form = AccountFieldsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_account(
+                account=account, user=request.user, fields=form.account_fields()
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _saved())
+            return redirect("accounts:detail", pk=account.pk)
+    return _rerender(request, account, edit_form=form, open_form="edit")
+
+
+@require_POST
+@permission_required("accounts.change_account", raise_exception=True)
+def account_set_parent(request: HttpRequest, pk: int) -> HttpResponse:
+    account = visible_account(request, pk)
+    form = ParentForm(request.POST)
+    if form.is_valid():
+        text = form.cleaned_data["parent"].strip()
+        parent = find_account(request.user, text) if text else None
+        if text and parent is None:
+            form.add_error("parent", _no_account())
+        else:
+            try:
+                services.set_parent(account=account, parent=parent, user=request.user)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _saved())
+                return redirect("accounts:detail", pk=account.pk)
+    return _rerender(request, account, parent_form=form, open_form="parent")
+
+
+@require_POST
+@permission_required("accounts.view_account", raise_exception=True)
+def account_assign_owner(request: HttpRequest, pk: int) -> HttpResponse:
+    account = visible_account(request, pk)
+    if not request.user.has_perm("accounts.assign_account_owner"):
+        raise PermissionDenied
+    raw = request.POST.get("owner", "")
+    owner = (
+        owner_choices(account.business_units.all()).filter(pk=int(raw)).first()
+        if raw.isdigit()
+        else None
+    )
+    if raw and owner is None:
+        messages.error(request, _("Choose an owner from the account's business units."))
+    else:
+        services.assign_owner(account=account, owner=owner, user=request.user)
+        messages.success(request, _saved())
+    return redirect("accounts:detail", pk=account.pk)
+
+
+@require_POST
+@permission_required("accounts.add_accountrelation", raise_exception=True)
+def relation_add(request: HttpRequest, pk: int) -> HttpResponse:
+    account = visible_account(request, pk)
+    form = RelationForm(request.POST)
+    if form.is_valid():
+        other = find_account(request.user, form.cleaned_data["to_account"])
+        if other is None:
+            form.add_error("to_account", _no_account())
+        else:
+            try:
+                services.add_relation(
+                    from_account=account,
+                    to_account=other,
+                    kind=form.cleaned_data["kind"],
+                    user=request.user,
+                    valid_from=form.cleaned_data.get("valid_from"),
+                    valid_to=form.cleaned_data.get("valid_to"),
+                    note=form.cleaned_data.get("note", ""),
+                )
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, _saved())
+                return redirect("accounts:detail", pk=account.pk)
+    return _rerender(request, account, relation_form=form, open_form="relation")
+
+
+def _saved() -> str:
+    return _("Saved.")
+
+
+def _no_account() -> str:
+    return _("No account you can see has this number or USCC.")

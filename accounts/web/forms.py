@@ -1,0 +1,199 @@
+"""The accounts screens' forms: they render and parse fields; the services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AccountStatus, ContactRole, Industry, RelationKind, SizeBand
+from crm.errors import DomainError
+from crm.models import BusinessUnit, User
+
+
+def _styled(form: forms.BaseForm) -> None:
+    for bound in form:
+        widget = bound.field.widget
+        if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
+            continue
+        css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+        widget.attrs.setdefault("class", css)
+
+
+def add_domain_error(form: forms.BaseForm, exc: DomainError) -> None:
+    """A service's refusal shown at the field it names (or above the form)."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+def _blank(label: Any, choices: Any) -> list[tuple[str, Any]]:
+    return [("", label), *[(v, lbl) for v, lbl in choices if v != ""]]
+
+
+class AccountFilterForm(forms.Form):
+    """The list's filters, rendered in a loop: a new filter is one field here (and its
+    condition in ``accounts.selectors.lists``). Parsing is ``AccountFilters.from_params``."""
+
+    q = forms.CharField(
+        required=False,
+        label=_("Search"),
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Name, USCC, or a contact's phone (full or last 4 digits)…"),
+                "data-testid": "account-search",
+            }
+        ),
+    )
+    industry = forms.ChoiceField(required=False, label=_("Industry"))
+    province = forms.ChoiceField(required=False, label=_("Province"))
+    city = forms.CharField(
+        required=False,
+        label=_("City"),
+        widget=forms.TextInput(attrs={"placeholder": _("City")}),
+    )
+    owner = forms.ChoiceField(required=False, label=_("Owner"))
+    status = forms.ChoiceField(required=False, label=_("Status"))
+    blacklisted = forms.ChoiceField(
+        required=False,
+        label=_("Blacklist"),
+        choices=[
+            ("", _("Blacklisted or not")),
+            ("yes", _("Blacklisted")),
+            ("no", _("Not blacklisted")),
+        ],
+    )
+    unit = forms.ChoiceField(required=False, label=_("Business unit"))
+
+    def __init__(
+        self, *args: Any, units: Any = (), owners: Any = (), provinces: Any = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["industry"].choices = _blank(_("Any industry"), Industry.choices)
+        fields["status"].choices = _blank(_("Any status"), AccountStatus.choices)
+        fields["province"].choices = [("", _("Any province")), *[(p, p) for p in provinces]]
+        fields["owner"].choices = [
+            ("", _("Any owner")),
+            ("me", _("Mine")),
+            ("none", _("No owner")),
+            *[(str(u.pk), u.get_full_name() or u.username) for u in owners],
+        ]
+        fields["unit"].choices = [
+            ("", _("Any business unit")),
+            *[(str(u.pk), u.name) for u in units],
+        ]
+        _styled(self)
+        for name, bound in self.fields.items():
+            bound.widget.attrs.setdefault("aria-label", str(bound.label))
+            bound.widget.attrs.setdefault("data-testid", f"filter-{name}")
+
+
+class AccountFieldsForm(forms.Form):
+    """The fields ``services.update_account`` edits (and ``create_account`` takes)."""
+
+    industry = forms.ChoiceField(required=False, label=_("Industry"))
+    size_band = forms.ChoiceField(required=False, label=_("Size"), choices=SizeBand.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=AccountStatus.choices)
+    province = forms.CharField(required=False, max_length=40, label=_("Province"))
+    city = forms.CharField(required=False, max_length=40, label=_("City"))
+    address = forms.CharField(required=False, max_length=300, label=_("Address"))
+    website = forms.CharField(required=False, max_length=200, label=_("Website"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["industry"].choices = _blank(_("Not set"), Industry.choices)
+        _styled(self)
+
+    def account_fields(self) -> dict[str, Any]:
+        keys = ("industry", "size_band", "status", "province", "city", "address", "website")
+        return {k: self.cleaned_data.get(k, "") for k in keys}
+
+
+class AccountCreateForm(AccountFieldsForm):
+    uscc = forms.CharField(
+        max_length=30,
+        label=_("Unified social credit code"),
+        help_text=_("18 characters; an organization the master already knows is reused."),
+    )
+    name = forms.CharField(max_length=200, label=_("Company name"))
+    business_unit = forms.ModelChoiceField(
+        queryset=BusinessUnit.objects.none(), label=_("Business unit"), empty_label=None
+    )
+    field_order = ["uscc", "name", "business_unit"]
+
+    def __init__(self, *args: Any, units: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        fields: Any = self.fields
+        fields["business_unit"].queryset = units if units is not None else BusinessUnit.objects
+        _styled(self)
+
+
+class ContactAddForm(forms.Form):
+    name = forms.CharField(max_length=100, label=_("Name"))
+    mobile = forms.CharField(required=False, max_length=30, label=_("Mobile phone"))
+    email = forms.CharField(required=False, max_length=200, label=_("E-mail"))
+    title = forms.CharField(required=False, max_length=100, label=_("Title"))
+    department = forms.CharField(required=False, max_length=100, label=_("Department"))
+    roles = forms.ModelMultipleChoiceField(
+        queryset=ContactRole.objects.filter(is_active=True),
+        required=False,
+        label=_("Roles"),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_primary = forms.BooleanField(required=False, label=_("Primary contact"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not (data.get("mobile") or data.get("email")):
+            self.add_error("mobile", _("Give a mobile phone or an e-mail address."))
+        return data
+
+
+class RelationForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
+    to_account = forms.CharField(
+        max_length=30,
+        label=_("Related account"),
+        help_text=_("Its account number or its USCC."),
+    )
+    valid_from = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_to = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(required=False, max_length=300, label=_("Note"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
+
+
+class ParentForm(forms.Form):
+    parent = forms.CharField(
+        required=False,
+        max_length=30,
+        label=_("Parent account"),
+        help_text=_("Its account number or its USCC; empty: no parent."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _styled(self)
+
+
+def owner_choices(units: Any) -> Any:
+    """The users who may own accounts of these units (active, in one of them)."""
+    return (
+        User.objects.filter(is_active=True, business_units__in=units)
+        .distinct()
+        .order_by("username")
+        .only("id", "username", "first_name", "last_name")
+    )
