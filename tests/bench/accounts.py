@@ -22,9 +22,11 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts import selectors as account_selectors
-from accounts.models import Account, Contact, Opportunity
-from crm.models import Customer, User
-from crm.selectors.customers import search_filter
+from accounts.models import Account, Contact, ContactRole, Opportunity, OpportunityStage
+from accounts.selectors import account_page as pages
+from accounts.selectors import lists
+from accounts.selectors.lists import AccountFilters
+from crm.models import User
 from tests.bench.accounts_data import MANAGER, org_id
 from tests.bench.measure import Series, captured_sql, compare, explain, figure, rows
 
@@ -103,27 +105,22 @@ _PAGE_SQL = [
 ]
 
 _BOARD_SQL = [
+    # the column heads: per stage count, sum, weighted sum over the manager's units
     "SELECT o.stage_id, count(*), sum(o.amount), sum(o.amount * s.probability / 100.0) "
     "FROM accounts_opportunity o JOIN accounts_opportunitystage s ON s.id = o.stage_id "
     "WHERE o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY' GROUP BY o.stage_id",
     "SELECT id, code, name_zh, name_en, position, probability, is_won, is_lost "
     "FROM accounts_opportunitystage WHERE is_active ORDER BY position, id",
-    # the first cards of every active stage (closing soonest), with account and owner
-    "SELECT s.id, k.* FROM accounts_opportunitystage s CROSS JOIN LATERAL ("
-    " SELECT o.id, o.name, o.amount, o.currency, o.expected_close, c.display_name, u.username "
-    " FROM accounts_opportunity o JOIN accounts_account a ON a.id = o.account_id "
-    " JOIN crm_customer c ON c.id = a.customer_id JOIN crm_user u ON u.id = o.owner_id "
-    " WHERE o.stage_id = s.id AND o.business_unit_id = ANY(%(units)s) "
-    " ORDER BY o.expected_close NULLS LAST, o.id LIMIT 20) k WHERE s.is_active",
-    "SELECT date_trunc('month', o.expected_close), count(*), sum(o.amount), "
-    "sum(o.amount * s.probability / 100.0) FROM accounts_opportunity o "
-    "JOIN accounts_opportunitystage s ON s.id = o.stage_id "
-    "WHERE o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY' "
-    "AND NOT s.is_won AND NOT s.is_lost GROUP BY 1 ORDER BY 1 NULLS LAST",
-    "SELECT o.owner_id, count(*), sum(o.amount), sum(o.amount * s.probability / 100.0) "
-    "FROM accounts_opportunity o JOIN accounts_opportunitystage s ON s.id = o.stage_id "
-    "WHERE o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY' AND NOT s.is_won "
-    "AND NOT s.is_lost GROUP BY 1",
+    # the cards: the 51 largest of every active stage (limited first), their account and owner
+    "SELECT s.id, o.id, o.name, o.amount, o.currency, o.expected_close, c.display_name, "
+    "u.username FROM accounts_opportunitystage s CROSS JOIN LATERAL ("
+    " SELECT o.id, o.name, o.amount, o.currency, o.expected_close, o.account_id, o.owner_id"
+    " FROM accounts_opportunity o WHERE o.stage_id = s.id"
+    " AND o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY'"
+    " ORDER BY o.amount DESC, o.id DESC LIMIT 51) o"
+    " JOIN accounts_account a ON a.id = o.account_id"
+    " JOIN crm_customer c ON c.id = a.customer_id JOIN crm_user u ON u.id = o.owner_id"
+    " WHERE s.is_active",
 ]
 
 
@@ -192,17 +189,10 @@ def _list_inputs(actx: AccountsContext) -> dict[str, list[dict[str, Any]]]:
 
 
 def _selector_page(actx: AccountsContext, kind: str, x: dict[str, Any]) -> list[Any]:
-    """The list's page through ``accounts.selectors.account_list`` with the filters and the
-    master's search condition applied to it (the composition the screen is built from)."""
-    qs = account_selectors.account_list(user=actx.manager)
-    if x["industry"]:
-        qs = qs.filter(industry=x["industry"], province=x["province"])
-    if kind == "contact_phone":
-        people = Customer.objects.filter(search_filter(x["q"]))
-        qs = qs.filter(pk__in=Contact.objects.filter(person__in=people).values("account_id"))
-    elif x["q"]:
-        qs = qs.filter(customer__in=Customer.objects.filter(search_filter(x["q"])))
-    return list(qs[: PAGE + 1])
+    """The list's page as the screen reads it (``account_page`` with the filters of the query
+    string: the rows, their units and blacklist marks), without the HTML."""
+    filters = AccountFilters(query=x["q"], industry=x["industry"], province=x["province"])
+    return lists.account_page(user=actx.manager, filters=filters).rows
 
 
 def _bare_list(actx: AccountsContext, kind: str, x: dict[str, Any]) -> list[tuple]:
@@ -246,11 +236,15 @@ def accounts_list(ctx: Any) -> dict[str, Any]:
             lambda x, k=kind: _bare_list(actx, k, x),
         )
         sample = xs[0]
-        orm_sql = captured_sql(lambda k=kind, x=sample: _selector_page(actx, k, x))[0]
+        orm_sql = next(
+            sql
+            for sql in captured_sql(lambda k=kind, x=sample: _selector_page(actx, k, x))
+            if 'FROM "accounts_account"' in sql
+        )
         bare_sql = _LIST_SQL.format(where=LIST_WHERE[kind], limit=PAGE + 1)
         params = {**sample, "units": actx.units, "like": f"%{sample['q']}"}
         entry = {
-            "selector": figure(f"account_list + {label}, page 1", ours, floor),
+            "selector": figure(f"account_page(filters) + {label}, page 1", ours, floor),
             "explain": _explain(actx, f"account list, {kind} {sample}", orm_sql, bare_sql, params),
             "rows_on_page": {"min": min(matches), "max": max(matches)},
             "inputs": [x["q"] or f"{x['industry']}/{x['province']}" for x in xs[:8]],
@@ -274,21 +268,16 @@ def _bare_page(actx: AccountsContext, account: Account) -> None:
 
 
 def _selector_page_reads(actx: AccountsContext, account: Account) -> None:
-    customer = Customer.objects.get(pk=account.customer_id)
-    account_selectors.organization_panel(actx.manager, customer)
-    list(
-        Contact.objects.visible_to(actx.manager)
-        .filter(account=account)
-        .select_related("person")
-        .prefetch_related("roles")
-        .order_by("department", "-is_primary", "id")
-    )
-    list(
-        Opportunity.objects.visible_to(actx.manager)
-        .filter(account=account)
-        .select_related("stage", "owner")
-        .order_by("-id")[:50]
-    )
+    """What the account page reads (header, contacts by department, hierarchy, relations,
+    opportunities, the role list), without the HTML and the master's timeline tab."""
+    user = actx.manager
+    page = pages.page_account(user=user, pk=account.pk)
+    list(page.business_units.all())
+    pages.contacts_by_department(account=page)
+    pages.flatten(pages.hierarchy(user=user, account=page))
+    pages.relations(account=page)
+    pages.opportunities(user=user, account=page)
+    list(ContactRole.objects.filter(is_active=True))
 
 
 def accounts_page(ctx: Any) -> dict[str, Any]:
@@ -307,7 +296,7 @@ def accounts_page(ctx: Any) -> dict[str, Any]:
         "contacts": contacts,
         "opportunities": opportunities,
         "selector": figure(
-            "organization_panel + contacts with roles + opportunities of the account",
+            "page_account + contacts_by_department + hierarchy + relations + opportunities",
             ours,
             floor,
         ),
@@ -334,15 +323,41 @@ def accounts_page(ctx: Any) -> dict[str, Any]:
     return result
 
 
+# Before the board screen: the stage sums and the forecasts by month and by rep.
+_FORECAST_SQL = [
+    _BOARD_SQL[0],
+    "SELECT date_trunc('month', o.expected_close), count(*), sum(o.amount), "
+    "sum(o.amount * s.probability / 100.0) FROM accounts_opportunity o "
+    "JOIN accounts_opportunitystage s ON s.id = o.stage_id "
+    "WHERE o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY' "
+    "AND NOT s.is_won AND NOT s.is_lost GROUP BY 1 ORDER BY 1 NULLS LAST",
+    "SELECT o.owner_id, count(*), sum(o.amount), sum(o.amount * s.probability / 100.0) "
+    "FROM accounts_opportunity o JOIN accounts_opportunitystage s ON s.id = o.stage_id "
+    "WHERE o.business_unit_id = ANY(%(units)s) AND o.currency = 'CNY' AND NOT s.is_won "
+    "AND NOT s.is_lost GROUP BY 1",
+]
+
+
 def _bare_board(actx: AccountsContext) -> None:
-    for sql in _BOARD_SQL:
+    board = hasattr(account_selectors, "board_cards")
+    for sql in _BOARD_SQL if board else _FORECAST_SQL:
         actx.conn.execute(sql, {"units": actx.units}).fetchall()
 
 
 def _selector_board(actx: AccountsContext) -> None:
-    account_selectors.stage_sums(user=actx.manager)
-    account_selectors.weighted_forecast(user=actx.manager, group_by="month")
-    account_selectors.weighted_forecast(user=actx.manager, group_by="owner")
+    """The board's reads for the manager's team view: per-stage heads and top cards (before
+    the board screen: the stage sums and the forecasts by month and by rep)."""
+    if not hasattr(account_selectors, "board_cards"):
+        account_selectors.stage_sums(user=actx.manager)
+        account_selectors.weighted_forecast(user=actx.manager, group_by="month")
+        account_selectors.weighted_forecast(user=actx.manager, group_by="owner")
+        return
+    stages = list(OpportunityStage.objects.filter(is_active=True))
+    filters = account_selectors.PipelineFilter()
+    sums = account_selectors.stage_sums(user=actx.manager, filters=filters, stages=stages)
+    account_selectors.board_cards(
+        user=actx.manager, filters=filters, stage_ids=[row["stage"].pk for row in sums]
+    )
 
 
 def accounts_pipeline(ctx: Any) -> dict[str, Any]:
@@ -358,15 +373,26 @@ def accounts_pipeline(ctx: Any) -> dict[str, Any]:
         "manager_units": actx.units,
         "opportunities_in_scope": visible,
         "selector": figure(
-            "stage_sums + weighted_forecast by month and by owner (the manager's units)",
+            "stage_sums + board_cards, the manager's team view (all units of the manager)",
             ours,
             floor,
         ),
     }
-    orm_sql = captured_sql(lambda: account_selectors.stage_sums(user=actx.manager))[0]
+    orm_sql = next(
+        sql
+        for sql in captured_sql(lambda: _selector_board(actx))
+        if "GROUP BY" in sql and "accounts_opportunity" in sql
+    )
     result["explain_stage_sums"] = _explain(
         actx, "pipeline stage sums (manager)", orm_sql, _BOARD_SQL[0], {"units": actx.units}
     )
+    cards_sql = next(
+        (sql for sql in captured_sql(lambda: _selector_board(actx)) if "UNION" in sql), None
+    )
+    if cards_sql:
+        result["explain_cards"] = _explain(
+            actx, "pipeline cards (manager)", cards_sql, _BOARD_SQL[2], {"units": actx.units}
+        )
     url = _first_url(BOARD_URLS)
     if url:
         view, floor2 = compare(
