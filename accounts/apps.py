@@ -121,6 +121,8 @@ class AccountsConfig(AppConfig):
             register_panel,
         )
 
+        self._register_pipeline_screens()
+
         post_migrate.connect(_seed, sender=self, dispatch_uid="accounts.seed_defaults")
         for event in (
             EventType("account.created", _("Account created"), "building", "indigo"),
@@ -143,5 +145,32 @@ class AccountsConfig(AppConfig):
                 selectors.account_panel_context,
                 permission="accounts.view_account",
                 order=50,
+            )
+        )
+
+    def _register_pipeline_screens(self) -> None:
+        """The pipeline board in the navigation; the reps' "closing soon" home card."""
+        from accounts.web.opportunities import closing_soon_work
+        from crm.registry import NavItem, register_card, register_nav, work_list_card
+        from crm.roles import SALES_REP
+
+        register_nav(
+            NavItem(
+                "pipeline",
+                _("Pipeline"),
+                "accounts:pipeline",
+                icon="target",
+                permission="accounts.view_opportunity",
+                order=30,
+            )
+        )
+        register_card(
+            work_list_card(
+                "opportunities-closing-soon",
+                _("My open opportunities closing soon"),
+                closing_soon_work,
+                permission="accounts.view_opportunity",
+                roles=frozenset({SALES_REP}),
+                order=12,
             )
         )

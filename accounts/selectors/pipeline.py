@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.models import Account, Opportunity, OpportunityStage
@@ -24,6 +35,32 @@ def account_list(*, user: Any) -> QuerySet[Account]:
     )
 
 
+@dataclass(frozen=True)
+class PipelineFilter:
+    """What the board and the forecast show: one currency, optionally one rep (``owner_id``),
+    one unit, and an expected-close window (both ends included)."""
+
+    currency: str = "CNY"
+    owner_id: int | None = None
+    business_unit_id: int | None = None
+    close_from: date | None = None
+    close_to: date | None = None
+
+
+def pipeline_opportunities(*, user: Any, filters: PipelineFilter) -> QuerySet[Opportunity]:
+    """The user's visible opportunities narrowed by ``filters`` (no ordering, no joins)."""
+    qs = Opportunity.objects.visible_to(user).filter(currency=filters.currency)
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.business_unit_id is not None:
+        qs = qs.filter(business_unit_id=filters.business_unit_id)
+    if filters.close_from is not None:
+        qs = qs.filter(expected_close__gte=filters.close_from)
+    if filters.close_to is not None:
+        qs = qs.filter(expected_close__lte=filters.close_to)
+    return qs
+
+
 def weighted_amount() -> ExpressionWrapper:
     return ExpressionWrapper(
         F("amount") * F("stage__probability") / Decimal(100),
@@ -32,7 +69,11 @@ def weighted_amount() -> ExpressionWrapper:
 
 
 def weighted_forecast(
-    *, user: Any, group_by: str = "month", currency: str = "CNY"
+    *,
+    user: Any,
+    group_by: str = "month",
+    currency: str = "CNY",
+    filters: PipelineFilter | None = None,
 ) -> list[dict[str, Any]]:
     """Open opportunities in ``currency``: per group, Σ amount and Σ amount × probability,
     exact Decimals. ``month`` groups by expected close (``None``: no date given)."""
@@ -44,9 +85,8 @@ def weighted_forecast(
         "business_unit": F("business_unit_id"),
     }[group_by]
     rows = (
-        Opportunity.objects.open()
-        .visible_to(user)
-        .filter(currency=currency)
+        pipeline_opportunities(user=user, filters=filters or PipelineFilter(currency=currency))
+        .filter(stage__is_won=False, stage__is_lost=False)
         .annotate(group=key)
         .values("group")
         .annotate(
@@ -62,23 +102,34 @@ def weighted_forecast(
             "count": r["count"],
             "amount": r["total"],
             "weighted": r["weighted"].quantize(CENT, ROUND_HALF_UP),
+            "weighted_exact": r["weighted"],
         }
         for r in rows
     ]
 
 
-def stage_sums(*, user: Any, currency: str = "CNY") -> list[dict[str, Any]]:
-    """Per active stage in order: count, Σ amount, Σ weighted (the board's column heads)."""
+def stage_sums(
+    *,
+    user: Any,
+    currency: str = "CNY",
+    filters: PipelineFilter | None = None,
+    stages: list[OpportunityStage] | None = None,
+) -> list[dict[str, Any]]:
+    """Per active stage in order: count, Σ amount, Σ weighted (the board's column heads).
+    ``stages``: the active stages when the caller has read them already (one query less)."""
     sums = {
         r["stage_id"]: r
-        for r in Opportunity.objects.visible_to(user)
-        .filter(currency=currency)
+        for r in pipeline_opportunities(
+            user=user, filters=filters or PipelineFilter(currency=currency)
+        )
         .values("stage_id")
         .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(weighted_amount()))
         .order_by()
     }
     out = []
-    for stage in OpportunityStage.objects.filter(is_active=True):
+    if stages is None:
+        stages = list(OpportunityStage.objects.filter(is_active=True))
+    for stage in stages:
         row = sums.get(stage.pk, {})
         out.append(
             {
@@ -89,3 +140,100 @@ def stage_sums(*, user: Any, currency: str = "CNY") -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# --- The board, its columns' pages, the forecast's labels, the rep's closing-soon list -------
+
+BOARD_LIMIT = 50
+
+
+def _cards(user: Any, filters: PipelineFilter) -> QuerySet[Opportunity]:
+    return (
+        pipeline_opportunities(user=user, filters=filters)
+        .select_related("account__customer", "owner")
+        .order_by("-amount", "-id")
+    )
+
+
+def board_cards(
+    *, user: Any, filters: PipelineFilter, stage_ids: list[int], limit: int = BOARD_LIMIT
+) -> dict[int, list[Opportunity]]:
+    """Per stage, its ``limit`` + 1 largest opportunities (the extra one says "more"), in one
+    query whatever the number of stages or opportunities: a UNION ALL of one LIMITed select
+    per stage, each served by the (unit, stage) or (owner, stage) index."""
+    out: dict[int, list[Opportunity]] = {pk: [] for pk in stage_ids}
+    if not stage_ids:
+        return out
+    base = _cards(user, filters)
+    parts = [base.filter(stage_id=pk)[: limit + 1] for pk in stage_ids]
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    for opportunity in rows:
+        out[opportunity.stage_id].append(opportunity)
+    for cards in out.values():
+        cards.sort(key=lambda o: (-o.amount, -o.pk))
+    return out
+
+
+def stage_cards(
+    *,
+    user: Any,
+    filters: PipelineFilter,
+    stage: OpportunityStage,
+    after: tuple[Decimal, int] | None = None,
+    limit: int = BOARD_LIMIT,
+) -> list[Opportunity]:
+    """The next ``limit`` + 1 cards of one column after the keyset ``after`` (amount, id)."""
+    qs = _cards(user, filters).filter(stage=stage)
+    if after is not None:
+        amount, pk = after
+        qs = qs.filter(Q(amount__lt=amount) | Q(amount=amount, id__lt=pk))
+    return list(qs[: limit + 1])
+
+
+def forecast_table(*, user: Any, group_by: str, filters: PipelineFilter) -> dict[str, Any]:
+    """``weighted_forecast`` with a label per row and the totals (two queries)."""
+    from crm.models import BusinessUnit, User
+
+    rows = weighted_forecast(user=user, group_by=group_by, filters=filters)
+    ids = [r["group"] for r in rows if r["group"] is not None]
+    labels: dict[Any, str] = {}
+    if group_by == "owner" and ids:
+        labels = {
+            u.pk: u.get_full_name() or u.get_username()
+            for u in User.objects.filter(pk__in=ids).only("first_name", "last_name", "username")
+        }
+    elif group_by == "business_unit" and ids:
+        labels = {bu.pk: bu.name for bu in BusinessUnit.objects.filter(pk__in=ids).only("name")}
+    for row in rows:
+        group = row["group"]
+        if group is None:
+            row["label"] = None
+        elif group_by == "month":
+            row["label"] = group.strftime("%Y-%m")
+        else:
+            row["label"] = labels.get(group, str(group))
+    return {
+        "rows": rows,
+        "count": sum(r["count"] for r in rows),
+        "amount": sum((r["amount"] for r in rows), _ZERO),
+        # The total of the exact products, rounded once (not the sum of rounded rows).
+        "weighted": sum((r["weighted_exact"] for r in rows), _ZERO).quantize(CENT, ROUND_HALF_UP),
+    }
+
+
+def closing_soon(*, user: Any, until: date) -> QuerySet[Opportunity]:
+    """The user's own open opportunities expected to close by ``until`` (overdue included),
+    the soonest first; each row carries ``total``, how many there are in all (so that a page
+    of them and the count are one query)."""
+    return (
+        Opportunity.objects.open()
+        .visible_to(user)
+        .filter(owner_id=user.pk, expected_close__lte=until)
+        .select_related("account__customer", "stage")
+        .annotate(total=Window(Count("id")))
+        .order_by("expected_close", "id")
+    )
+
+
+def opportunity_history(opportunity: Opportunity) -> QuerySet[Any]:
+    return opportunity.stage_changes.select_related("from_stage", "to_stage", "changed_by")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.web import account_page, accounts_list, contacts
+from accounts.web import account_page, accounts_list, contacts, opportunities, pipeline
 
 app_name = "accounts"
 
@@ -19,4 +19,12 @@ urlpatterns = [
     path(
         "<int:pk>/contacts/<int:contact_id>/left/", contacts.contact_mark_left, name="contact-left"
     ),
+
+    # The pipeline board, the forecast and the opportunity pages.
+    path("pipeline/", pipeline.board, name="pipeline"),
+    path("pipeline/stages/<int:stage>/", pipeline.stage_more, name="pipeline-stage"),
+    path("forecast/", pipeline.forecast, name="forecast"),
+    path("opportunities/new/", opportunities.create, name="opportunity-create"),
+    path("opportunities/<int:pk>/", opportunities.detail, name="opportunity-detail"),
+    path("opportunities/<int:pk>/move/", pipeline.move, name="opportunity-move"),
 ]
