@@ -153,6 +153,7 @@ def _check_accounts(results: dict[str, Any], steps: dict[str, float]) -> None:
         assert f["selector"]["ratio_p95"] > 0
     # The screens themselves, through the test client (each call must answer 200).
     for view in [figures["accounts_list"][kind]["view"] for kind in ("filters_name2", "uscc")] + [
-        page["view"]
+        page["view"],
+        figures["accounts_pipeline"]["view"],
     ]:
         assert view["product"]["p95_ms"] > 0 and view["ratio_p95"] > 0, view
