@@ -34,6 +34,7 @@ from typing import Any
 
 import psycopg
 
+from tests.bench import accounts_data
 from tests.bench.config import BenchConfig
 
 SOURCE = "bench"
@@ -73,6 +74,7 @@ UNITS = (  # code, name, industry, source system, share of transactions, amount 
 UNIT_SOURCES = [u[3] for u in UNITS]
 SHOWCASE_EVENTS = 500
 BIG_TABLES = ("crm_customer", "crm_identity", "crm_transaction", "crm_timelineevent")
+LOADED_TABLES = BIG_TABLES + accounts_data.ACCOUNT_TABLES
 START = datetime(2021, 11, 24, tzinfo=UTC)
 
 
@@ -478,9 +480,9 @@ def _incomplete(conn: psycopg.Connection, cfg: BenchConfig) -> bool:
 
 
 def _defer_secondary(conn: psycopg.Connection) -> list[str]:
-    """Drop the big tables' secondary indexes and foreign keys, remembering their DDL."""
+    """Drop the loaded tables' secondary indexes and foreign keys, remembering their DDL."""
     with conn.transaction():
-        found = conn.execute(_SECONDARY_SQL, {"tables": list(BIG_TABLES)}).fetchall()
+        found = conn.execute(_SECONDARY_SQL, {"tables": list(LOADED_TABLES)}).fetchall()
         for name, table, kind, definition in found:
             conn.execute(
                 "INSERT INTO bench_deferred_ddl (name, table_name, kind, definition) "
@@ -535,7 +537,7 @@ def generate(conn: psycopg.Connection, cfg: BenchConfig) -> tuple[Layout, dict[s
     units = ensure_units(conn)
     lay = layout(cfg, units)
     changed = False
-    if _incomplete(conn, cfg):
+    if _incomplete(conn, cfg) or accounts_data.incomplete(conn, cfg):
         deferred = clock.timed("drop secondary indexes and foreign keys", _defer_secondary, conn)
         if deferred:
             print(f"  dropped until the load is done: {', '.join(deferred)}", flush=True)
@@ -561,7 +563,9 @@ def generate(conn: psycopg.Connection, cfg: BenchConfig) -> tuple[Layout, dict[s
             _EVENTS_SQL,
             {},
         )
+        changed |= accounts_data.load(conn, cfg, units, clock)
     changed |= _restore_deferred(conn, clock)
+    changed |= accounts_data.finish(conn, cfg, clock)
     changed |= clock.timed("showcase", _showcase, conn, cfg, lay)
     never_analyzed = _one(
         conn,
@@ -571,12 +575,12 @@ def generate(conn: psycopg.Connection, cfg: BenchConfig) -> tuple[Layout, dict[s
     if changed or never_analyzed:
         print("  VACUUM (ANALYZE): visibility map and statistics ...", flush=True)
         vacuum_started = time.perf_counter()
-        for table in BIG_TABLES:
+        for table in LOADED_TABLES:
             conn.execute(f"VACUUM (ANALYZE) {table}")
         conn.execute("ANALYZE")
         clock.record("vacuum analyze", time.perf_counter() - vacuum_started)
     seconds = time.perf_counter() - started
-    counts = {table: _one(conn, f"SELECT count(*) FROM {table}") for table in BIG_TABLES}
+    counts = {table: _one(conn, f"SELECT count(*) FROM {table}") for table in LOADED_TABLES}
     print(f"  data set ready in {seconds:.0f} s: {counts}", flush=True)
     steps = clock.totals()
     return lay, {

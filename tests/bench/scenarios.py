@@ -28,7 +28,7 @@ from crm import selectors, services
 from crm.models import BusinessUnit, User
 from crm.roles import ADMIN
 from crm.services import IdentityInput, TransactionInput
-from tests.bench import file_import, http_load
+from tests.bench import accounts, file_import, http_load
 from tests.bench.config import BenchConfig
 from tests.bench.generate import GIVEN, SURNAMES, Layout
 from tests.bench.measure import (
@@ -710,6 +710,9 @@ def run_all(ctx: Context) -> dict[str, Any]:
         ("file_import", file_import.file_import),
         ("http_under_load", http_load.http_under_load),
         ("connections_under_load", http_load.connections_under_load),
+        ("accounts_list", accounts.accounts_list),
+        ("accounts_page", accounts.accounts_page),
+        ("accounts_pipeline", accounts.accounts_pipeline),
     ]
     only = {s for s in _only() if s}
     for key, step in steps:

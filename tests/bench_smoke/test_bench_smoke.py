@@ -102,12 +102,18 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         "file_import",
         "http_under_load",
         "connections_under_load",
+        "accounts_list",
+        "accounts_page",
+        "accounts_pipeline",
     }
-    assert results["sizes"]["rows"]["crm_customer"] == 300
+    rows = results["sizes"]["rows"]
+    # 300 master customers, then the accounts' 60 organizations and 300 contact persons.
+    assert rows["crm_customer"] == 300 + 60 + 300
     assert results["sizes"]["rows"]["crm_transaction"] == 3000
     steps = results["data_set"]["generation_seconds_by_step"]
     assert {"customers", "identities", "transactions", "timeline"} <= set(steps)
     assert any(step.startswith("build index identity_value_trgm") for step in steps)
+    _check_accounts(results, steps)
     http = results["figures"]["http_under_load"]
     for key in ("customer_list", "phone_search", "customer_360_largest", "api_lookup"):
         assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]
@@ -123,3 +129,31 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     # Never the committed figures.
     assert COMMITTED_RESULTS.read_bytes() == committed
     assert (tmp_path / "explain.txt").exists()
+
+
+def _check_accounts(results: dict[str, Any], steps: dict[str, float]) -> None:
+    """The accounts data set at its tiny size and its three figures beside bare SQL."""
+    rows = results["sizes"]["rows"]
+    assert (rows["accounts_account"], rows["accounts_contact"]) == (60, 300)
+    assert rows["accounts_opportunity"] == 150
+    assert rows["accounts_opportunitystagechange"] >= 150
+    assert {"accounts: customers", "accounts: contacts", "accounts: opportunities"} <= set(steps)
+    assert any(step == "build index accounts_contact_person" for step in steps)
+    assert results["accounts"]["sizes"]["accounts"] == 60
+    figures = results["figures"]
+    page = figures["accounts_page"]
+    assert page["contacts"] == 150  # the showcase: half the contacts at this size (500 at full)
+    for kind in ("filters_name2", "filters", "uscc", "contact_phone"):
+        selector = figures["accounts_list"][kind]["selector"]
+        assert selector["ratio_p95"] > 0 and selector["bare_sql"]["p95_ms"] > 0
+    assert figures["accounts_list"]["uscc"]["rows_on_page"]["min"] == 1
+    assert figures["accounts_list"]["filters_name2"]["rows_on_page"]["min"] >= 1
+    assert figures["accounts_pipeline"]["opportunities_in_scope"] > 0
+    for f in (page, figures["accounts_pipeline"]):
+        assert f["selector"]["ratio_p95"] > 0
+    # The screens themselves, through the test client (each call must answer 200).
+    for view in [figures["accounts_list"][kind]["view"] for kind in ("filters_name2", "uscc")] + [
+        page["view"],
+        figures["accounts_pipeline"]["view"],
+    ]:
+        assert view["product"]["p95_ms"] > 0 and view["ratio_p95"] > 0, view
