@@ -144,6 +144,7 @@ def test_account_to_blacklist_through_the_screens(page):
     page.reload()
     expect(page.get_by_test_id("account-credit")).to_contain_text("B")
     expect(page.get_by_test_id("account-credit")).to_contain_text("¥100,000.00")
+    expect(page.locator("#customer-tab")).to_contain_text("信用评级 BBB → B")
     shoot(page, "accounts-journey-credit")
 
     # 4. The manager proposes the blacklisting, the steward approves it.
