@@ -106,7 +106,8 @@ def _record_rating_event(account: Account, change: CreditScoreChange, actor: Any
     record_event(
         customer=account.customer_id,
         type=EVENT_RATING_CHANGED,
-        summary=f"Credit rating {change.rating_before or '—'} → {change.rating_after}",
+        summary=_("Credit rating %(before)s → %(after)s")
+        % {"before": change.rating_before or "—", "after": change.rating_after},
         actor=actor if getattr(actor, "pk", None) else None,
         data={"before": change.rating_before, "after": change.rating_after},
     )
