@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity, Rating
+from accounts.regions import PROVINCES
 from crm.models import BlacklistEntry, Customer, Identity, IdentityType
 from crm.models.blacklist import BINDING_STATUSES
 from crm.selectors import blacklisted_ids, may_reveal, parse_search
@@ -275,12 +276,8 @@ def search_accounts(*, user: Any, query: str, limit: int) -> tuple[list[Account]
     return rows, audit
 
 
-def province_choices(*, user: Any) -> list[str]:
-    """The provinces of the accounts in the user's scope (the filter's options): one query."""
-    return list(
-        Account.objects.visible_to(user)
-        .exclude(province="")
-        .order_by("province")
-        .values_list("province", flat=True)
-        .distinct()[:100]
-    )
+def province_choices(*, selected: str = "") -> list[str]:
+    """The province filter's options, the same for everybody and without a query (no
+    distinct scan of the accounts in scope): China's provincial-level divisions, and the
+    value filtered on when it is none of them (a spelling an import brought in)."""
+    return [*PROVINCES, selected] if selected and selected not in PROVINCES else list(PROVINCES)
