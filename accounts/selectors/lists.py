@@ -124,10 +124,12 @@ def _search(query: str, user: Any) -> tuple[Q | None, str]:
     if plan.name is not None:
         condition |= Q(customer__in=Customer.objects.filter(plan.name).values("pk"))
     if plan.identities is not None:
+        # One ``pk IN (... UNION ...)``: the accounts the identities belong to and those
+        # of the contacts they belong to (an OR of the two subqueries scanned every account).
         owners = plan.identities.values("customer_id")
-        condition |= Q(customer__in=owners) | Q(
-            pk__in=Contact.objects.filter(person__in=owners).values("account_id")
-        )
+        own = Account.objects.filter(customer__in=owners).values("pk")
+        via_contacts = Contact.objects.filter(person__in=owners).values("account_id")
+        condition |= Q(pk__in=own.union(via_contacts))
     return condition, plan.audit
 
 
