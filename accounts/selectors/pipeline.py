@@ -160,7 +160,8 @@ def board_cards(
 ) -> dict[int, list[Opportunity]]:
     """Per stage, its ``limit`` + 1 largest opportunities (the extra one says "more"), in one
     query whatever the number of stages or opportunities: a UNION ALL of one LIMITed select
-    per stage, each served by the (unit, stage) or (owner, stage) index."""
+    per stage, each read in order from the (unit, stage, amount, id) or (owner, stage,
+    amount, id) index."""
     out: dict[int, list[Opportunity]] = {pk: [] for pk in stage_ids}
     if not stage_ids:
         return out
