@@ -123,7 +123,9 @@ def stage_sums(
             user=user, filters=filters or PipelineFilter(currency=currency)
         )
         .values("stage_id")
-        .annotate(count=Count("id"), total=Sum("amount"), weighted=Sum(weighted_amount()))
+        # count(*), not count(id): every column the sums read is in the (unit, currency,
+        # stage) INCLUDE (amount, ...) index, so they are an index-only scan.
+        .annotate(count=Count("*"), total=Sum("amount"), weighted=Sum(weighted_amount()))
         .order_by()
     }
     out = []
