@@ -85,8 +85,8 @@ def contact_roles(request: HttpRequest, pk: int, contact_id: int) -> HttpRespons
         return redirect("accounts:detail", pk=pk)
     row = pages.contact_row(contact=contact)
     display_contacts([row], pk)
-    context = {"contact": row, "can_change_contact": True, "saved": not error, "error": error}
-    return render(request, "accounts/_contact_row.html", context)
+    context = {"contacts": [row], "can_change_contact": True, "saved": not error, "error": error}
+    return render(request, "accounts/_contact_rows.html", context)
 
 
 @require_GET
@@ -100,13 +100,14 @@ def contact_editor(request: HttpRequest, pk: int, contact_id: int) -> HttpRespon
     can_change = request.user.has_perm("accounts.change_contact")
     context = {
         "contact": row,
+        "contacts": [row],
         "account": contact.account,
         "can_change_contact": can_change,
         "roles": list(ContactRole.objects.filter(is_active=True)),
     }
     if request.htmx:
         view = request.GET.get("view")
-        template = "accounts/_contact_row.html" if view == "row" or not can_change else None
+        template = "accounts/_contact_rows.html" if view == "row" or not can_change else None
         return render(request, template or "accounts/_contact_editor.html", context)
     return render(request, "accounts/contact_edit.html", context)
 
