@@ -61,6 +61,7 @@ class ContactRow:
     shown_name: str = ""  # as plain text (a generated name as a placeholder)
     phone_masked: str = ""
     role_names: list[str] = field(default_factory=list)
+    html: str = ""  # the row, made by the view
 
 
 @dataclass

@@ -84,7 +84,7 @@ def contact_roles(request: HttpRequest, pk: int, contact_id: int) -> HttpRespons
             messages.error(request, error)
         return redirect("accounts:detail", pk=pk)
     row = pages.contact_row(contact=contact)
-    display_contacts([row], pk)
+    display_contacts([row], pk, can_change=True, saved=not error, error=error)
     context = {"contacts": [row], "can_change_contact": True, "saved": not error, "error": error}
     return render(request, "accounts/_contact_rows.html", context)
 
@@ -96,8 +96,8 @@ def contact_editor(request: HttpRequest, pk: int, contact_id: int) -> HttpRespon
     (``?view=row`` gives the row back: cancel), without JavaScript as a page of its own."""
     contact = _contact(request, pk, contact_id)
     row = pages.contact_row(contact=contact)
-    display_contacts([row], pk)
     can_change = request.user.has_perm("accounts.change_contact")
+    display_contacts([row], pk, can_change=can_change)
     context = {
         "contact": row,
         "contacts": [row],
