@@ -7,21 +7,73 @@ related rows joined or prefetched), never one per row."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 
-from accounts.models import Account, AccountRelation, Contact, ContactRole, Opportunity
+from accounts.models import Account, AccountRelation, Contact, Opportunity
 from crm.models import Identity, IdentityType
 
 HIERARCHY_DEPTH = 20  # the levels shown above and below the account
 
 
+SHOWN_PER_DEPARTMENT = 20  # contacts of a department shown at first ("show all" loads the rest)
+LEFT_GROUP = "left"  # the key of the contacts who left (a department's key is "d:<name>")
+
+
+@dataclass
+class ContactRow:
+    """One contact as its row shows it: plain values (no model instances, no related
+    managers); the view fills the display fields (links, masked phone, role names)."""
+
+    id: int
+    person_id: int
+    display_name: str
+    name_is_generated: bool
+    is_primary: bool
+    title: str
+    department: str
+    left_on: date | None
+    phone: str | None
+    role_ids: list[int]
+    url: str = ""
+    editor_url: str = ""
+    name_html: str = ""
+    shown_name: str = ""  # as plain text (a generated name as a placeholder)
+    phone_masked: str = ""
+    role_names: list[str] = field(default_factory=list)
+    html: str = ""  # the row, made by the view
+
+
 @dataclass
 class Department:
     name: str
-    contacts: list[Contact]
+    key: str  # the group's key in the "show all" link
+    contacts: list[ContactRow]
+    total: int  # all its contacts, shown or not
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.contacts)
 
 
 @dataclass
@@ -51,33 +103,121 @@ def page_account(*, user: Any, pk: int) -> Account:
     )
 
 
-def contacts_by_department(*, account: Account) -> tuple[list[Department], list[Contact]]:
-    """The active contacts grouped by department (primary first), and those who left: two
-    queries (the contacts with their person and phone, their roles)."""
-    contacts = list(
+def _contact_rows(account: Account) -> QuerySet[Contact, dict[str, Any]]:
+    """The account's contacts as values: the person's name, the first mobile and the role ids
+    (in the roles' order) as subqueries, no join to multiply rows."""
+    through = Contact.roles.through.objects.filter(contact_id=OuterRef("pk"))
+    return (
         Contact.objects.filter(account=account)
-        .select_related("person")
-        .prefetch_related(Prefetch("roles", queryset=ContactRole.objects.order_by("position")))
         .annotate(
             phone=Subquery(
                 Identity.objects.filter(customer=OuterRef("person_id"), type=IdentityType.MOBILE)
                 .order_by("id")
                 .values("value")[:1]
-            )
+            ),
+            role_ids=ArraySubquery(
+                through.order_by("contactrole__position", "contactrole_id").values("contactrole_id")
+            ),
         )
-        .order_by("department", "-is_primary", "person__display_name", "id")
+        .values(
+            "id",
+            "person_id",
+            "person__display_name",
+            "person__name_is_generated",
+            "is_primary",
+            "title",
+            "department",
+            "left_on",
+            "phone",
+            "role_ids",
+        )
     )
-    groups: dict[str, list[Contact]] = {}
-    left: list[Contact] = []
-    for contact in contacts:
-        if contact.left_on is not None:
-            left.append(contact)
-        else:
-            groups.setdefault(contact.department, []).append(contact)
-    departments = [Department(name, rows) for name, rows in groups.items() if name]
-    if "" in groups:  # no department: last
-        departments.append(Department("", groups[""]))
-    return departments, left
+
+
+def _row(values: dict[str, Any]) -> ContactRow:
+    return ContactRow(
+        id=values["id"],
+        person_id=values["person_id"],
+        display_name=values["person__display_name"],
+        name_is_generated=values["person__name_is_generated"],
+        is_primary=values["is_primary"],
+        title=values["title"],
+        department=values["department"],
+        left_on=values["left_on"],
+        phone=values["phone"],
+        role_ids=list(values["role_ids"] or []),
+    )
+
+
+def _group_key(row: ContactRow) -> str:
+    return LEFT_GROUP if row.left_on is not None else f"d:{row.department}"
+
+
+_ORDER = ("-is_primary", "person__display_name", "id")
+
+
+def contacts_by_department(
+    *, account: Account, limit: int = SHOWN_PER_DEPARTMENT, expand: str = ""
+) -> tuple[list[Department], Department | None]:
+    """The active contacts grouped by department (primary first, then by name), at most
+    ``limit`` of each with its total, and those who left (the same, as one group): one query
+    (the number of each group and the rank in it as window functions). ``expand``: the key of
+    a group shown whole (the page without JavaScript after "show all")."""
+    left = ExpressionWrapper(Q(left_on__isnull=False), output_field=BooleanField())
+    department = Case(
+        When(left_on__isnull=True, then=F("department")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    partition = [left, department]
+    rank: Any = Window(RowNumber(), partition_by=partition, order_by=[*_ORDER])
+    if expand:
+        is_expanded = (
+            Q(left_on__isnull=False)
+            if expand == LEFT_GROUP
+            else Q(left_on__isnull=True, department=expand.removeprefix("d:"))
+        )
+        rank = Case(When(is_expanded, then=Value(1)), default=rank, output_field=IntegerField())
+    rows = (
+        _contact_rows(account)
+        .annotate(rank=rank, group_total=Window(Count("id"), partition_by=partition))
+        .filter(rank__lte=limit)
+        .order_by(left, "department", *_ORDER)
+    )
+    groups: dict[str, Department] = {}
+    for values in rows:
+        row = _row(values)
+        key = _group_key(row)
+        group = groups.get(key)
+        if group is None:
+            name = "" if key == LEFT_GROUP else row.department
+            group = groups[key] = Department(name, key, [], values["group_total"])
+        group.contacts.append(row)
+    gone = groups.pop(LEFT_GROUP, None)
+    departments = [d for d in groups.values() if d.name]
+    if "d:" in groups:  # no department: last
+        departments.append(groups["d:"])
+    return departments, gone
+
+
+def group_rest(
+    *, account: Account, key: str, offset: int = SHOWN_PER_DEPARTMENT
+) -> list[ContactRow]:
+    """The contacts of one group after the first ``offset`` ("show all" through htmx): one
+    query."""
+    rows = _contact_rows(account)
+    if key == LEFT_GROUP:
+        rows = rows.filter(left_on__isnull=False)
+    elif key.startswith("d:"):
+        rows = rows.filter(left_on__isnull=True, department=key[2:])
+    else:
+        return []
+    return [_row(v) for v in rows.order_by(*_ORDER)[offset:]]
+
+
+def contact_row(*, contact: Contact) -> ContactRow:
+    """One contact's row (after its roles were saved): one query."""
+    return _row(_contact_rows(contact.account).get(pk=contact.pk))
 
 
 _TREE_SQL = """

@@ -9,15 +9,15 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.models import Contact, ContactRole
-from accounts.web.account_page import _rerender, visible_account
+from accounts.selectors import account_page as pages
+from accounts.web.account_page import _rerender, display_contacts, visible_account
 from accounts.web.forms import AccountCreateForm, ContactAddForm, add_domain_error
 from crm.errors import DomainError
 from crm.models import BusinessUnit, IdentityType
-from crm.normalizers import mask_phone
 from crm.services import IdentityInput
 
 
@@ -83,18 +83,33 @@ def contact_roles(request: HttpRequest, pk: int, contact_id: int) -> HttpRespons
         if error:
             messages.error(request, error)
         return redirect("accounts:detail", pk=pk)
-    contact = Contact.objects.select_related("person").prefetch_related("roles").get(pk=contact.pk)
-    phone = contact.person.identities.filter(type=IdentityType.MOBILE).order_by("id").first()
-    contact.phone_masked = mask_phone(phone.value) if phone else ""  # type: ignore[attr-defined]
+    row = pages.contact_row(contact=contact)
+    display_contacts([row], pk, can_change=True, saved=not error, error=error)
+    context = {"contacts": [row], "can_change_contact": True, "saved": not error, "error": error}
+    return render(request, "accounts/_contact_rows.html", context)
+
+
+@require_GET
+@permission_required("accounts.view_account", raise_exception=True)
+def contact_editor(request: HttpRequest, pk: int, contact_id: int) -> HttpResponse:
+    """One contact's role editor and "mark as left", on demand: with htmx in place of its row
+    (``?view=row`` gives the row back: cancel), without JavaScript as a page of its own."""
+    contact = _contact(request, pk, contact_id)
+    row = pages.contact_row(contact=contact)
+    can_change = request.user.has_perm("accounts.change_contact")
+    display_contacts([row], pk, can_change=can_change)
     context = {
-        "contact": contact,
+        "contact": row,
+        "contacts": [row],
         "account": contact.account,
+        "can_change_contact": can_change,
         "roles": list(ContactRole.objects.filter(is_active=True)),
-        "can_change_contact": True,
-        "saved": not error,
-        "error": error,
     }
-    return render(request, "accounts/_contact_row.html", context)
+    if request.htmx:
+        view = request.GET.get("view")
+        template = "accounts/_contact_rows.html" if view == "row" or not can_change else None
+        return render(request, template or "accounts/_contact_editor.html", context)
+    return render(request, "accounts/contact_edit.html", context)
 
 
 @require_POST

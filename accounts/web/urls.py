@@ -23,6 +23,9 @@ urlpatterns = [
     path("<int:pk>/owner/", account_page.account_assign_owner, name="assign-owner"),
     path("<int:pk>/relations/", account_page.relation_add, name="relation-add"),
     path("<int:pk>/contacts/", contacts.contact_add, name="contact-add"),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/edit/", contacts.contact_editor, name="contact-editor"
+    ),
     path("<int:pk>/contacts/<int:contact_id>/roles/", contacts.contact_roles, name="contact-roles"),
     path(
         "<int:pk>/contacts/<int:contact_id>/left/", contacts.contact_mark_left, name="contact-left"

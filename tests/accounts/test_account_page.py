@@ -114,7 +114,7 @@ def test_query_count_is_constant_in_contacts_opportunities_relations(
     url = reverse("accounts:detail", args=[account.pk])
     client.force_login(rep_a)
     client.get(url)
-    with django_assert_num_queries(24) as few:  # 19 + the credit section (5, constant)
+    with django_assert_num_queries(23) as few:  # 18 + the credit section (5, constant)
         assert client.get(url).status_code == 200
     _grow(account, rep_a, unit_a, 100, 27, roles, stages)
     for i in range(5):
@@ -142,6 +142,72 @@ def test_inline_role_editing_returns_the_row(make_account, rep_a: User, roles, c
     assert (response.status_code == 200 and html.startswith("<tr")) or "<tr" in html[:40]
     assert "财务" in html and "法务" in html and 'data-testid="roles-saved"' in html
     assert {r.code for r in Contact.objects.get(pk=contact.pk).roles.all()} == {"finance", "legal"}
+
+
+def test_rows_carry_no_forms_and_the_editor_loads_on_demand(
+    make_account, rep_a: User, roles, client
+):
+    account = make_account()
+    contact = services.add_contact(
+        account=account, identities=phone(5), name="刘芳", user=rep_a, roles=[roles["purchaser"]]
+    )
+    client.force_login(rep_a)
+    html = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
+    row = html[html.index(f'id="contact-{contact.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "<form" not in row and "csrfmiddlewaretoken" not in row
+    editor_url = reverse("accounts:contact-editor", args=[account.pk, contact.pk])
+    assert f'href="{editor_url}"' in row and f'hx-get="{editor_url}"' in row
+    fragment = client.get(editor_url, HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith("<tr") and f'id="contact-{contact.pk}"' in fragment
+    assert 'data-testid="role-editor"' in fragment and 'data-testid="contact-left"' in fragment
+    assert fragment.count('name="roles"') == len(roles) and "checked" in fragment
+    back = client.get(editor_url + "?view=row", HTTP_HX_REQUEST="true").content.decode()
+    assert "<form" not in back and 'data-testid="role-badge"' in back
+    page = client.get(editor_url)  # without JavaScript: a page of its own
+    assert page.status_code == 200 and 'data-testid="contact-editor-page"' in page.content.decode()
+    assert "hx-post" not in page.content.decode().split('data-testid="contact-editor-page"')[1]
+    saved = client.post(
+        reverse("accounts:contact-roles", args=[account.pk, contact.pk]),
+        {"roles": [roles["legal"].pk]},
+    )
+    assert saved.status_code == 302
+    assert {r.code for r in Contact.objects.get(pk=contact.pk).roles.all()} == {"legal"}
+    other = make_account("乙公司")
+    assert (
+        client.get(reverse("accounts:contact-editor", args=[other.pk, contact.pk])).status_code
+        == 404
+    )
+
+
+def test_a_department_shows_twenty_then_all(make_account, rep_a: User, roles, client):
+    account = make_account()
+    for i in range(25):
+        services.add_contact(
+            account=account,
+            identities=phone(100 + i),
+            name=f"员工{i:02d}",
+            user=rep_a,
+            roles=[roles["key_user"]],
+            department="信息部",
+        )
+    services.add_contact(account=account, identities=phone(99), name="王总", user=rep_a)
+    client.force_login(rep_a)
+    url = reverse("accounts:detail", args=[account.pk])
+    html = client.get(url).content.decode()
+    assert html.count('data-testid="contact-row"') == 21  # 20 of 信息部, 1 without department
+    assert 'data-testid="department-total">25<' in html
+    assert (
+        html.count('data-testid="show-all"') == 1
+        and "?group=d%3A%E4%BF%A1%E6%81%AF%E9%83%A8" in html
+    )
+    rest = client.get(url, {"partial": "group", "group": "d:信息部"}, HTTP_HX_REQUEST="true")
+    rows = rest.content.decode()
+    assert (
+        rows.count('data-testid="contact-row"') == 5 and "员工24" in rows and "员工00" not in rows
+    )
+    whole = client.get(url, {"group": "d:信息部"}).content.decode()  # no JavaScript
+    assert whole.count('data-testid="contact-row"') == 26 and 'data-testid="show-all"' not in whole
 
 
 def test_add_contact_mark_left_and_field_errors(make_account, rep_a: User, roles, client):
