@@ -26,8 +26,9 @@ messages: $(STAMP)
 run: install
 	$(DEV_ENV) $(BIN)/python manage.py runall
 
+# Two workers: CI and this machine have two cores; the suite is xdist-safe (a database per worker).
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # Schema-driven fuzzing of the API, long: every phase (examples, coverage, fuzzing) and
 # FUZZ_EXAMPLES per operation and caller (`make test` runs a bounded number).
