@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, confirm_action
-from crm.errors import DomainError
+from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, decide_confirmed
 from members import services
 from members.models import (
     AdjustmentProposal,
@@ -26,6 +25,10 @@ from members.models import (
     PointValue,
     ProgramSettings,
 )
+
+
+def _adjustments_decided(count: int) -> str:
+    return str(_("%(count)d adjustments decided.") % {"count": count})
 
 
 @admin.register(Level)
@@ -146,62 +149,40 @@ class AdjustmentProposalAdmin(ScopedAdminMixin, BigTableAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(services.adjustments.APPROVE_PERMISSION))
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet[Any], decide: Any) -> None:
-        done = 0
-        for proposal in queryset.filter(status=AdjustmentStatus.PROPOSED).order_by("id"):
-            try:
-                decide(proposal)
-            except DomainError as exc:
-                self.message_user(request, f"#{proposal.pk}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, _("%(count)d adjustments decided.") % {"count": done})
-
     @admin.action(description=_("Approve the selected adjustments"), permissions=["approve"])
     def approve_selected(
         self, request: HttpRequest, queryset: QuerySet[Any]
     ) -> TemplateResponse | None:
-        response = confirm_action(
+        return decide_confirmed(
             self,
             request,
-            queryset,
+            queryset.filter(status=AdjustmentStatus.PROPOSED),
             action="approve_selected",
             title=_("Approve points adjustments"),
             question=_(
                 "Apply these adjustments? Your own proposals are refused: another "
                 "approver must decide them."
             ),
+            decide=lambda p: services.approve_adjustment(proposal=p, user=request.user),
+            done=_adjustments_decided,
         )
-        if response is None:
-            self._decide(
-                request,
-                queryset,
-                lambda p: services.approve_adjustment(proposal=p, user=request.user),
-            )
-        return response
 
     @admin.action(description=_("Reject the selected adjustments"), permissions=["approve"])
     def reject_selected(
         self, request: HttpRequest, queryset: QuerySet[Any]
     ) -> TemplateResponse | None:
-        response = confirm_action(
+        comment = str(_("Rejected in the administration by %(user)s")) % {
+            "user": request.user.get_username()
+        }
+        return decide_confirmed(
             self,
             request,
-            queryset,
+            queryset.filter(status=AdjustmentStatus.PROPOSED),
             action="reject_selected",
             title=_("Reject points adjustments"),
             question=_("Reject these adjustments? Nothing is applied."),
+            decide=lambda p: services.reject_adjustment(
+                proposal=p, user=request.user, comment=comment
+            ),
+            done=_adjustments_decided,
         )
-        if response is None:
-            comment = str(_("Rejected in the administration by %(user)s")) % {
-                "user": request.user.get_username()
-            }
-            self._decide(
-                request,
-                queryset,
-                lambda p: services.reject_adjustment(
-                    proposal=p, user=request.user, comment=comment
-                ),
-            )
-        return response

@@ -4,9 +4,7 @@ either); rejecting needs a comment and is done in the blacklist queue."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -16,8 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import services
-from crm.admin.base import ReadOnlyAdmin, confirm_action
-from crm.errors import DomainError
+from crm.admin.base import ReadOnlyAdmin, decide_confirmed
 from crm.models import BlacklistEntry, BlacklistStatus
 
 
@@ -74,7 +71,7 @@ class BlacklistEntryAdmin(ReadOnlyAdmin):
     def approve_selected(
         self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]
     ) -> TemplateResponse | None:
-        response = confirm_action(
+        return decide_confirmed(
             self,
             request,
             queryset,
@@ -84,29 +81,13 @@ class BlacklistEntryAdmin(ReadOnlyAdmin):
                 "Approve these proposals? Proposals of your own are refused: another approver "
                 "must decide them."
             ),
-        )
-        if response is not None:
-            return response
-        approved, refused = 0, []
-        for entry in queryset.order_by("id"):
-            approve: Any = (
+            decide=lambda entry: (
                 services.approve_lifting
                 if entry.status == BlacklistStatus.LIFTING
                 else services.approve_blacklisting
+            )(entry=entry, user=request.user),
+            done=lambda count: ngettext(
+                "%(count)d proposal approved.", "%(count)d proposals approved.", count
             )
-            try:
-                approve(entry=entry, user=request.user)
-            except DomainError as exc:
-                refused.append(f"#{entry.pk}: {exc.message}")
-            else:
-                approved += 1
-        if approved:
-            self.message_user(
-                request,
-                ngettext("%(count)d proposal approved.", "%(count)d proposals approved.", approved)
-                % {"count": approved},
-                messages.SUCCESS,
-            )
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
-        return None
+            % {"count": count},
+        )
