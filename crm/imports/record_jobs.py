@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from crm.imports.drafts import ImportDraft, start_draft_import
-from crm.imports.files import ImportFileError, Table
+from crm.imports.files import ImportFileError, Table, run_on_file
 from crm.imports.options import ImportOptions
 from crm.imports.records import (
     RESULT_LABELS,
@@ -24,7 +24,7 @@ from crm.imports.records import (
     import_records,
 )
 from crm.imports.reports import ALL_ERRORS, MAX_REPORTED_ERRORS
-from crm.imports.running import run_on_file, run_upload_job
+from crm.imports.running import run_upload_job
 from crm.jobs import JobContext, job_handler
 from crm.models import BusinessUnit, Job, User
 

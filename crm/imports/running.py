@@ -20,10 +20,8 @@ from crm.imports.columns import check_positions, column_positions, is_line_level
 from crm.imports.files import (
     ImportFileError,
     Table,
-    check_decodes,
     is_blank,
-    read_table,
-    read_upload,
+    run_on_file,
 )
 from crm.imports.grouping import count_orders, group_orders, order_key
 from crm.imports.options import ImportOptions
@@ -230,26 +228,6 @@ def run_transaction_import(
         return outcome.as_dict(max_errors=max_errors)
 
     return run_on_file(run, filename=filename, data=data, path=path)
-
-
-def run_on_file(
-    run: Callable[[Table], dict[str, Any]],
-    *,
-    filename: str,
-    data: bytes | None = None,
-    path: Path | None = None,
-) -> dict[str, Any]:
-    """``run(table)`` on a CSV or XLSX file held in memory (``data``) or on disk (``path``,
-    streamed: a text file's encoding is checked to its end before any row is read)."""
-    if path is None:
-        return run(read_upload(data or b"", filename=filename))
-    with path.open("rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        table = read_table(stream, filename=filename, size=size)
-        if table.encoding:
-            check_decodes(stream, table.encoding)
-            table = read_table(stream, filename=filename, size=size)
-        return run(table)
 
 
 # --- Error reports -----------------------------------------------------------------------
