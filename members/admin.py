@@ -9,10 +9,9 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, decide_confirmed
+from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, decision_action
 from members import services
 from members.models import (
     AdjustmentProposal,
@@ -25,6 +24,10 @@ from members.models import (
     PointValue,
     ProgramSettings,
 )
+
+
+def _proposed(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    return queryset.filter(status=AdjustmentStatus.PROPOSED)
 
 
 def _adjustments_decided(count: int) -> str:
@@ -149,40 +152,29 @@ class AdjustmentProposalAdmin(ScopedAdminMixin, BigTableAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(services.adjustments.APPROVE_PERMISSION))
 
-    @admin.action(description=_("Approve the selected adjustments"), permissions=["approve"])
-    def approve_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        return decide_confirmed(
-            self,
-            request,
-            queryset.filter(status=AdjustmentStatus.PROPOSED),
-            action="approve_selected",
-            title=_("Approve points adjustments"),
-            question=_(
-                "Apply these adjustments? Your own proposals are refused: another "
-                "approver must decide them."
-            ),
-            decide=lambda p: services.approve_adjustment(proposal=p, user=request.user),
-            done=_adjustments_decided,
-        )
-
-    @admin.action(description=_("Reject the selected adjustments"), permissions=["approve"])
-    def reject_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        comment = str(_("Rejected in the administration by %(user)s")) % {
-            "user": request.user.get_username()
-        }
-        return decide_confirmed(
-            self,
-            request,
-            queryset.filter(status=AdjustmentStatus.PROPOSED),
-            action="reject_selected",
-            title=_("Reject points adjustments"),
-            question=_("Reject these adjustments? Nothing is applied."),
-            decide=lambda p: services.reject_adjustment(
-                proposal=p, user=request.user, comment=comment
-            ),
-            done=_adjustments_decided,
-        )
+    approve_selected = decision_action(
+        "approve_selected",
+        description=_("Approve the selected adjustments"),
+        title=_("Approve points adjustments"),
+        question=_(
+            "Apply these adjustments? Your own proposals are refused: another "
+            "approver must decide them."
+        ),
+        decide=lambda p, request: services.approve_adjustment(proposal=p, user=request.user),
+        done=_adjustments_decided,
+        pending=_proposed,
+    )
+    reject_selected = decision_action(
+        "reject_selected",
+        description=_("Reject the selected adjustments"),
+        title=_("Reject points adjustments"),
+        question=_("Reject these adjustments? Nothing is applied."),
+        decide=lambda p, request: services.reject_adjustment(
+            proposal=p,
+            user=request.user,
+            comment=str(_("Rejected in the administration by %(user)s"))
+            % {"user": request.user.get_username()},
+        ),
+        done=_adjustments_decided,
+        pending=_proposed,
+    )

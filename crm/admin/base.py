@@ -98,7 +98,7 @@ def decide_confirmed(
     question: Any,
     decide: Callable[[Any], object],
     done: Callable[[int], str],
-    label: Callable[[Any], str] = lambda obj: f"#{obj.pk}",
+    label: Callable[[Any], str] = lambda row: f"#{row.pk}",
 ) -> TemplateResponse | None:
     """A confirmed bulk decision: after the confirmation page, ``decide(row)`` for each selected
     row in id order (each its own service call); a row the service refuses shows its
@@ -120,6 +120,41 @@ def decide_confirmed(
     if decided:
         modeladmin.message_user(request, done(decided), messages.SUCCESS)
     return None
+
+
+def decision_action(
+    name: str,
+    *,
+    description: Any,
+    title: Any,
+    question: Any,
+    decide: Callable[[Any, HttpRequest], object],
+    done: Callable[[int], str],
+    label: Callable[[Any], str] = lambda row: f"#{row.pk}",
+    pending: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+) -> Callable[..., TemplateResponse | None]:
+    """An admin action ``name`` for approvers (the admin's ``has_approve_permission``):
+    ``decide_confirmed`` on the selected rows (``pending`` narrows them to those still
+    waiting), ``decide(row, request)`` calling the service."""
+
+    @admin.action(description=description, permissions=["approve"])
+    def action(
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
+        return decide_confirmed(
+            modeladmin,
+            request,
+            pending(queryset) if pending else queryset,
+            action=name,
+            title=title,
+            question=question,
+            decide=lambda row: decide(row, request),
+            done=done,
+            label=label,
+        )
+
+    action.__name__ = name
+    return action
 
 
 class SourceNameMixin:

@@ -8,11 +8,10 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
-from crm.admin.base import ReadOnlyAdmin, ScopedAdminMixin, decide_confirmed
+from crm.admin.base import ReadOnlyAdmin, ScopedAdminMixin, decision_action
 from crm.models import SettlementLine, SettlementStatement
 from crm.selectors.settlement import statement_list
 
@@ -65,38 +64,25 @@ class SettlementStatementAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("crm.approve_settlementstatement"))
 
-    @admin.action(description=_("Approve the selected statements"), permissions=["approve"])
-    def approve_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        return decide_confirmed(
-            self,
-            request,
-            queryset,
-            action="approve_selected",
-            title=_("Approve settlement statements"),
-            question=_("Approve these statements? Their lines become final."),
-            decide=lambda statement: services.approve_statement(
-                statement=statement.pk, user=request.user
-            ),
-            done=_statements_updated,
-            label=str,
-        )
-
-    @admin.action(description=_("Mark the selected statements settled"), permissions=["approve"])
-    def mark_settled(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        return decide_confirmed(
-            self,
-            request,
-            queryset,
-            action="mark_settled",
-            title=_("Mark statements settled"),
-            question=_("Has the money of these statements been paid?"),
-            decide=lambda statement: services.mark_statement_settled(
-                statement=statement.pk, user=request.user
-            ),
-            done=_statements_updated,
-            label=str,
-        )
+    approve_selected = decision_action(
+        "approve_selected",
+        description=_("Approve the selected statements"),
+        title=_("Approve settlement statements"),
+        question=_("Approve these statements? Their lines become final."),
+        decide=lambda statement, request: services.approve_statement(
+            statement=statement.pk, user=request.user
+        ),
+        done=_statements_updated,
+        label=str,
+    )
+    mark_settled = decision_action(
+        "mark_settled",
+        description=_("Mark the selected statements settled"),
+        title=_("Mark statements settled"),
+        question=_("Has the money of these statements been paid?"),
+        decide=lambda statement, request: services.mark_statement_settled(
+            statement=statement.pk, user=request.user
+        ),
+        done=_statements_updated,
+        label=str,
+    )
