@@ -30,28 +30,19 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     return {"nav_items": _LazyNav(request, user), "user_roles": _LazyRoles(user)}
 
 
-class _LazyNav:
-    """The navigation entries, worked out only if a template shows them (htmx fragments
-    and API answers never do)."""
+class _LazyList:
+    """A list worked out only if a template shows it (htmx fragments and API answers never
+    do): ``compute`` runs on first use."""
 
-    def __init__(self, request: HttpRequest, user: Any) -> None:
-        self.request, self.user = request, user
-        self._items: list[ShownNavItem] | None = None
+    def __init__(self) -> None:
+        self._items: list[Any] | None = None
 
-    def _load(self) -> list[ShownNavItem]:
+    def compute(self) -> list[Any]:
+        raise NotImplementedError
+
+    def _load(self) -> list[Any]:
         if self._items is None:
-            match = getattr(self.request, "resolver_match", None)
-            current = {match.url_name, match.view_name} if match else set()
-            self._items = [
-                ShownNavItem(
-                    key=i.key,
-                    label=i.label,
-                    icon=i.icon,
-                    url=reverse(i.url_name),
-                    active=i.url_name in current,
-                )
-                for i in nav_items(self.user)
-            ]
+            self._items = self.compute()
         return self._items
 
     def __iter__(self) -> Any:
@@ -64,24 +55,34 @@ class _LazyNav:
         return len(self._load())
 
 
-class _LazyRoles:
-    """Translated role labels of the user, queried only if a template shows them."""
+class _LazyNav(_LazyList):
+    """The navigation entries the user may use."""
+
+    def __init__(self, request: HttpRequest, user: Any) -> None:
+        super().__init__()
+        self.request, self.user = request, user
+
+    def compute(self) -> list[ShownNavItem]:
+        match = getattr(self.request, "resolver_match", None)
+        current = {match.url_name, match.view_name} if match else set()
+        return [
+            ShownNavItem(
+                key=i.key,
+                label=i.label,
+                icon=i.icon,
+                url=reverse(i.url_name),
+                active=i.url_name in current,
+            )
+            for i in nav_items(self.user)
+        ]
+
+
+class _LazyRoles(_LazyList):
+    """Translated role labels of the user."""
 
     def __init__(self, user: Any) -> None:
+        super().__init__()
         self.user = user
-        self._labels: list[str] | None = None
 
-    def _load(self) -> list[str]:
-        if self._labels is None:
-            names = sorted(self.user.role_names())
-            self._labels = [str(ROLE_LABELS.get(n, n)) for n in names]
-        return self._labels
-
-    def __iter__(self) -> Any:
-        return iter(self._load())
-
-    def __bool__(self) -> bool:
-        return bool(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
+    def compute(self) -> list[str]:
+        return [str(ROLE_LABELS.get(n, n)) for n in sorted(self.user.role_names())]

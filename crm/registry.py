@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.apps import apps
+from django.apps import AppConfig, apps
 from django.urls import URLPattern, URLResolver, include, path
 
 
@@ -199,8 +199,8 @@ def dashboard_cards(user: Any, roles: set[str]) -> list[DashboardCard]:
 
 def _app_routes(module: str, prefix_fmt: str) -> list[URLPattern | URLResolver]:
     routes: list[URLPattern | URLResolver] = []
-    for config in apps.get_app_configs():
-        if config.name == "crm" or Path(config.path).parent != _project_root():
+    for config in project_apps():
+        if config.name == "crm":
             continue
         name = f"{config.name}.{module}"
         package = name.rsplit(".", 1)[0]
@@ -213,6 +213,12 @@ def _project_root() -> Path:
     from django.conf import settings
 
     return Path(settings.BASE_DIR)
+
+
+def project_apps() -> list[AppConfig]:
+    """The project's own apps (crm, accounts, members…), not Django's or a library's."""
+    root = _project_root()
+    return [c for c in apps.get_app_configs() if Path(c.path).parent == root]
 
 
 def api_routes() -> list[URLPattern | URLResolver]:

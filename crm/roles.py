@@ -57,6 +57,11 @@ CUSTOMER_READ = [
 # Staff who serve customers at a desk or in sales create the customers they meet.
 CUSTOMER_CREATE = ["crm.add_customer"]
 
+# Putting a tag on a customer and taking it off (the tags themselves are marketing's: their
+# definitions and categories are managed in the admin). Everyone who serves customers does it
+# from the 360 view, on the customers they see.
+CUSTOMER_TAGGING = ["crm.add_customertag", "crm.delete_customertag"]
+
 # The group-wide blacklist (crm.services.blacklist): sales managers and data stewards propose
 # a blacklisting or its lifting; data stewards (group-wide, no sales targets of their own) and
 # administrators approve or reject, never their own proposal (four eyes, in the service).
@@ -77,9 +82,16 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.reveal_customer_pii",
         "crm.view_duplicatecandidate",
         "crm.merge_customer",
+        *CUSTOMER_TAGGING,
         *BLACKLIST_PROPOSE,
     ],
-    SALES_REP: ["crm.view_businessunit", "crm.view_job", *CUSTOMER_READ, *CUSTOMER_CREATE],
+    SALES_REP: [
+        "crm.view_businessunit",
+        "crm.view_job",
+        *CUSTOMER_READ,
+        *CUSTOMER_CREATE,
+        *CUSTOMER_TAGGING,
+    ],
     MEMBER_SERVICE: [
         "crm.view_businessunit",
         "crm.view_job",
@@ -88,8 +100,7 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         *CUSTOMER_CREATE,
         "crm.reveal_customer_pii",
         "crm.add_consent",
-        "crm.add_customertag",
-        "crm.delete_customertag",
+        *CUSTOMER_TAGGING,
         "crm.view_duplicatecandidate",
         "crm.merge_customer",
     ],
@@ -103,8 +114,7 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
             for verb in ("add", "change", "delete")
             for model in ("tag", "tagcategory")
         ],
-        "crm.add_customertag",
-        "crm.delete_customertag",
+        *CUSTOMER_TAGGING,
         "crm.add_transaction",
     ],
     AUDITOR: ["*.view_*"],
@@ -130,8 +140,7 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.view_sourcesystem",
         "crm.add_sourcesystem",
         "crm.change_sourcesystem",
-        "crm.add_customertag",
-        "crm.delete_customertag",
+        *CUSTOMER_TAGGING,
         *BLACKLIST_PROPOSE,
         *BLACKLIST_APPROVE,
     ],

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, confirm_action
-from crm.errors import DomainError
+from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin, decision_action
 from members import services
 from members.models import (
     AdjustmentProposal,
@@ -26,6 +24,14 @@ from members.models import (
     PointValue,
     ProgramSettings,
 )
+
+
+def _proposed(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    return queryset.filter(status=AdjustmentStatus.PROPOSED)
+
+
+def _adjustments_decided(count: int) -> str:
+    return str(_("%(count)d adjustments decided.") % {"count": count})
 
 
 @admin.register(Level)
@@ -146,62 +152,29 @@ class AdjustmentProposalAdmin(ScopedAdminMixin, BigTableAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm(services.adjustments.APPROVE_PERMISSION))
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet[Any], decide: Any) -> None:
-        done = 0
-        for proposal in queryset.filter(status=AdjustmentStatus.PROPOSED).order_by("id"):
-            try:
-                decide(proposal)
-            except DomainError as exc:
-                self.message_user(request, f"#{proposal.pk}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, _("%(count)d adjustments decided.") % {"count": done})
-
-    @admin.action(description=_("Approve the selected adjustments"), permissions=["approve"])
-    def approve_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        response = confirm_action(
-            self,
-            request,
-            queryset,
-            action="approve_selected",
-            title=_("Approve points adjustments"),
-            question=_(
-                "Apply these adjustments? Your own proposals are refused: another "
-                "approver must decide them."
-            ),
-        )
-        if response is None:
-            self._decide(
-                request,
-                queryset,
-                lambda p: services.approve_adjustment(proposal=p, user=request.user),
-            )
-        return response
-
-    @admin.action(description=_("Reject the selected adjustments"), permissions=["approve"])
-    def reject_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        response = confirm_action(
-            self,
-            request,
-            queryset,
-            action="reject_selected",
-            title=_("Reject points adjustments"),
-            question=_("Reject these adjustments? Nothing is applied."),
-        )
-        if response is None:
-            comment = str(_("Rejected in the administration by %(user)s")) % {
-                "user": request.user.get_username()
-            }
-            self._decide(
-                request,
-                queryset,
-                lambda p: services.reject_adjustment(
-                    proposal=p, user=request.user, comment=comment
-                ),
-            )
-        return response
+    approve_selected = decision_action(
+        "approve_selected",
+        description=_("Approve the selected adjustments"),
+        title=_("Approve points adjustments"),
+        question=_(
+            "Apply these adjustments? Your own proposals are refused: another "
+            "approver must decide them."
+        ),
+        decide=lambda p, request: services.approve_adjustment(proposal=p, user=request.user),
+        done=_adjustments_decided,
+        pending=_proposed,
+    )
+    reject_selected = decision_action(
+        "reject_selected",
+        description=_("Reject the selected adjustments"),
+        title=_("Reject points adjustments"),
+        question=_("Reject these adjustments? Nothing is applied."),
+        decide=lambda p, request: services.reject_adjustment(
+            proposal=p,
+            user=request.user,
+            comment=str(_("Rejected in the administration by %(user)s"))
+            % {"user": request.user.get_username()},
+        ),
+        done=_adjustments_decided,
+        pending=_proposed,
+    )

@@ -3,10 +3,11 @@ business-unit scoping, lists that stay fast on big tables, read-only history."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group, Permission
 from django.core.paginator import Paginator
@@ -17,6 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from crm.errors import DomainError
 from crm.roles import role_label
 from crm.selectors.customers import estimated_row_count
 from crm.selectors.sources import source_label
@@ -84,6 +86,75 @@ def confirm_action(
         "action_checkbox_name": ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+def decide_confirmed(
+    modeladmin: admin.ModelAdmin[Any],
+    request: HttpRequest,
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    title: Any,
+    question: Any,
+    decide: Callable[[Any], object],
+    done: Callable[[int], str],
+    label: Callable[[Any], str] = lambda row: f"#{row.pk}",
+) -> TemplateResponse | None:
+    """A confirmed bulk decision: after the confirmation page, ``decide(row)`` for each selected
+    row in id order (each its own service call); a row the service refuses shows its
+    ``DomainError`` message under ``label(row)`` and the others still go through; ``done(count)``
+    tells how many were decided."""
+    response = confirm_action(
+        modeladmin, request, queryset, action=action, title=title, question=question
+    )
+    if response is not None:
+        return response
+    decided = 0
+    for row in queryset.order_by("id"):
+        try:
+            decide(row)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{label(row)}: {exc.message}", messages.ERROR)
+        else:
+            decided += 1
+    if decided:
+        modeladmin.message_user(request, done(decided), messages.SUCCESS)
+    return None
+
+
+def decision_action(
+    name: str,
+    *,
+    description: Any,
+    title: Any,
+    question: Any,
+    decide: Callable[[Any, HttpRequest], object],
+    done: Callable[[int], str],
+    label: Callable[[Any], str] = lambda row: f"#{row.pk}",
+    pending: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+) -> Callable[..., TemplateResponse | None]:
+    """An admin action ``name`` for approvers (the admin's ``has_approve_permission``):
+    ``decide_confirmed`` on the selected rows (``pending`` narrows them to those still
+    waiting), ``decide(row, request)`` calling the service."""
+
+    @admin.action(description=description, permissions=["approve"])
+    def action(
+        modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]
+    ) -> TemplateResponse | None:
+        return decide_confirmed(
+            modeladmin,
+            request,
+            pending(queryset) if pending else queryset,
+            action=name,
+            title=title,
+            question=question,
+            decide=lambda row: decide(row, request),
+            done=done,
+            label=label,
+        )
+
+    action.__name__ = name
+    return action
 
 
 class SourceNameMixin:

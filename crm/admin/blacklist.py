@@ -4,20 +4,15 @@ either); rejecting needs a comment and is done in the blacklist queue."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib import admin
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm import services
-from crm.admin.base import ReadOnlyAdmin, confirm_action
-from crm.errors import DomainError
+from crm.admin.base import ReadOnlyAdmin, decision_action
 from crm.models import BlacklistEntry, BlacklistStatus
 
 
@@ -67,46 +62,21 @@ class BlacklistEntryAdmin(ReadOnlyAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("crm.approve_blacklistentry")
 
-    @admin.action(
+    approve_selected = decision_action(
+        "approve_selected",
         description=_("Approve the selected proposals (blacklisting or lifting)"),
-        permissions=["approve"],
-    )
-    def approve_selected(
-        self, request: HttpRequest, queryset: QuerySet[BlacklistEntry]
-    ) -> TemplateResponse | None:
-        response = confirm_action(
-            self,
-            request,
-            queryset,
-            action="approve_selected",
-            title=_("Approve blacklist proposals"),
-            question=_(
-                "Approve these proposals? Proposals of your own are refused: another approver "
-                "must decide them."
-            ),
+        title=_("Approve blacklist proposals"),
+        question=_(
+            "Approve these proposals? Proposals of your own are refused: another approver "
+            "must decide them."
+        ),
+        decide=lambda entry, request: (
+            services.approve_lifting
+            if entry.status == BlacklistStatus.LIFTING
+            else services.approve_blacklisting
+        )(entry=entry, user=request.user),
+        done=lambda count: ngettext(
+            "%(count)d proposal approved.", "%(count)d proposals approved.", count
         )
-        if response is not None:
-            return response
-        approved, refused = 0, []
-        for entry in queryset.order_by("id"):
-            approve: Any = (
-                services.approve_lifting
-                if entry.status == BlacklistStatus.LIFTING
-                else services.approve_blacklisting
-            )
-            try:
-                approve(entry=entry, user=request.user)
-            except DomainError as exc:
-                refused.append(f"#{entry.pk}: {exc.message}")
-            else:
-                approved += 1
-        if approved:
-            self.message_user(
-                request,
-                ngettext("%(count)d proposal approved.", "%(count)d proposals approved.", approved)
-                % {"count": approved},
-                messages.SUCCESS,
-            )
-        for line in refused:
-            self.message_user(request, line, messages.ERROR)
-        return None
+        % {"count": count},
+    )

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from crm import services
-from crm.admin.base import ReadOnlyAdmin, ScopedAdminMixin, confirm_action
-from crm.errors import DomainError
+from crm.admin.base import ReadOnlyAdmin, ScopedAdminMixin, decision_action
 from crm.models import SettlementLine, SettlementStatement
 from crm.selectors.settlement import statement_list
+
+
+def _statements_updated(count: int) -> str:
+    return str(_("%(count)d statements updated.") % {"count": count})
 
 
 class SettlementLineInline(admin.TabularInline[SettlementLine, SettlementStatement]):
@@ -62,46 +64,25 @@ class SettlementStatementAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("crm.approve_settlementstatement"))
 
-    def _run(self, request: HttpRequest, queryset: QuerySet[Any], action: Any) -> None:
-        done = 0
-        for statement in queryset.order_by("id"):
-            try:
-                action(statement=statement.pk, user=request.user)
-            except DomainError as exc:
-                self.message_user(request, f"{statement}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, _("%(count)d statements updated.") % {"count": done})
-
-    @admin.action(description=_("Approve the selected statements"), permissions=["approve"])
-    def approve_selected(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        response = confirm_action(
-            self,
-            request,
-            queryset,
-            action="approve_selected",
-            title=_("Approve settlement statements"),
-            question=_("Approve these statements? Their lines become final."),
-        )
-        if response is None:
-            self._run(request, queryset, services.approve_statement)
-        return response
-
-    @admin.action(description=_("Mark the selected statements settled"), permissions=["approve"])
-    def mark_settled(
-        self, request: HttpRequest, queryset: QuerySet[Any]
-    ) -> TemplateResponse | None:
-        response = confirm_action(
-            self,
-            request,
-            queryset,
-            action="mark_settled",
-            title=_("Mark statements settled"),
-            question=_("Has the money of these statements been paid?"),
-        )
-        if response is None:
-            self._run(request, queryset, services.mark_statement_settled)
-        return response
+    approve_selected = decision_action(
+        "approve_selected",
+        description=_("Approve the selected statements"),
+        title=_("Approve settlement statements"),
+        question=_("Approve these statements? Their lines become final."),
+        decide=lambda statement, request: services.approve_statement(
+            statement=statement.pk, user=request.user
+        ),
+        done=_statements_updated,
+        label=str,
+    )
+    mark_settled = decision_action(
+        "mark_settled",
+        description=_("Mark the selected statements settled"),
+        title=_("Mark statements settled"),
+        question=_("Has the money of these statements been paid?"),
+        decide=lambda statement, request: services.mark_statement_settled(
+            statement=statement.pk, user=request.user
+        ),
+        done=_statements_updated,
+        label=str,
+    )

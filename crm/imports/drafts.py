@@ -121,12 +121,16 @@ def start_draft_import(
     user: Any,
     save_as: str = "",
     header: Sequence[str] = (),
+    job_kind: str = IMPORT_JOB_KIND,
+    params: dict[str, Any] | None = None,
 ) -> Job:
-    """Start the import job of a mapped draft (and save its mapping as ``save_as``, in the
-    same transaction). A dry run reads a second name of the stored file, so the upload stays
-    for the import that may follow it."""
+    """Start the import job (``job_kind``: the transaction import's unless a record importer
+    names its own, with its ``params``) of a mapped draft, and save its mapping as ``save_as``
+    for the draft's kind in the same transaction. A dry run reads a second name of the stored
+    file, so the upload stays for the import that may follow it."""
     upload = second_name(draft.upload) if dry_run else draft.upload
     params = {
+        **(params or {}),
         "upload": upload,
         "filename": draft.filename[:200],
         "business_unit_id": business_unit.pk,
@@ -145,10 +149,9 @@ def start_draft_import(
                     header=header,
                     options=options,
                     user=user,
+                    kind=draft.kind,
                 )
-            return start_job(
-                kind=IMPORT_JOB_KIND, params=params, user=user, business_unit=business_unit
-            )
+            return start_job(kind=job_kind, params=params, user=user, business_unit=business_unit)
     except Exception:
         if dry_run:
             delete_upload(upload)

@@ -7,11 +7,13 @@ import csv
 import io
 import itertools
 import logging
+import os
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
@@ -329,3 +331,23 @@ def cell_text(value: Any) -> str:
     if _UNSTORABLE.search(text) is not None:
         text = _UNSTORABLE.sub("", text)
     return text.strip()
+
+
+def run_on_file(
+    run: Callable[[Table], dict[str, Any]],
+    *,
+    filename: str,
+    data: bytes | None = None,
+    path: Path | None = None,
+) -> dict[str, Any]:
+    """``run(table)`` on a CSV or XLSX file held in memory (``data``) or on disk (``path``,
+    streamed: a text file's encoding is checked to its end before any row is read)."""
+    if path is None:
+        return run(read_upload(data or b"", filename=filename))
+    with path.open("rb") as stream:
+        size = os.fstat(stream.fileno()).st_size
+        table = read_table(stream, filename=filename, size=size)
+        if table.encoding:
+            check_decodes(stream, table.encoding)
+            table = read_table(stream, filename=filename, size=size)
+        return run(table)

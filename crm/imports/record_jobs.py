@@ -9,29 +9,24 @@ importer's kind), so "Import this file" after a dry run
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from crm.imports.drafts import ImportDraft, second_name
-from crm.imports.files import ImportFileError, Table, check_decodes, read_table, read_upload
-from crm.imports.mapping import save_mapping
+from crm.imports.drafts import ImportDraft, start_draft_import
+from crm.imports.files import ImportFileError, Table, run_on_file
 from crm.imports.options import ImportOptions
 from crm.imports.records import (
     RESULT_LABELS,
     RecordImporter,
     import_records,
-    rows_read_message,
 )
-from crm.imports.reports import ALL_ERRORS, MAX_REPORTED_ERRORS, keep_error_report
-from crm.imports.running import _ProgressOutside, delete_upload, upload_path
+from crm.imports.reports import ALL_ERRORS, MAX_REPORTED_ERRORS
+from crm.imports.running import run_upload_job
 from crm.jobs import JobContext, job_handler
 from crm.models import BusinessUnit, Job, User
-from crm.services import start_job
 
 _IMPORTERS: dict[str, RecordImporter] = {}
 
@@ -91,15 +86,7 @@ def run_record_import(
             **extra,
         )
 
-    if path is None:
-        return run(read_upload(data or b"", filename=filename))
-    with path.open("rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
-        table = read_table(stream, filename=filename, size=size)
-        if table.encoding:
-            check_decodes(stream, table.encoding)
-            table = read_table(stream, filename=filename, size=size)
-        return run(table)
+    return run_on_file(run, filename=filename, data=data, path=path)
 
 
 def register_record_job(importer: RecordImporter) -> None:
@@ -112,85 +99,20 @@ def register_record_job(importer: RecordImporter) -> None:
 
 
 def _run_job(ctx: JobContext, importer: RecordImporter) -> dict[str, Any]:
-    """Params: ``upload``, ``filename``, ``business_unit_id``, ``dry_run``, ``options``. The
-    stored file is deleted whatever happens; every error goes to the job's report file."""
-    params = ctx.params
-    name = params.get("upload", "")
-    dry_run = bool(params.get("dry_run"))
-    try:
-        ctx.progress(1, _("Reading the file"))
-        unit = BusinessUnit.objects.get(pk=params["business_unit_id"])
-        path = upload_path(name)
-        if not path.is_file():
-            raise ImportFileError(_("The uploaded file is missing; upload it again."))
-        side = _ProgressOutside(ctx) if dry_run else None
+    """The importer on the job's stored file (``crm.imports.running.run_upload_job``)."""
 
-        def report(fraction: float, rows: int) -> None:
-            target = side if side is not None else ctx
-            target.progress(2 + 97 * fraction, rows_read_message(rows))
+    def run(**kwargs: Any) -> dict[str, Any]:
+        return run_record_import(
+            importer=importer, user=ctx.job.created_by, max_errors=ALL_ERRORS, **kwargs
+        )
 
-        try:
-            result = run_record_import(
-                importer=importer,
-                business_unit=unit,
-                user=ctx.job.created_by,
-                path=path,
-                filename=params.get("filename", name),
-                dry_run=dry_run,
-                options=ImportOptions.from_dict(params.get("options")),
-                progress=report,
-                max_errors=ALL_ERRORS,
-            )
-        finally:
-            if side is not None:
-                side.close()
-        result = keep_error_report(ctx.job.pk, result, key_label=importer.key_label)
-    finally:
-        delete_upload(name)
-    return {**result, "dry_run": dry_run, "filename": params.get("filename")}
+    return run_upload_job(ctx, run, key_label=importer.key_label)
 
 
-def start_record_import(
-    *,
-    draft: ImportDraft,
-    business_unit: BusinessUnit,
-    options: ImportOptions,
-    dry_run: bool,
-    user: Any,
-    save_as: str = "",
-    header: Sequence[str] = (),
-) -> Job:
-    """Start the job of a mapped draft of a record importer (and save its mapping as
-    ``save_as`` in the same transaction); a dry run reads a second name of the upload, so
-    the file stays for the import that may follow."""
+def start_record_import(*, draft: ImportDraft, **kwargs: Any) -> Job:
+    """Start the job of a mapped draft of a record importer (``start_draft_import`` with the
+    importer's job kind; the params name the importer)."""
     importer = get_importer(draft.kind)
-    upload = second_name(draft.upload) if dry_run else draft.upload
-    params = {
-        "record_import": importer.kind,
-        "upload": upload,
-        "filename": draft.filename[:200],
-        "business_unit_id": business_unit.pk,
-        "source": draft.source,
-        "channel": draft.channel,
-        "dry_run": dry_run,
-        "options": options.as_dict(),
-        "kept_upload": draft.upload if dry_run else "",
-    }
-    try:
-        with transaction.atomic():
-            if save_as:
-                save_mapping(
-                    business_unit=business_unit,
-                    name=save_as,
-                    header=header,
-                    options=options,
-                    user=user,
-                    kind=importer.kind,
-                )
-            return start_job(
-                kind=importer.job_kind, params=params, user=user, business_unit=business_unit
-            )
-    except Exception:
-        if dry_run:
-            delete_upload(upload)
-        raise
+    return start_draft_import(
+        draft=draft, job_kind=importer.job_kind, params={"record_import": importer.kind}, **kwargs
+    )

@@ -20,10 +20,8 @@ from crm.imports.columns import check_positions, column_positions, is_line_level
 from crm.imports.files import (
     ImportFileError,
     Table,
-    check_decodes,
     is_blank,
-    read_table,
-    read_upload,
+    run_on_file,
 )
 from crm.imports.grouping import count_orders, group_orders, order_key
 from crm.imports.options import ImportOptions
@@ -229,14 +227,7 @@ def run_transaction_import(
         )
         return outcome.as_dict(max_errors=max_errors)
 
-    if path is None:
-        return run(read_upload(data or b"", filename=filename))
-    with path.open("rb") as stream:
-        table = read_table(stream, filename=filename, size=os.fstat(stream.fileno()).st_size)
-        if table.encoding:  # a text file: its encoding checked to the end before any row
-            check_decodes(stream, table.encoding)
-            table = read_table(stream, filename=filename, size=os.fstat(stream.fileno()).st_size)
-        return run(table)
+    return run_on_file(run, filename=filename, data=data, path=path)
 
 
 # --- Error reports -----------------------------------------------------------------------
@@ -316,46 +307,59 @@ RESULT_LABELS = {
 )
 def import_transactions_job(ctx: JobContext) -> dict[str, Any]:
     """Params: ``upload`` (stored name), ``filename``, ``business_unit_id``, ``source``,
-    ``channel``, ``dry_run``, ``options`` (``ImportOptions.as_dict()``). The stored file is
-    deleted whatever happens."""
+    ``channel``, ``dry_run``, ``options`` (``ImportOptions.as_dict()``)."""
+    params = ctx.params
+
+    def run(**kwargs: Any) -> dict[str, Any]:
+        return run_transaction_import(
+            source=params.get("source", ""),
+            channel=params.get("channel", Channel.OTHER),
+            max_errors=ALL_ERRORS,
+            **kwargs,
+        )
+
+    return run_upload_job(ctx, run)
+
+
+def run_upload_job(
+    ctx: JobContext, run: Callable[..., dict[str, Any]], *, key_label: Any = None
+) -> dict[str, Any]:
+    """What every import job does around its importer: read the params (``upload``,
+    ``filename``, ``business_unit_id``, ``dry_run``, ``options``), call ``run(business_unit=,
+    path=, filename=, dry_run=, options=, progress=)`` (a dry run's progress written through a
+    connection of its own), keep every error in the job's report file, and delete the stored
+    file whatever happens."""
     params = ctx.params
     name = params.get("upload", "")
+    dry_run = bool(params.get("dry_run"))
     try:
         ctx.progress(1, _("Reading the file"))
         unit = BusinessUnit.objects.get(pk=params["business_unit_id"])
         path = upload_path(name)
         if not path.is_file():
             raise ImportFileError(_("The uploaded file is missing; upload it again."))
-
-        dry_run = bool(params.get("dry_run"))
         side = _ProgressOutside(ctx) if dry_run else None
 
         def report(fraction: float, rows: int) -> None:
             message = ngettext("%(count)s row read", "%(count)s rows read", rows) % {"count": rows}
-            if side is not None:
-                side.progress(2 + 97 * fraction, message)
-            else:
-                ctx.progress(2 + 97 * fraction, message)
+            (side or ctx).progress(2 + 97 * fraction, message)
 
         try:
-            result = run_transaction_import(
+            result = run(
                 business_unit=unit,
-                source=params.get("source", ""),
                 path=path,
                 filename=params.get("filename", name),
-                channel=params.get("channel", Channel.OTHER),
                 dry_run=dry_run,
-                progress=report,
                 options=ImportOptions.from_dict(params.get("options")),
-                max_errors=ALL_ERRORS,
+                progress=report,
             )
         finally:
             if side is not None:
                 side.close()
-        result = keep_error_report(ctx.job.pk, result)  # every error in a file, 200 here
+        result = keep_error_report(ctx.job.pk, result, key_label=key_label)
     finally:
         delete_upload(name)
-    return {**result, "dry_run": bool(params.get("dry_run")), "filename": params.get("filename")}
+    return {**result, "dry_run": dry_run, "filename": params.get("filename")}
 
 
 class _ProgressOutside:

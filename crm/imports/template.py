@@ -94,18 +94,11 @@ def template_rows() -> list[dict[str, Any]]:
     ]
 
 
-def _table() -> tuple[list[str], list[list[str]]]:
+def template_table() -> tuple[list[str], list[list[str]]]:
+    """The template's headers (in the active language) and rows."""
     columns = TEMPLATE_COLUMNS
     rows = [[str(row.get(column, "")) for column in columns] for row in template_rows()]
     return template_headers(), rows
-
-
-def template_csv() -> bytes:
-    return table_csv(*_table())
-
-
-def template_xlsx() -> bytes:
-    return table_xlsx(*_table(), title=_("Transactions"))
 
 
 def table_csv(headers: list[str], rows: list[list[str]]) -> bytes:

@@ -76,14 +76,29 @@ def forget_source_names() -> None:
     _cache.clear()
 
 
+def _app_name(code: str) -> Any:
+    """The name of the project's app labelled ``code`` (an app's services write records under
+    its label, e.g. ``accounts``), or ``None``."""
+    from crm.registry import project_apps
+
+    return next((c.verbose_name for c in project_apps() if c.label == code), None)
+
+
 def source_label(code: str | None, *, language: str | None = None) -> str:
-    """The name of the source ``code`` in the language (the active one by default); the
-    code itself when it has no name; ``""`` for no code."""
+    """The name of the source ``code`` in the language (the active one by default): a named
+    source system's, else the name of the project's app of that label; the code itself when
+    it has no name; ``""`` for no code."""
     if not code:
         return ""
     names = source_names().get(code)
     if names is None:
-        return code
+        app = _app_name(code)
+        if app is None:
+            return code
+        if language is None:
+            return str(app)
+        with translation.override(language):
+            return str(app)
     lang = (language or translation.get_language() or "zh-hans").lower()
     return names[1] if lang.startswith("en") else names[0]
 
@@ -92,6 +107,6 @@ def readable_identity(text: str) -> str:
     """A masked identity as people read it: an external id's source by name
     (``online_retail:****47`` → ``线上商城 ****47``); anything else as it is."""
     source, sep, rest = text.partition(":")
-    if sep and source in source_names():
-        return f"{source_label(source)} {rest}"
+    if sep and (name := source_label(source)) != source:
+        return f"{name} {rest}"
     return text

@@ -157,65 +157,6 @@ def _decide(
     return locked
 
 
-# The fields each decision writes: the blacklisting's own, or its lifting's.
-_DECISION_FIELDS = ("decided_by", "decided_at", "decision_comment")
-_LIFT_DECISION_FIELDS = ("lift_decided_by", "lift_decided_at", "lift_comment")
-
-
-def _decide_and_record(
-    entry: BlacklistEntry | int,
-    user: Any,
-    *,
-    waiting: str,
-    proposer_field: str,
-    to: str,
-    fields: tuple[str, str, str],
-    comment: str,
-    event: str,
-    summary: str,
-) -> BlacklistEntry:
-    """One four-eyes decision: lock, re-check, move the entry ``to`` a state, record who,
-    when and why in ``fields``, and the timeline event."""
-    with transaction.atomic():
-        locked = _decide(entry, user, waiting, proposer_field)
-        locked.status = to
-        for name, value in zip(fields, (user, timezone.now(), comment), strict=True):
-            setattr(locked, name, value)
-        locked.save(update_fields=["status", *fields])
-        _event(locked, event, summary, user)
-    return locked
-
-
-def approve_blacklisting(
-    *, entry: BlacklistEntry | int, user: Any, comment: str = ""
-) -> BlacklistEntry:
-    return _decide_and_record(
-        entry,
-        user,
-        waiting=BlacklistStatus.PROPOSED,
-        proposer_field="proposed_by",
-        to=BlacklistStatus.ACTIVE,
-        fields=_DECISION_FIELDS,
-        comment=_text(comment, "comment", required=False, label=_("Comment")),
-        event=EVENT_ACTIVATED,
-        summary="Customer blacklisted",
-    )
-
-
-def reject_blacklisting(*, entry: BlacklistEntry | int, user: Any, comment: str) -> BlacklistEntry:
-    return _decide_and_record(
-        entry,
-        user,
-        waiting=BlacklistStatus.PROPOSED,
-        proposer_field="proposed_by",
-        to=BlacklistStatus.REJECTED,
-        fields=_DECISION_FIELDS,
-        comment=_text(comment, "comment", required=True, label=_("Comment")),
-        event=EVENT_REJECTED,
-        summary="Blacklisting rejected",
-    )
-
-
 def propose_lifting(*, entry: BlacklistEntry | int, user: Any, reason: str) -> BlacklistEntry:
     """Propose to lift an active blacklisting; it stays in force until approved."""
     _require(user, PROPOSE_PERMISSION, _("You may not propose to lift a blacklisting."))
@@ -235,33 +176,72 @@ def propose_lifting(*, entry: BlacklistEntry | int, user: Any, reason: str) -> B
     return locked
 
 
+# The two steps that wait for a four-eyes decision: who proposed the step, and the fields
+# recording who decided it, when and why.
+_STEPS = {
+    BlacklistStatus.PROPOSED: ("proposed_by", ("decided_by", "decided_at", "decision_comment")),
+    BlacklistStatus.LIFTING: (
+        "lift_proposed_by",
+        ("lift_decided_by", "lift_decided_at", "lift_comment"),
+    ),
+}
+# (step, approved?) -> the state the entry moves to, the timeline event and its summary
+_OUTCOMES = {
+    (BlacklistStatus.PROPOSED, True): (
+        BlacklistStatus.ACTIVE,
+        EVENT_ACTIVATED,
+        "Customer blacklisted",
+    ),
+    (BlacklistStatus.PROPOSED, False): (
+        BlacklistStatus.REJECTED,
+        EVENT_REJECTED,
+        "Blacklisting rejected",
+    ),
+    (BlacklistStatus.LIFTING, True): (BlacklistStatus.LIFTED, EVENT_LIFTED, "Blacklisting lifted"),
+    # refusing to lift: the blacklisting stays active
+    (BlacklistStatus.LIFTING, False): (
+        BlacklistStatus.ACTIVE,
+        EVENT_LIFTING_REJECTED,
+        "Lifting of the blacklisting rejected",
+    ),
+}
+
+
+def _decide_step(
+    entry: BlacklistEntry | int, user: Any, *, step: BlacklistStatus, approve: bool, comment: str
+) -> BlacklistEntry:
+    """One four-eyes decision on the entry waiting in ``step``: a rejection needs a comment;
+    lock, re-check, move the entry on, record who, when and why, and the timeline event."""
+    comment = _text(comment, "comment", required=not approve, label=_("Comment"))
+    proposer_field, fields = _STEPS[step]
+    to, event, summary = _OUTCOMES[step, approve]
+    with transaction.atomic():
+        locked = _decide(entry, user, step, proposer_field)
+        locked.status = to
+        for name, value in zip(fields, (user, timezone.now(), comment), strict=True):
+            setattr(locked, name, value)
+        locked.save(update_fields=["status", *fields])
+        _event(locked, event, summary, user)
+    return locked
+
+
+def approve_blacklisting(
+    *, entry: BlacklistEntry | int, user: Any, comment: str = ""
+) -> BlacklistEntry:
+    return _decide_step(entry, user, step=BlacklistStatus.PROPOSED, approve=True, comment=comment)
+
+
+def reject_blacklisting(*, entry: BlacklistEntry | int, user: Any, comment: str) -> BlacklistEntry:
+    return _decide_step(entry, user, step=BlacklistStatus.PROPOSED, approve=False, comment=comment)
+
+
 def approve_lifting(*, entry: BlacklistEntry | int, user: Any, comment: str = "") -> BlacklistEntry:
-    return _decide_and_record(
-        entry,
-        user,
-        waiting=BlacklistStatus.LIFTING,
-        proposer_field="lift_proposed_by",
-        to=BlacklistStatus.LIFTED,
-        fields=_LIFT_DECISION_FIELDS,
-        comment=_text(comment, "comment", required=False, label=_("Comment")),
-        event=EVENT_LIFTED,
-        summary="Blacklisting lifted",
-    )
+    return _decide_step(entry, user, step=BlacklistStatus.LIFTING, approve=True, comment=comment)
 
 
 def reject_lifting(*, entry: BlacklistEntry | int, user: Any, comment: str) -> BlacklistEntry:
     """Refuse to lift: the blacklisting stays active."""
-    return _decide_and_record(
-        entry,
-        user,
-        waiting=BlacklistStatus.LIFTING,
-        proposer_field="lift_proposed_by",
-        to=BlacklistStatus.ACTIVE,
-        fields=_LIFT_DECISION_FIELDS,
-        comment=_text(comment, "comment", required=True, label=_("Comment")),
-        event=EVENT_LIFTING_REJECTED,
-        summary="Lifting of the blacklisting rejected",
-    )
+    return _decide_step(entry, user, step=BlacklistStatus.LIFTING, approve=False, comment=comment)
 
 
 def _strictness(entry: BlacklistEntry) -> tuple[int, Any, int]:

@@ -192,6 +192,27 @@ def _fill_blanks(customer: Customer, attributes: Mapping[str, Any]) -> list[str]
     return changed
 
 
+def _add_identities(
+    customer: Customer,
+    identities: list[IdentityInput],
+    *,
+    source: str,
+    business_unit: BusinessUnit | None,
+) -> None:
+    """Give ``customer`` these (normalized, unowned) identities, supplied by ``source``."""
+    Identity.objects.bulk_create(
+        Identity(
+            customer=customer,
+            type=i.type,
+            value=i.value,
+            verified=i.verified,
+            source=source[:40],
+            business_unit=business_unit,
+        )
+        for i in identities
+    )
+
+
 def resolve_customer(
     *,
     identities: Iterable[IdentityInput],
@@ -257,17 +278,7 @@ def _resolve(
             name_is_generated=not attrs.get("display_name"),
             source=source[:40],
         )
-        Identity.objects.bulk_create(
-            Identity(
-                customer=customer,
-                type=i.type,
-                value=i.value,
-                verified=i.verified,
-                source=source[:40],
-                business_unit=business_unit,
-            )
-            for i in wanted
-        )
+        _add_identities(customer, wanted, source=source, business_unit=business_unit)
         record_event(
             customer=customer,
             type="customer.created",
@@ -298,17 +309,7 @@ def _resolve(
         is not None
     ]
     if missing:
-        Identity.objects.bulk_create(
-            Identity(
-                customer=best,
-                type=i.type,
-                value=i.value,
-                verified=i.verified,
-                source=source[:40],
-                business_unit=business_unit,
-            )
-            for i in missing
-        )
+        _add_identities(best, missing, source=source, business_unit=business_unit)
         record_event(
             customer=best,
             type="identity.added",

@@ -37,9 +37,7 @@ from collections.abc import Callable, Iterable
 from django.db import OperationalError, connection, transaction
 from psycopg.errors import DeadlockDetected
 
-from crm.errors import DomainError
 from crm.models import BusinessUnit, TransactionKind
-from crm.normalizers import InvalidIdentity
 from crm.services.transaction_bulk_plan import _is_plain, _Owners, _Plan, _plan_batch
 from crm.services.transaction_bulk_writes import _flush, _RaceLost
 from crm.services.transaction_conflicts import stored_orders
@@ -47,12 +45,10 @@ from crm.services.transaction_customers import _keys
 from crm.services.transaction_input import (
     BATCH_SIZE,
     IngestResult,
-    InvalidTransaction,
     TransactionInput,
     _checked_source,
     _Clean,
-    _row_error,
-    validate_transaction,
+    validate_batch,
 )
 from crm.services.transactions import _batches, _ingest_batch, _ingest_batch_retrying
 
@@ -100,12 +96,7 @@ def _run(
     read = 0
     for batch in _batches(rows, batch_size):
         result.received += len(batch)
-        clean: list[_Clean] = []
-        for row in batch:
-            try:
-                clean.append(validate_transaction(row))
-            except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
-                result.errors.append(_row_error(row, exc.field or "", exc.message))
+        clean = validate_batch(batch, result)
         chunk.append(clean)
         read += sum(max(1, len(row.lines)) for row in batch)
         if read >= chunk_rows:

@@ -19,6 +19,7 @@ from crm.models import (
     Channel,
     TransactionKind,
 )
+from crm.normalizers import InvalidIdentity
 from crm.services.customers import (
     IdentityInput,
     clean_attributes,
@@ -225,3 +226,15 @@ def _checked_source(source: str) -> str:
 
 def _row_error(row: TransactionInput, field_name: str, reason: str) -> RowError:
     return RowError(row.line_number, field_name, reason, str(row.external_id))
+
+
+def validate_batch(batch: list[TransactionInput], result: IngestResult) -> list[_Clean]:
+    """The batch's valid rows; each invalid one goes to ``result.errors`` with its line and
+    field (what both ingestion paths do before writing)."""
+    clean: list[_Clean] = []
+    for row in batch:
+        try:
+            clean.append(validate_transaction(row))
+        except (InvalidIdentity, DomainError) as exc:
+            result.errors.append(_row_error(row, exc.field or "", exc.message))
+    return clean

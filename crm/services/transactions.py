@@ -25,7 +25,6 @@ from crm.models import (
     TransactionKind,
     TransactionStatus,
 )
-from crm.normalizers import InvalidIdentity
 from crm.registry import notify_transactions_stored
 from crm.services.transaction_conflicts import (
     conflict_error,
@@ -47,8 +46,8 @@ from crm.services.transaction_input import (
     TransactionInput,
     _checked_source,
     _Clean,
-    _row_error,
     _taken_error,
+    validate_batch,
     validate_transaction,
 )
 from crm.services.transaction_links import NET_ORIGINALS_SQL, link_waiting_cancellations
@@ -95,12 +94,7 @@ def _ingest(
     result = IngestResult()
     for batch in _batches(rows, batch_size):
         result.received += len(batch)
-        clean: list[_Clean] = []
-        for row in batch:
-            try:
-                clean.append(validate_transaction(row))
-            except (InvalidTransaction, InvalidIdentity, DomainError) as exc:
-                result.errors.append(_row_error(row, exc.field or "", exc.message))
+        clean = validate_batch(batch, result)
         if clean:
             result.add(_ingest_batch_retrying(unit, source, clean, report=True))
         if progress:

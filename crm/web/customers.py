@@ -32,6 +32,7 @@ from crm.models import (
 )
 from crm.money import format_money
 from crm.normalizers import mask_phone
+from crm.policy import get_visible_or_404
 from crm.registry import customer_panels, merge_handlers
 from crm.web.blacklist import banner_context
 from crm.web.components import customer_name_html, paginate
@@ -210,7 +211,7 @@ def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required("crm.add_customertag", raise_exception=True)
 def customer_tag(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = get_object_or_404(Customer.objects.live(), pk=pk)
+    customer = get_visible_or_404(Customer.objects.live(), request.user, pk=pk)
     tag = get_object_or_404(Tag, pk=_int_or_none(request.POST.get("tag")) or 0)
     if request.POST.get("action") == "remove":
         if not request.user.has_perm("crm.delete_customertag"):

@@ -1,10 +1,14 @@
-"""Forms of the transaction import: the upload, and the column mapping with its options."""
+"""Forms of the import screens (``crm.web.record_imports``): the upload (the unit and the
+file; a record importer's kind, or the transaction import's source and channel) and the column
+mapping (one select per column of the importer's ``ColumnSet``; the transaction import adds its
+number convention, time zone and currency)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.validators import RegexValidator
@@ -12,9 +16,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm import imports
-from crm.imports.columns import column_label
+from crm.imports.columns import TRANSACTION_COLUMNS, ColumnSet
 from crm.imports.options import DECIMAL_COMMA, DECIMAL_POINT, ImportOptions
 from crm.models import TIME_ZONE_CHOICES, BusinessUnit, Channel
+
+if TYPE_CHECKING:
+    from crm.imports.records import RecordImporter
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -101,10 +108,113 @@ class TransactionUploadForm(UploadForm):
         return str(self.cleaned_data["source"]).strip().lower()
 
 
-class ColumnMappingForm(forms.Form):
-    """One select per known column (``col_<column>``: the index of the file's header, or
-    empty), the number convention, the file's time zone, the currency of rows without one and
-    an optional name to save the mapping under."""
+class RecordUploadForm(UploadForm):
+    """A record importer's upload: what the file holds (one of the screens' kinds)."""
+
+    kind = forms.ChoiceField(
+        label=gettext_lazy("What the file holds"),
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+    )
+    field_order = ["kind", "business_unit", "file"]
+
+    def __init__(self, *args: Any, importers: Sequence[RecordImporter], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["kind"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(i.kind, i.label) for i in importers]
+        if importers and not self.is_bound:
+            self.initial.setdefault("kind", importers[0].kind)
+        units = self.fields["business_unit"].queryset  # type: ignore[attr-defined]
+        if not self.is_bound and len(units) == 1:  # one unit: nothing to choose
+            self.initial.setdefault("business_unit", units[0].pk)
+
+
+class MappingForm(forms.Form):
+    """``col_<column>``: the index of the file's header holding the column, or empty, for
+    each column of ``columns``; ``save_as``: a name to save the mapping under for the unit."""
+
+    # A column's own requiredness is checked by its field; False where it depends on the
+    # other columns chosen (the subclass's ``clean``).
+    fields_required = True
+
+    save_as = forms.CharField(
+        label=gettext_lazy("Save this mapping as"),
+        max_length=80,
+        required=False,
+        help_text=gettext_lazy(
+            "Optional. A file of this unit with the same headers gets it proposed next time."
+        ),
+        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, header: Sequence[str], columns: ColumnSet, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.header = list(header)
+        self.columns = columns
+        choices = [("", _("— not in the file —"))] + [
+            (str(index), text or _("(column %(number)s, no name)") % {"number": index + 1})
+            for index, text in enumerate(self.header)
+        ]
+        fields = {
+            f"col_{column}": forms.TypedChoiceField(
+                label=columns.label(column),
+                choices=choices,
+                coerce=int,
+                empty_value=None,
+                required=self.fields_required and column in columns.required,
+                error_messages={"required": _("Required: pick the file's column that holds this.")},
+                widget=forms.Select(attrs={"class": "form-select", "data-import-column": column}),
+            )
+            for column in columns.columns
+        }
+        self.fields = {**fields, **self.fields}
+
+    def column_fields(self) -> list[tuple[str, forms.BoundField, bool]]:
+        return [(c, self[f"col_{c}"], c in self.columns.required) for c in self.columns.columns]
+
+    def chosen(self) -> dict[str, int]:
+        """``column -> index`` of the valid choices (in ``clean`` and after it)."""
+        data = self.cleaned_data
+        return {
+            c: data[f"col_{c}"] for c in self.columns.columns if data.get(f"col_{c}") is not None
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        taken: dict[int, str] = {}
+        for column, index in self.chosen().items():
+            if index in taken:
+                self.add_error(
+                    f"col_{column}",
+                    _("“%(header)s” is already chosen for “%(other)s”; pick each column once.")
+                    % {"header": self.header[index], "other": self.columns.label(taken[index])},
+                )
+            else:
+                taken[index] = column
+        return data
+
+    def mapping(self) -> dict[str, int]:
+        """``column -> index`` as chosen, valid or not (what the preview shows)."""
+        values = self.data if self.is_bound else self.initial
+        chosen = {}
+        for column in self.columns.columns:
+            value = values.get(f"col_{column}")
+            raw = "" if value is None else str(value)
+            if raw.isdigit() and int(raw) < len(self.header):
+                chosen[column] = int(raw)
+        return chosen
+
+    def options(self) -> ImportOptions:
+        return ImportOptions(mapping=self.chosen())
+
+
+class ColumnMappingForm(MappingForm):
+    """The transaction import's mapping: which columns are required depends on the others
+    (the amount may come from the order lines), plus the number convention, the file's time
+    zone and the currency of rows without one."""
+
+    fields_required = False
+    field_order = ["decimal_mark", "time_zone", "currency", "save_as"]
 
     decimal_mark = forms.ChoiceField(
         label=gettext_lazy("Numbers in this file"),
@@ -131,48 +241,19 @@ class ColumnMappingForm(forms.Form):
             attrs={"class": "form-control text-uppercase", "autocomplete": "off", "size": 4}
         ),
     )
-    save_as = forms.CharField(
-        label=gettext_lazy("Save this mapping as"),
-        max_length=80,
-        required=False,
-        help_text=gettext_lazy(
-            "Optional. A file of this unit with the same headers gets it proposed next time."
-        ),
-        widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}),
-    )
 
     def __init__(self, *args: Any, header: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.header = list(header)
-        choices = [("", _("— not in the file —"))] + [
-            (str(index), text or _("(column %(number)s, no name)") % {"number": index + 1})
-            for index, text in enumerate(self.header)
-        ]
-        mapping_fields = {}
-        for column in imports.COLUMNS:
-            # which columns are required depends on the others (missing_columns), see clean()
-            mapping_fields[f"col_{column}"] = forms.TypedChoiceField(
-                label=column_label(column),
-                choices=choices,
-                coerce=int,
-                empty_value=None,
-                required=False,
-                widget=forms.Select(attrs={"class": "form-select", "data-import-column": column}),
-            )
-        self.fields = {**mapping_fields, **self.fields}
-
-    def column_fields(self) -> list[tuple[str, forms.BoundField, bool]]:
-        return [
-            (column, self[f"col_{column}"], column in imports.REQUIRED_COLUMNS)
-            for column in imports.COLUMNS
-        ]
+        kwargs.setdefault("columns", TRANSACTION_COLUMNS)
+        super().__init__(*args, header=header, **kwargs)
+        # the column selects first, then the options in their order
+        self.order_fields([f"col_{c}" for c in self.columns.columns] + self.field_order)
 
     def clean_currency(self) -> str:
         return str(self.cleaned_data.get("currency") or "").strip().upper()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        chosen = {c: data[f"col_{c}"] for c in imports.COLUMNS if data.get(f"col_{c}") is not None}
+        chosen = self.chosen()
         for column in imports.missing_columns(chosen):
             if f"col_{column}" not in self.errors:
                 self.add_error(f"col_{column}", _required_message(column))
@@ -184,16 +265,6 @@ class ColumnMappingForm(forms.Form):
                     "(product code, quantity, unit price…): keep one of them."
                 ),
             )
-        taken: dict[int, str] = {}
-        for column, index in chosen.items():
-            if index in taken:
-                self.add_error(
-                    f"col_{column}",
-                    _("“%(header)s” is already chosen for “%(other)s”; pick each column once.")
-                    % {"header": self.header[index], "other": column_label(taken[index])},
-                )
-            else:
-                taken[index] = column
         if data.get("col_currency") is None and "currency" not in self.errors:
             currency = data.get("currency") or ""
             if not currency:
@@ -207,67 +278,51 @@ class ColumnMappingForm(forms.Form):
                 )
         return data
 
-    def mapping(self) -> dict[str, int]:
-        """``column -> index`` as chosen, valid or not (what the preview shows)."""
-        values = self.data if self.is_bound else self.initial
-        chosen = {}
-        for column in imports.COLUMNS:
-            value = values.get(f"col_{column}")
-            raw = "" if value is None else str(value)
-            if raw.isdigit() and int(raw) < len(self.header):
-                chosen[column] = int(raw)
-        return chosen
-
     def options(self) -> ImportOptions:
         data = self.cleaned_data
-        mapping = {c: data[f"col_{c}"] for c in imports.COLUMNS if data.get(f"col_{c}") is not None}
         return ImportOptions(
-            mapping=mapping,
+            mapping=self.chosen(),
             decimal_mark=data["decimal_mark"],
             time_zone=data["time_zone"],
             currency=data.get("currency") or "CNY",
         )
 
 
-def column_docs() -> list[dict[str, Any]]:
-    """The known columns for the upload page's help: code, Chinese names, content."""
-    descriptions = {
-        "external_id": _("The order id in the source system."),
-        "occurred_at": _(
+# The transaction import's columns as its upload page documents them.
+TRANSACTION_COLUMN_DOCS = replace(
+    TRANSACTION_COLUMNS,
+    descriptions={
+        "external_id": gettext_lazy("The order id in the source system."),
+        "occurred_at": gettext_lazy(
             "2024-05-01 14:30, 2024/5/1 14:30:00 or ISO 8601; without a zone it is read in "
             "the file's time zone, chosen in the next step."
         ),
-        "amount": _("1234.50 or 1.234,50: the number convention is chosen in the next step."),
-        "currency": _(
+        "amount": gettext_lazy(
+            "1234.50 or 1.234,50: the number convention is chosen in the next step."
+        ),
+        "currency": gettext_lazy(
             "Three-letter code or 人民币/RMB/元; without this column: chosen in the next step."
         ),
-        "channel": _(
+        "channel": gettext_lazy(
             "A channel code (store, tmall, jd, …) or its Chinese name; empty: the default channel."
         ),
-        "kind": _("purchase or cancellation (购买/退货); a cancellation's amount is negative."),
-        "original_external_id": _("For a cancellation: the order it cancels."),
-        "mobile": _("Customer's mobile phone."),
-        "email": _("Customer's e-mail."),
-        "wechat_unionid": _("Customer's WeChat unionid."),
-        "customer_external_id": _("Customer's id in the source system."),
-        "name": _("Customer's name, used when a new customer is created."),
-        "region": _("The customer's region or country, kept on a new customer."),
-        "lines": _("Optional: order lines as a JSON list of objects."),
-        "sku": _("One row per order line: the rows of one order id become one order."),
-        "product": _("The line's product name."),
-        "quantity": _("The line's quantity; a return has a negative quantity."),
-        "unit_price": _("The line's unit price."),
-        "line_amount": _(
+        "kind": gettext_lazy(
+            "purchase or cancellation (购买/退货); a cancellation's amount is negative."
+        ),
+        "original_external_id": gettext_lazy("For a cancellation: the order it cancels."),
+        "mobile": gettext_lazy("Customer's mobile phone."),
+        "email": gettext_lazy("Customer's e-mail."),
+        "wechat_unionid": gettext_lazy("Customer's WeChat unionid."),
+        "customer_external_id": gettext_lazy("Customer's id in the source system."),
+        "name": gettext_lazy("Customer's name, used when a new customer is created."),
+        "region": gettext_lazy("The customer's region or country, kept on a new customer."),
+        "lines": gettext_lazy("Optional: order lines as a JSON list of objects."),
+        "sku": gettext_lazy("One row per order line: the rows of one order id become one order."),
+        "product": gettext_lazy("The line's product name."),
+        "quantity": gettext_lazy("The line's quantity; a return has a negative quantity."),
+        "unit_price": gettext_lazy("The line's unit price."),
+        "line_amount": gettext_lazy(
             "The line's amount (quantity × unit price); the lines add up to the order amount."
         ),
-    }
-    return [
-        {
-            "name": column,
-            "label": column_label(column),
-            "aliases": [a for a in aliases if not a.isascii()],
-            "required": column in imports.REQUIRED_COLUMNS,
-            "description": descriptions.get(column, ""),
-        }
-        for column, aliases in imports.COLUMNS.items()
-    ]
+    },
+)

@@ -1,4 +1,4 @@
-"""The transaction import screens, mounted under ``/imports/``."""
+"""The transaction import's screens and every import job's result, under ``/imports/``."""
 
 from django.urls import path
 
@@ -16,29 +16,18 @@ urlpatterns = [
         imports.transaction_import_template,
         name="transaction-import-template",
     ),
+    # an import job's result section and "Import this file": the same views for every
+    # importer (crm.web.record_imports), under the transaction import's URLs and the records'
     path(
         "transactions/<uuid:pk>/result/",
-        imports.transaction_import_result,
+        record_imports.import_result,
         name="transaction-import-result",
     ),
     path(
         "transactions/<uuid:pk>/import/",
-        imports.transaction_import_confirm,
+        record_imports.import_confirm,
         name="transaction-import-confirm",
     ),
-]
-
-# Every record importer's job (accounts, contacts, …): its result section and "Import this
-# file"; the upload and mapping screens are the apps' (crm.web.record_imports).
-urlpatterns += [
-    path(
-        "records/<uuid:pk>/result/",
-        record_imports.record_import_result,
-        name="record-import-result",
-    ),
-    path(
-        "records/<uuid:pk>/import/",
-        record_imports.record_import_confirm,
-        name="record-import-confirm",
-    ),
+    path("records/<uuid:pk>/result/", record_imports.import_result, name="record-import-result"),
+    path("records/<uuid:pk>/import/", record_imports.import_confirm, name="record-import-confirm"),
 ]

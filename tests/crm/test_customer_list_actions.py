@@ -17,7 +17,7 @@ from crm.models import (
     TagCategory,
     TimelineEvent,
 )
-from crm.roles import MARKETING, MEMBER_SERVICE, SALES_REP
+from crm.roles import AUDITOR, MARKETING, MEMBER_SERVICE, SALES_REP
 from crm.services import IdentityInput
 from tests.factories import UserFactory
 
@@ -228,9 +228,9 @@ def test_a_merged_customer_is_never_tagged(vip, marketer, desk):
     assert services.tag_customers(customer_ids=[a.pk, b.pk], tag=vip, actor=marketer) == 1
 
 
-def test_bulk_tagging_needs_the_permission(client, rep, desk, vip):
+def test_bulk_tagging_needs_the_permission(client, unit_a, vip):
     a = make("13800000001", "甲")
-    client.force_login(rep)
+    client.force_login(UserFactory(roles=[AUDITOR], units=[unit_a]))  # reads, tags nothing
     assert "data-bulk-form" not in client.get(reverse("customer-list")).content.decode()
     response = client.post(reverse("customer-bulk-tag"), {"ids": [a.pk], "bulk_tag": vip.pk})
     assert response.status_code == 403

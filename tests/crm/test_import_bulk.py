@@ -4,35 +4,20 @@ stored state) gives the same result (counts, errors, warnings) and the same stor
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 
 import pytest
 from django.db import connection, transaction
-from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm import imports, services
 from crm.models import Customer, DuplicateCandidate, Identity, TimelineEvent, Transaction
 from crm.services import IdentityInput, transaction_bulk
+from tests.crm.import_files import _english_in_own_var, csv_bytes  # noqa: F401
 
 HEADER = ["订单号", "下单时间", "金额", "类型", "原订单号", "手机", "会员号", "姓名"]
 LINE_HEADER = [*HEADER[:2], *HEADER[3:], "商品编码", "数量", "单价"]
-
-
-@pytest.fixture(autouse=True)
-def _english(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    with translation.override("en"):
-        yield
-
-
-def csv_bytes(header, rows) -> bytes:
-    out = io.StringIO(newline="")
-    csv.writer(out).writerows([header, *rows])
-    return out.getvalue().encode()
 
 
 def run(unit, data, *, source="pos", bulk=True, batch_size=1000, dry_run=False):

@@ -7,20 +7,11 @@ import csv
 import io
 from decimal import Decimal
 
-import pytest
-from django.utils import translation
-
 from crm import imports
 from crm.models import Transaction, TransactionStatus
+from tests.crm.import_files import _english_in_own_var  # noqa: F401
 
 HEADER = ["订单号", "下单时间", "金额", "币种", "类型", "原订单号", "手机"]
-
-
-@pytest.fixture(autouse=True)
-def _english(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    with translation.override("en"):
-        yield
 
 
 def run(unit, rows, *, dry_run=False, batch_size=1000, source="pos"):

@@ -15,26 +15,13 @@ from types import SimpleNamespace
 import pytest
 from django.core.management import call_command
 from django.db.models import Sum
-from django.utils import translation
 
 from crm import imports
 from crm.models import Customer, Transaction, TransactionKind
+from tests.crm.import_files import _english_in_own_var, csv_bytes  # noqa: F401
 
 RETAIL = Path("/work/shared/data/online_retail_30k.csv")
 UK = imports.ImportOptions(time_zone="Europe/London", currency="GBP")
-
-
-@pytest.fixture(autouse=True)
-def _english(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    with translation.override("en"):
-        yield
-
-
-def csv_bytes(header, rows) -> bytes:
-    out = io.StringIO(newline="")
-    csv.writer(out).writerows([header, *rows])
-    return out.getvalue().encode("utf-8")
 
 
 def run(unit, data, *, options=UK, dry_run=False, source="online_retail", filename="x.csv"):

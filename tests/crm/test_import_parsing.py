@@ -3,7 +3,6 @@ zones; and what ``inspect_table`` tells the form before anything is imported."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import datetime
 from decimal import Decimal
@@ -12,33 +11,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
-from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from crm import imports
 from crm.imports.numbers import AmountError, IdError
 from crm.models import Customer, Transaction
+from tests.crm.import_files import _english_in_own_var, csv_bytes  # noqa: F401
 
 RETAIL = Path("/work/shared/data/online_retail_30k.csv")
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(autouse=True)
-def _var_dir(settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-
-
-@pytest.fixture(autouse=True)
-def _english():
-    with translation.override("en"):
-        yield
-
-
-def csv_bytes(header, rows, *, delimiter=",", encoding="utf-8") -> bytes:
-    out = io.StringIO(newline="")
-    csv.writer(out, delimiter=delimiter).writerows([header, *rows])
-    return out.getvalue().encode(encoding)
 
 
 def run(unit, data, *, options=None, dry_run=False, source="pos"):

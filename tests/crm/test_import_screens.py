@@ -500,3 +500,26 @@ def test_a_file_gone_before_the_import_starts_sends_back_to_the_upload(
     monkeypatch.setattr("crm.imports.drafts.second_name", gone)
     response = client.post(map_url, mapping_post(action="dry_run"))
     assert response.url == reverse("transaction-import") and not Job.objects.exists()
+
+
+# --- One set of screens for every importer --------------------------------------------------
+
+
+def test_the_transaction_import_is_on_the_screens_every_importer_uses(client, importer, unit_a):
+    client.force_login(importer)
+    page = client.get(reverse("transaction-import"))
+    assert page.templates[0].name == "crm/imports/upload.html"
+    html = page.content.decode()
+    assert (
+        'data-testid="transaction-import-form"' in html
+        and "import-template-transactions-csv" in html
+    )
+    assert "record-import-kind" not in html  # one kind of file: nothing to choose
+
+    mapping = client.get(upload(client, unit_a, csv_bytes(ROWS)).url)
+    assert mapping.templates[0].name == "crm/imports/map.html"
+    used = {t.name for t in mapping.templates}
+    assert "crm/imports/_transaction_options.html" in used
+    assert 'data-testid="import-decimal-mark"' in mapping.content.decode()
+    # the template of a format it does not make is no page
+    assert client.get(reverse("transaction-import-template", args=["pdf"])).status_code == 404
