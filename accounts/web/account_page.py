@@ -121,8 +121,9 @@ def page_context(
         **tab_context(request, account.customer, tab),
     }
     if user.has_perm("accounts.view_creditprofile"):
-        # The credit section (rating and limit in the header too): five queries, constant.
-        context.update(credit_section_context(user, account))
+        # The credit section (rating and limit in the header too): three queries, constant
+        # (the blacklist entry is the banner's).
+        context.update(credit_section_context(user, account, open_entry=context["blacklist"]))
     return context
 
 
