@@ -186,7 +186,7 @@ def contacts_by_department(
     (the number of each group and the rank in it as window functions; the phone and the
     roles read for the shown rows only). ``expand``: the key of a group shown whole (the
     page without JavaScript after "show all")."""
-    params = {
+    params: dict[str, Any] = {
         "account": account.pk,
         "limit": limit,
         "mobile": IdentityType.MOBILE.value,
@@ -198,7 +198,18 @@ def contacts_by_department(
         found = cursor.fetchall()
     groups: dict[str, Department] = {}
     for values in found:
-        row = ContactRow(*values[:9], role_ids=list(values[9] or []))
+        row = ContactRow(
+            id=values[0],
+            person_id=values[1],
+            display_name=values[2],
+            name_is_generated=values[3],
+            is_primary=values[4],
+            title=values[5],
+            department=values[6],
+            left_on=values[7],
+            phone=values[8],
+            role_ids=list(values[9] or []),
+        )
         key = _group_key(row)
         group = groups.get(key)
         if group is None:

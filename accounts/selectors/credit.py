@@ -77,7 +77,7 @@ def credit_section_context(
             start : start + EVIDENCE_PAGE_SIZE
         ]
     )
-    total = rows[0].total if rows else (evidence.count() if page > 1 else 0)
+    total = rows[0].total if rows else (evidence.count() if page > 1 else 0)  # type: ignore[attr-defined]
     pages = max(1, -(-total // EVIDENCE_PAGE_SIZE))
     if page > pages:  # past the end: the last page
         page = pages
