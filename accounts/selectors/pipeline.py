@@ -79,21 +79,35 @@ def weighted_forecast(
     exact Decimals. ``month`` groups by expected close (``None``: no date given)."""
     if group_by not in GROUPINGS:
         raise ValueError(group_by)
-    key = {
-        "month": TruncMonth("expected_close"),
-        "owner": F("owner_id"),
-        "business_unit": F("business_unit_id"),
-    }[group_by]
+    filters = filters or PipelineFilter(currency=currency)
+    if _whole_months(filters):
+        # From the maintained totals: Σ over (key, stage) rows of Σ amount × probability is
+        # the same exact sum as over the opportunities.
+        key: Any = {
+            "month": F("month"),
+            "owner": F("owner_id"),
+            "business_unit": F("business_unit_id"),
+        }[group_by]
+        source: QuerySet[Any] = _totals(user=user, filters=filters)
+        count: Any = Coalesce(Sum("count"), 0)
+    else:
+        key = {
+            "month": TruncMonth("expected_close"),
+            "owner": F("owner_id"),
+            "business_unit": F("business_unit_id"),
+        }[group_by]
+        source = pipeline_opportunities(user=user, filters=filters)
+        count = Count("id")
     rows = (
-        pipeline_opportunities(user=user, filters=filters or PipelineFilter(currency=currency))
-        .filter(stage__is_won=False, stage__is_lost=False)
+        source.filter(stage__is_won=False, stage__is_lost=False)
         .annotate(group=key)
         .values("group")
         .annotate(
-            count=Count("id"),
+            count=count,
             total=Coalesce(Sum("amount"), _ZERO),
             weighted=Coalesce(Sum(weighted_amount()), _ZERO),
         )
+        .exclude(count=0)
         .order_by(F("group").asc(nulls_last=True))
     )
     return [

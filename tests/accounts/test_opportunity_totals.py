@@ -2,13 +2,14 @@
 their own transaction. After any sequence of creates, moves (closing as won or lost
 included), edits of amount / currency / expected close, reassignments and a merge of two
 organizations, the maintained totals equal a recomputation from the opportunities; the
-board's sums equal the opportunities' sums; the migration's backfill and
+board's sums and the weighted forecast equal the opportunities' own; the migration's backfill and
 ``rebuild_opportunity_totals`` give the same rows."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from unittest.mock import patch
 
 import pytest
 from django.db import transaction
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from accounts import selectors, services
 from accounts.models import Opportunity, OpportunityStage, OpportunityTotal
 from accounts.selectors import PipelineFilter
+from accounts.selectors import pipeline as pipeline_selectors
 from crm.services import merge_customers
 from tests.factories import UserFactory
 
@@ -152,6 +154,12 @@ def test_maintained_totals_equal_a_recomputation_after_any_sequence(
                 assert [(h["stage"].pk, h["count"], h["amount"]) for h in heads] == summed(
                     manager_a, filters, stages
                 )
+        # The forecast from the totals equals the forecast summed from the opportunities.
+        for group in selectors.GROUPINGS:
+            kept = selectors.weighted_forecast(user=manager_a, group_by=group)
+            with patch.object(pipeline_selectors, "_whole_months", lambda _filters: False):
+                direct = selectors.weighted_forecast(user=manager_a, group_by=group)
+            assert kept == direct, group
         transaction.set_rollback(True)
 
 
