@@ -125,9 +125,11 @@ class AccountFilterForm(forms.Form):
 class AccountFieldsForm(forms.Form):
     """The fields ``services.update_account`` edits (and ``create_account`` takes)."""
 
-    industry = forms.ChoiceField(required=False, label=_("Industry"))
-    size_band = forms.ChoiceField(required=False, label=_("Size"), choices=SizeBand.choices)
-    status = forms.ChoiceField(label=_("Status"), choices=AccountStatus.choices)
+    industry = forms.ChoiceField(widget=QuickSelect, required=False, label=_("Industry"))
+    size_band = forms.ChoiceField(
+        widget=QuickSelect, required=False, label=_("Size"), choices=SizeBand.choices
+    )
+    status = forms.ChoiceField(widget=QuickSelect, label=_("Status"), choices=AccountStatus.choices)
     province = forms.CharField(required=False, max_length=40, label=_("Province"))
     city = forms.CharField(required=False, max_length=40, label=_("City"))
     address = forms.CharField(required=False, max_length=300, label=_("Address"))
@@ -189,7 +191,7 @@ class ContactAddForm(forms.Form):
 
 
 class RelationForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Relation"), choices=RelationKind.choices)
+    kind = forms.ChoiceField(widget=QuickSelect, label=_("Relation"), choices=RelationKind.choices)
     to_account = forms.CharField(
         max_length=30,
         label=_("Related account"),
