@@ -27,6 +27,7 @@ from accounts.models.opportunities import (
     OpportunityContact,
     OpportunityStage,
     OpportunityStageChange,
+    OpportunityTotal,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "OpportunityContact",
     "OpportunityStage",
     "OpportunityStageChange",
+    "OpportunityTotal",
     "Rating",
     "RelationKind",
     "SizeBand",

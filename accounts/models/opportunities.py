@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -210,3 +211,87 @@ class OpportunityStageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
+
+
+class OpportunityTotalQuerySet(ScopedQuerySet["OpportunityTotal"]):
+    # Add to a key's row, creating it if missing: an atomic increment (two moves at once
+    # both count). A CHECK is tested on the row an INSERT proposes before ON CONFLICT, so
+    # a decrement (its row exists: the opportunity counted there) is a plain UPDATE.
+    _ADD_SQL = (
+        "INSERT INTO accounts_opportunitytotal"
+        " (business_unit_id, currency, owner_id, stage_id, month, count, amount)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (business_unit_id, currency, owner_id, stage_id, month) DO UPDATE SET"
+        " count = accounts_opportunitytotal.count + EXCLUDED.count,"
+        " amount = accounts_opportunitytotal.amount + EXCLUDED.amount"
+    )
+
+    def add(self, deltas: dict[tuple[Any, ...], tuple[int, Decimal]]) -> None:
+        """Apply ``deltas`` ({(unit, currency, owner, stage, month): (count, amount)}) in the
+        caller's transaction, one statement per key in key order (two transactions touching
+        the same rows lock them in the same order: no deadlock); nothing for no change."""
+        from django.db import connection
+
+        for key, (count, amount) in sorted(
+            deltas.items(), key=lambda kv: (*kv[0][:4], kv[0][4] or date.min)
+        ):
+            if count > 0 or (count == 0 and amount > 0):
+                with connection.cursor() as cursor:
+                    cursor.execute(self._ADD_SQL, [*key, count, amount])
+            elif count or amount:
+                unit, currency, owner, stage, month = key
+                updated = self.filter(
+                    business_unit_id=unit,
+                    currency=currency,
+                    owner_id=owner,
+                    stage_id=stage,
+                    month=month,
+                ).update(count=F("count") + count, amount=F("amount") + amount)
+                if updated != 1:
+                    raise RuntimeError(f"opportunity totals out of step at {key}")
+
+
+class OpportunityTotal(models.Model):
+    """How many opportunities, and their Σ amount, per (unit, currency, owner, stage,
+    expected-close month): kept by the opportunity services in their own transaction, so
+    that the board's column heads read a few hundred of these rather than every opportunity
+    in scope. ``month`` is the first day of the expected close's month (``None``: no date).
+    ``accounts.services.rebuild_opportunity_totals`` recomputes them (the bench loader)."""
+
+    scope_field: ClassVar[str] = "business_unit"
+
+    business_unit = models.ForeignKey(
+        "crm.BusinessUnit", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    currency = models.CharField(max_length=3)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    stage = models.ForeignKey(
+        OpportunityStage, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    month = models.DateField(null=True, blank=True)
+    count = models.IntegerField(default=0, db_default=0)
+    amount = models.DecimalField(
+        max_digits=20, decimal_places=2, default=Decimal("0"), db_default=0
+    )
+
+    objects = OpportunityTotalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opportunity total")
+        verbose_name_plural = _("opportunity totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business_unit", "currency", "owner", "stage", "month"],
+                name="accounts_opptotal_key",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(condition=Q(count__gte=0), name="accounts_opptotal_count"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="accounts_opptotal_amount"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.business_unit_id}/{self.currency}/{self.owner_id}/{self.stage_id}/{self.month}"
+        )

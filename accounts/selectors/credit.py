@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Window
 from django.utils import timezone
 from django.utils.timezone import localtime
 
@@ -42,24 +42,47 @@ def _limit(profile: CreditProfile | None, blacklisted: bool) -> Decimal:
     return ZERO if profile is None or blacklisted else profile.credit_limit
 
 
+_UNREAD: Any = object()
+
+
 def credit_section_context(
-    user: Any, account: Account, *, page: int = 1, form: dict[str, Any] | None = None
+    user: Any,
+    account: Account,
+    *,
+    page: int = 1,
+    form: dict[str, Any] | None = None,
+    open_entry: Any = _UNREAD,
 ) -> dict[str, Any]:
     """The context of ``accounts/credit/section.html`` (under ``credit``) for an account the
     caller may see: profile, blacklist effect, one page of evidence (newest observation
-    first), the score series for the chart, what the caller may do. Five queries (profile,
-    blacklist entry, evidence count and page, history), plus the caller's permissions once
-    per request."""
+    first), the score series for the chart, what the caller may do. Four queries (profile,
+    blacklist entry, the evidence page with the number of all of it, history), plus the
+    caller's permissions once per request. ``open_entry``: the customer's open blacklist
+    entry (or ``None``) when the caller has read it already (the page's banner): one query
+    less."""
     profile = (
         CreditProfile.objects.filter(account_id=account.pk).select_related("account__owner").first()
     )
-    blacklist = active_blacklist_entry(account.customer_id)
+    if open_entry is _UNREAD:
+        blacklist = active_blacklist_entry(account.customer_id)
+    else:  # at most one open entry per customer: binding, or proposed (not yet binding)
+        binding = open_entry is not None and open_entry.status in BINDING_STATUSES
+        blacklist = open_entry if binding else None
     evidence = CreditEvidence.objects.filter(account_id=account.pk).select_related("recorded_by")
-    total = evidence.count()
-    pages = max(1, -(-total // EVIDENCE_PAGE_SIZE))
-    page = min(max(1, page), pages)
+    # The page and the number of all the evidence in one query (the total on every row).
+    page = max(1, page)
     start = (page - 1) * EVIDENCE_PAGE_SIZE
-    rows = list(evidence.order_by("-observed_on", "-id")[start : start + EVIDENCE_PAGE_SIZE])
+    rows = list(
+        evidence.annotate(total=Window(Count("*"))).order_by("-observed_on", "-id")[
+            start : start + EVIDENCE_PAGE_SIZE
+        ]
+    )
+    total = rows[0].total if rows else (evidence.count() if page > 1 else 0)  # type: ignore[attr-defined]
+    pages = max(1, -(-total // EVIDENCE_PAGE_SIZE))
+    if page > pages:  # past the end: the last page
+        page = pages
+        start = (page - 1) * EVIDENCE_PAGE_SIZE
+        rows = list(evidence.order_by("-observed_on", "-id")[start : start + EVIDENCE_PAGE_SIZE])
     history = list(
         CreditScoreChange.objects.filter(account_id=account.pk)
         .order_by("-at", "-id")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity, Rating
@@ -114,6 +115,14 @@ class AccountFilters:
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
+_IDENTITY_ACCOUNTS_SQL = (
+    "WITH owners (customer_id) AS MATERIALIZED ({owners})"
+    " SELECT a.id FROM accounts_account a WHERE a.customer_id IN (SELECT customer_id FROM owners)"
+    " UNION SELECT c.account_id FROM accounts_contact c"
+    " WHERE c.person_id IN (SELECT customer_id FROM owners)"
+)
+
+
 def _search(query: str, user: Any) -> tuple[Q | None, str]:
     """The condition of ``q`` on accounts and the audit kind of an identity-fragment search
     (``""`` when none): the account's name or identities, or a contact's identities."""
@@ -123,6 +132,16 @@ def _search(query: str, user: Any) -> tuple[Q | None, str]:
     # One ``pk IN (... UNION ...)`` of the accounts each part finds (the name's, the
     # identities', their contacts'): an OR of subqueries made PostgreSQL walk every account
     # in scope and probe each one (454 ms for a USCC on 200k accounts, 31 ms as a union).
+    if plan.name is None and plan.identities is not None:
+        # Identities only (a phone, its last digits, an e-mail): the matching identities read
+        # once (a MATERIALIZED CTE) for both the accounts' own and their contacts'; the union
+        # below runs the trigram search twice (15-20 ms each for 4 digits on 1.2 M
+        # identities).
+        inner = plan.identities.order_by().values("customer_id")
+        sql, params = inner.query.sql_with_params()
+        # The ORM's own SQL with its parameters kept apart: nothing of the query is spliced.
+        found = RawSQL(_IDENTITY_ACCOUNTS_SQL.format(owners=sql), params)  # noqa: S611
+        return Q(pk__in=found), plan.audit
     parts: list[QuerySet[Any]] = []
     if plan.name is not None:
         names = Customer.objects.filter(plan.name).values("pk")

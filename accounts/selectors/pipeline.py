@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
-from accounts.models import Account, Opportunity, OpportunityStage
+from accounts.models import Account, Opportunity, OpportunityStage, OpportunityTotal
 
 GROUPINGS = ("month", "owner", "business_unit")
 _ZERO = Decimal("0")
@@ -79,21 +79,35 @@ def weighted_forecast(
     exact Decimals. ``month`` groups by expected close (``None``: no date given)."""
     if group_by not in GROUPINGS:
         raise ValueError(group_by)
-    key = {
-        "month": TruncMonth("expected_close"),
-        "owner": F("owner_id"),
-        "business_unit": F("business_unit_id"),
-    }[group_by]
+    filters = filters or PipelineFilter(currency=currency)
+    if _whole_months(filters):
+        # From the maintained totals: Σ over (key, stage) rows of Σ amount × probability is
+        # the same exact sum as over the opportunities.
+        key: Any = {
+            "month": F("month"),
+            "owner": F("owner_id"),
+            "business_unit": F("business_unit_id"),
+        }[group_by]
+        source: QuerySet[Any] = _totals(user=user, filters=filters)
+        count: Any = Coalesce(Sum("count"), 0)
+    else:
+        key = {
+            "month": TruncMonth("expected_close"),
+            "owner": F("owner_id"),
+            "business_unit": F("business_unit_id"),
+        }[group_by]
+        source = pipeline_opportunities(user=user, filters=filters)
+        count = Count("id")
     rows = (
-        pipeline_opportunities(user=user, filters=filters or PipelineFilter(currency=currency))
-        .filter(stage__is_won=False, stage__is_lost=False)
+        source.filter(stage__is_won=False, stage__is_lost=False)
         .annotate(group=key)
         .values("group")
         .annotate(
-            count=Count("id"),
+            count=count,
             total=Coalesce(Sum("amount"), _ZERO),
             weighted=Coalesce(Sum(weighted_amount()), _ZERO),
         )
+        .exclude(count=0)
         .order_by(F("group").asc(nulls_last=True))
     )
     return [
@@ -108,6 +122,26 @@ def weighted_forecast(
     ]
 
 
+def _whole_months(filters: PipelineFilter) -> bool:
+    """Whether the close window is whole months (every period the board offers is)."""
+    start, end = filters.close_from, filters.close_to
+    return (start is None or start.day == 1) and (end is None or (end + timedelta(1)).day == 1)
+
+
+def _totals(*, user: Any, filters: PipelineFilter) -> QuerySet[OpportunityTotal]:
+    """The maintained totals narrowed like ``pipeline_opportunities`` (whole months only)."""
+    qs = OpportunityTotal.objects.visible_to(user).filter(currency=filters.currency)
+    if filters.owner_id is not None:
+        qs = qs.filter(owner_id=filters.owner_id)
+    if filters.business_unit_id is not None:
+        qs = qs.filter(business_unit_id=filters.business_unit_id)
+    if filters.close_from is not None:
+        qs = qs.filter(month__gte=filters.close_from)
+    if filters.close_to is not None:
+        qs = qs.filter(month__lte=filters.close_to)
+    return qs
+
+
 def stage_sums(
     *,
     user: Any,
@@ -116,29 +150,42 @@ def stage_sums(
     stages: list[OpportunityStage] | None = None,
 ) -> list[dict[str, Any]]:
     """Per active stage in order: count, Σ amount, Σ weighted (the board's column heads).
-    ``stages``: the active stages when the caller has read them already (one query less)."""
-    sums = {
-        r["stage_id"]: r
-        for r in pipeline_opportunities(
-            user=user, filters=filters or PipelineFilter(currency=currency)
-        )
-        .values("stage_id")
-        # count(*), not count(id): every column the sums read is in the (unit, currency,
-        # stage) INCLUDE (amount, ...) index, so they are an index-only scan.
-        .annotate(count=Count("*"), total=Sum("amount"), weighted=Sum(weighted_amount()))
-        .order_by()
-    }
+    ``stages``: the active stages when the caller has read them already (one query less).
+
+    Read from ``OpportunityTotal`` (kept by the services: a few hundred rows, not every
+    opportunity in scope) when the close window is whole months; Σ weighted is Σ amount ×
+    the stage's probability, exact. A window of other days sums the opportunities."""
+    filters = filters or PipelineFilter(currency=currency)
+    if _whole_months(filters):
+        sums = {
+            r["stage_id"]: r
+            for r in _totals(user=user, filters=filters)
+            .values("stage_id")
+            .annotate(count=Sum("count"), total=Sum("amount"))
+            .order_by()
+        }
+    else:
+        sums = {
+            r["stage_id"]: r
+            for r in pipeline_opportunities(user=user, filters=filters)
+            .values("stage_id")
+            .annotate(count=Count("*"), total=Sum("amount"))
+            .order_by()
+        }
     out = []
     if stages is None:
         stages = list(OpportunityStage.objects.filter(is_active=True))
     for stage in stages:
         row = sums.get(stage.pk, {})
+        total = row.get("total") or _ZERO
         out.append(
             {
                 "stage": stage,
-                "count": row.get("count", 0),
-                "amount": row.get("total") or _ZERO,
-                "weighted": (row.get("weighted") or _ZERO).quantize(CENT, ROUND_HALF_UP),
+                "count": row.get("count") or 0,
+                "amount": total,
+                "weighted": (total * stage.probability / Decimal(100)).quantize(
+                    CENT, ROUND_HALF_UP
+                ),
             }
         )
     return out
@@ -149,10 +196,29 @@ def stage_sums(
 BOARD_LIMIT = 50
 
 
+# The columns a card shows (the board renders ~300 cards: no more than these are read).
+CARD_FIELDS = (
+    "id",
+    "name",
+    "amount",
+    "currency",
+    "expected_close",
+    "stage",
+    "account",
+    "account__customer__display_name",
+    "account__customer__name_is_generated",
+    "owner",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
 def _cards(user: Any, filters: PipelineFilter) -> QuerySet[Opportunity]:
     return (
         pipeline_opportunities(user=user, filters=filters)
         .select_related("account__customer", "owner")
+        .only(*CARD_FIELDS)
         .order_by("-amount", "-id")
     )
 

@@ -25,6 +25,7 @@ from accounts.services.opportunities import (
     create_opportunity,
     move_opportunity,
     reassign_opportunity,
+    rebuild_opportunity_totals,
     update_opportunity,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "move_credit_data",
     "move_opportunity",
     "reassign_opportunity",
+    "rebuild_opportunity_totals",
     "recompute_all_credit",
     "recompute_credit",
     "set_business_units",

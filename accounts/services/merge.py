@@ -136,7 +136,8 @@ def _move_account(survivor: Any, loser: Any) -> int:
         relation.from_account_id, relation.to_account_id = src, dst
         relation.save(update_fields=["from_account", "to_account"])
         moved += 1
-    # Opportunities (their stage history and contacts go with them).
+    # Opportunities (their stage history and contacts go with them). Their unit, owner,
+    # stage, currency and close month stay: the maintained ``OpportunityTotal`` rows too.
     moved += Opportunity.objects.filter(account=lost).update(account=kept)
     # Credit: evidence and history move; the survivor's profile is recomputed from all of it.
     moved += move_credit_data(kept=kept, lost=lost)

@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
-from accounts.models import Account, ContactRole
+from accounts.models import Account, ContactRole, Opportunity
 from accounts.selectors import account_page as pages
 from accounts.selectors import credit_section_context
 from accounts.web.forms import (
@@ -31,6 +31,7 @@ from accounts.web.forms import (
 )
 from crm.errors import DomainError
 from crm.models import Customer, Identity, IdentityType
+from crm.money import format_money
 from crm.normalizers import InvalidIdentity, mask_phone, normalize_uscc
 from crm.policy import get_visible_or_404
 from crm.web.blacklist import banner_context
@@ -94,6 +95,7 @@ def page_context(
     )
     can_assign = user.has_perm("accounts.assign_account_owner")
     can_change = user.has_perm("accounts.change_account")
+    opportunities = pages.opportunities(user=user, account=account)
     context: dict[str, Any] = {
         "account": account,
         "customer": account.customer,
@@ -103,7 +105,8 @@ def page_context(
         "contact_count": sum(d.total for d in departments),
         "tree": pages.flatten(pages.hierarchy(user=user, account=account)),
         "relations": pages.relations(account=account),
-        "opportunities": pages.opportunities(user=user, account=account),
+        "opportunities": opportunities,
+        "opportunities_html": opportunity_rows_html(opportunities),
         "can_change": can_change,
         "can_assign": can_assign,
         "can_add_contact": user.has_perm("accounts.add_contact"),
@@ -121,8 +124,9 @@ def page_context(
         **tab_context(request, account.customer, tab),
     }
     if user.has_perm("accounts.view_creditprofile"):
-        # The credit section (rating and limit in the header too): five queries, constant.
-        context.update(credit_section_context(user, account))
+        # The credit section (rating and limit in the header too): three queries, constant
+        # (the blacklist entry is the banner's).
+        context.update(credit_section_context(user, account, open_entry=context["blacklist"]))
     return context
 
 
@@ -212,6 +216,38 @@ def _row_html(row: pages.ContactRow, labels: dict[str, Any], can_change: bool) -
         labels["status"],
         action,
     )
+
+
+def opportunity_rows_html(opportunities: list[Opportunity]) -> SafeString:
+    """The opportunities table's rows, made here like the contacts' (a template loop over
+    40 rows was a fifth of the page's rendering)."""
+    detail = reverse("accounts:opportunity-detail", args=[0])[: -len("0/")]
+    out = []
+    for o in opportunities:
+        stage = o.stage
+        color = "bg-green-lt" if stage.is_won else "bg-red-lt" if stage.is_lost else "bg-blue-lt"
+        owner = o.owner
+        out.append(
+            format_html(
+                '<tr data-testid="opportunity-row"><td><a href="{}{}/">{}</a> <span class="badge'
+                ' bg-secondary-lt ms-1" title="{}">{}</span></td><td><span class="badge {}">{}'
+                '</span> <span class="small text-secondary">{}%</span></td><td class="text-end'
+                ' font-monospace text-nowrap" data-testid="opportunity-amount">{}</td>'
+                '<td class="text-nowrap">{}</td><td>{}</td></tr>\n',
+                detail,
+                o.pk,
+                o.name,
+                o.business_unit.name,
+                o.business_unit.code,
+                color,
+                stage.name,
+                stage.probability,
+                format_money(o.amount, o.currency),
+                o.expected_close.strftime("%Y-%m-%d") if o.expected_close else "—",
+                owner.get_full_name() or owner.username,
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 (format_html above)
 
 
 def _rerender(request: HttpRequest, account: Account, **forms: Any) -> HttpResponse:

@@ -12,6 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +33,8 @@ from crm import services as crm_services
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import BusinessUnit, Tag
+from crm.templatetags.crm_tags import icon
+from crm.web.components import customer_name_html
 
 MAX_SELECTED = 100
 
@@ -88,8 +93,91 @@ def account_list(request: HttpRequest) -> HttpResponse:
         else [],
         "owners": form.fields["owner"].choices[3:] if can_assign else [],
     }
+    context["rows_html"] = rows_html(page.rows, can_bulk=context["can_bulk"])
     template = "accounts/_rows.html" if request.htmx else "accounts/list.html"
     return render(request, template, context)
+
+
+_STATUS_COLORS = {"active": "green", "prospect": "azure", "dormant": "yellow"}
+_RATING_COLORS = {"A": "green", "B": "yellow"}
+
+
+def rows_html(rows: list[Account], *, can_bulk: bool) -> SafeString:
+    """The list's rows, made here: a template loop over 25 rows of ten cells each was a
+    large part of the page's time."""
+    detail = reverse("accounts:detail", args=[0])[: -len("0/")]
+    dash = SafeString('<span class="text-secondary">—</span>')
+    mark = format_html(
+        '<span class="badge bg-red text-red-fg ms-1" data-testid="blacklist-mark" title="{}">'
+        "{}{}</span>",
+        _("Blacklisted: see the customer for since when and why"),
+        icon("ban"),
+        _("Blacklisted"),
+    )
+    out = []
+    for a in rows:
+        customer = a.customer
+        select = (
+            format_html(
+                '<td><input class="form-check-input m-0 align-middle" type="checkbox" name="ids"'
+                ' value="{}" form="account-bulk-form" aria-label="{}" data-testid="bulk-select">'
+                "</td>",
+                a.pk,
+                _("Select %(name)s") % {"name": customer.display_name},
+            )
+            if can_bulk
+            else ""
+        )
+        region = "—"
+        if a.province or a.city:
+            region = a.province
+            if a.city and a.city != a.province:
+                region = f"{a.province} {a.city}"
+        profile = getattr(a, "credit_profile", None)
+        rating = (
+            format_html(
+                '<span class="badge bg-{}-lt">{}</span>',
+                _RATING_COLORS.get((profile.rating or "")[:1], "red"),
+                profile.rating,
+            )
+            if profile is not None
+            else dash
+        )
+        owner = a.owner
+        units = format_html_join(
+            "",
+            '<span class="badge bg-secondary-lt me-1" title="{}">{}</span>',
+            ((u.name, u.code) for u in a.business_units.all()),
+        )
+        out.append(
+            format_html(
+                '<tr data-testid="account-row">{}<td><a href="{}{}/" class="fw-medium">{}</a>{}'
+                '<div class="small text-secondary">#{}</div></td>'
+                '<td class="font-monospace small">{}</td><td class="text-secondary">{}</td>'
+                '<td class="text-secondary">{}</td><td><span class="badge bg-{}-lt">{}</span></td>'
+                '<td data-testid="account-rating">{}</td><td>{}</td><td>{}</td>'
+                '<td class="text-end">{}</td><td class="text-end">{}</td>'
+                '<td class="text-secondary text-nowrap">{}</td></tr>\n',
+                select,
+                detail,
+                a.pk,
+                mark_safe(customer_name_html(customer)),  # noqa: S308 (it escapes)
+                mark if getattr(a, "blacklisted", False) else "",
+                a.pk,
+                getattr(a, "uscc", None) or "—",
+                a.get_industry_display() or "—",
+                region,
+                _STATUS_COLORS.get(a.status, "secondary"),
+                a.get_status_display(),
+                rating,
+                (owner.get_full_name() or owner.username) if owner else dash,
+                units,
+                getattr(a, "contact_count", ""),
+                getattr(a, "open_count", ""),
+                localtime(a.created_at).strftime("%Y-%m-%d") if a.created_at else "",
+            )
+        )
+    return mark_safe("".join(out))  # noqa: S308 (format_html above)
 
 
 def _selected(request: HttpRequest) -> list[Account]:

@@ -1,6 +1,6 @@
-"""The pipeline board (kanban by stage: drag a card, or use its "move to" form from the
-keyboard) and the weighted forecast. Views parse, authorize and render; the rules of a move
-are ``accounts.services.move_opportunity``'s."""
+"""The pipeline board (kanban by stage: drag a card, or open the board's one "move to" menu
+from a card's "Move…" link, from the keyboard) and the weighted forecast. Views parse,
+authorize and render; the rules of a move are ``accounts.services.move_opportunity``'s."""
 
 from __future__ import annotations
 
@@ -14,21 +14,27 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import selectors, services
 from accounts.errors import LostReasonRequired
 from accounts.models import Opportunity, OpportunityStage
+from accounts.web.pipeline_cards import card_html, cards_html
 from accounts.web.pipeline_filters import BoardFilters, read_filters
 from crm.errors import DomainError
 from crm.policy import get_visible_or_404
 
 
 def _columns(
-    user: Any, filters: BoardFilters, stages: list[OpportunityStage], only: set[int] | None = None
+    request: HttpRequest,
+    filters: BoardFilters,
+    stages: list[OpportunityStage],
+    only: set[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """The board's columns (all, or the stages in ``only``): head figures and top cards.
-    Two queries whatever the number of stages or opportunities."""
+    """The board's columns (all, or the stages in ``only``): head figures and top cards
+    (their HTML built in ``pipeline_cards``). Two queries whatever the number of stages or
+    opportunities."""
+    user = request.user
     sums = selectors.stage_sums(user=user, filters=filters.filter, stages=stages)
     wanted = [s["stage"] for s in sums if only is None or s["stage"].pk in only]
     cards = selectors.board_cards(
@@ -42,15 +48,21 @@ def _columns(
             continue
         column_cards = cards[stage.pk]
         more = column_cards[limit - 1] if len(column_cards) > limit else None
-        columns.append({**row, "cards": column_cards[:limit], "more": more})
+        shown = column_cards[:limit]
+        card_html(shown, can_move=_can_move(request), query=filters.query)
+        columns.append({**row, "cards": shown, "cards_html": cards_html(shown), "more": more})
     return columns
+
+
+def _can_move(request: HttpRequest) -> bool:
+    return request.user.has_perm("accounts.change_opportunity")
 
 
 def _context(request: HttpRequest, filters: BoardFilters, stages: list[Any]) -> dict[str, Any]:
     return {
         "filters": filters,
         "stages": stages,
-        "can_move": request.user.has_perm("accounts.change_opportunity"),
+        "can_move": _can_move(request),
         "can_add": request.user.has_perm("accounts.add_opportunity"),
     }
 
@@ -61,7 +73,7 @@ def board(request: HttpRequest) -> HttpResponse:
     filters = read_filters(request.GET, request.user)
     stages = list(OpportunityStage.objects.filter(is_active=True))
     context = _context(request, filters, stages)
-    context["columns"] = _columns(request.user, filters, stages)
+    context["columns"] = _columns(request, filters, stages)
     return render(request, "accounts/pipeline/board.html", context)
 
 
@@ -91,23 +103,33 @@ def stage_more(request: HttpRequest, stage: int) -> HttpResponse:
         after=_after(request.GET.get("after", "")),
     )
     context = _context(request, filters, stages)
+    shown = cards[:limit]
+    card_html(shown, can_move=context["can_move"], query=filters.query)
     context.update(
-        stage=current, cards=cards[:limit], more=cards[limit - 1] if len(cards) > limit else None
+        stage=current,
+        cards=shown,
+        cards_html=cards_html(shown),
+        more=cards[limit - 1] if len(cards) > limit else None,
     )
     template = "accounts/pipeline/_more.html" if request.htmx else "accounts/pipeline/stage.html"
     return render(request, template, context)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @permission_required("accounts.change_opportunity", raise_exception=True)
 def move(request: HttpRequest, pk: int) -> HttpResponse:
-    """Move a card (drag and drop, or the card's keyboard form). htmx: both columns come
-    back out of band; otherwise back to the board with a message."""
+    """Move a card (drag and drop, or the board's shared "move to" menu). htmx: both
+    columns come back out of band; otherwise back to the board with a message. GET: the
+    "move to" form on a page of its own (a card's "Move…" link without JavaScript)."""
     opportunity = get_visible_or_404(
         Opportunity.objects.select_related("stage"), request.user, pk=pk
     )
     filters = read_filters(request.GET, request.user, choices=False)
     stages = list(OpportunityStage.objects.filter(is_active=True))
+    if request.method == "GET":
+        context = _context(request, filters, stages)
+        context.update(opportunity=opportunity, board_url=_board_url(filters))
+        return render(request, "accounts/pipeline/move.html", context)
     target = next((s for s in stages if str(s.pk) == request.POST.get("stage", "")), None)
     error: DomainError | None = None
     reason = request.POST.get("lost_reason", "")
@@ -121,7 +143,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except DomainError as exc:
             error = exc
-    board_url = f"{reverse('accounts:pipeline')}?{filters.query}"
+    board_url = _board_url(filters)
     context = _context(request, filters, stages)
     context.update(opportunity=opportunity, target=target, error=error, reason=reason)
     if isinstance(error, LostReasonRequired):
@@ -141,10 +163,14 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     if error:
         return render(request, "accounts/pipeline/_moved.html", context, status=422)
     context["columns"] = _columns(
-        request.user, filters, stages, only={previous.pk, opportunity.stage_id}
+        request, filters, stages, only={previous.pk, opportunity.stage_id}
     )
     context["done"] = _moved(opportunity, previous, target)
     return render(request, "accounts/pipeline/_moved.html", context)
+
+
+def _board_url(filters: BoardFilters) -> str:
+    return f"{reverse('accounts:pipeline')}?{filters.query}"
 
 
 def _moved(opportunity: Opportunity, previous: OpportunityStage, target: Any) -> str:

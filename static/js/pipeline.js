@@ -1,8 +1,9 @@
 /* The pipeline board: drag a card to another column (native HTML5 drag and drop) and the
    move is POSTed with htmx; the server answers with both columns out of band, or a message,
-   or (lost without a reason) a form in the board's dialog. Every card also has a plain
-   "Move to" form, which works from the keyboard and without this file. No inline script
-   (the Content-Security-Policy forbids it). */
+   or (lost without a reason) a form in the board's dialog. Every card also has a "Move…"
+   link, reachable from the keyboard: here it opens the board's one shared "move to" menu
+   filled with that card's move URL and stage; without this file it opens a page with the
+   same form. No inline script (the Content-Security-Policy forbids it). */
 (function () {
   "use strict";
 
@@ -89,18 +90,56 @@
     }
   }
 
-  // After a move from the keyboard the columns are new: give the focus back to the moved
-  // card's list, in its new column.
+  // The shared "move to" menu.
+  var menu = document.getElementById("pipeline-move");
   var refocus = null;
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt;
-    var select = form && form.matches && form.matches(".pipeline-move") ? form.querySelector("select") : null;
-    refocus = select ? select.id : null;
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-move-open]");
+    if (!link || !menu || !window.htmx) { return; }
+    var card = link.closest("[data-move-url]");
+    if (!card) { return; }
+    event.preventDefault();
+    var form = menu.querySelector("form");
+    form.setAttribute("action", card.getAttribute("data-move-url"));
+    form.setAttribute("data-opportunity", card.getAttribute("data-opportunity"));
+    menu.querySelector("select").value = card.getAttribute("data-stage");
+    var name = card.querySelector("[data-testid=card-name]");
+    menu.querySelector("[data-move-name]").textContent = name ? name.textContent : "";
+    menu.showModal();
+    menu.querySelector("select").focus();
   });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("[data-pipeline-move]") || !window.htmx) { return; }
+    event.preventDefault();
+    var pk = form.getAttribute("data-opportunity");
+    var card = document.getElementById("opp-" + pk);
+    var stage = form.querySelector("select").value;
+    menu.close();
+    if (!card || stage === card.getAttribute("data-stage")) {
+      var link = document.getElementById("move-open-" + pk);
+      if (link) { link.focus(); }
+      return;
+    }
+    // After the move the columns are new: give the focus back to the card's link.
+    refocus = "move-open-" + pk;
+    card.classList.add("pipeline-moving");
+    window.htmx.ajax("POST", form.getAttribute("action"), {
+      source: card,
+      swap: "none",
+      values: { stage: stage },
+      headers: csrfHeaders()
+    }).finally(function () { card.classList.remove("pipeline-moving"); });
+  });
+
   document.addEventListener("htmx:afterSettle", function () {
-    var select = refocus && document.getElementById(refocus);
-    if (select && document.activeElement !== select) { select.focus(); }
-    refocus = null;
+    var link = refocus && document.getElementById(refocus);
+    if (link && document.activeElement !== link && !document.querySelector("dialog[open]")) {
+      link.focus();
+      refocus = null;
+    }
   });
 
   document.addEventListener("htmx:afterSettle", syncDialog);

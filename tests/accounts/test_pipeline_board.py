@@ -140,6 +140,41 @@ def test_keyboard_form_without_htmx_moves_and_returns_to_the_board(client, rep_a
     assert "已从" in page and "移至" in page  # the success message on the board
 
 
+def test_one_shared_move_menu_and_a_move_link_per_card(client, rep_a, opp, stages):
+    made = [opp(str(100 + i), stages["qualification"]) for i in range(3)]
+    client.force_login(rep_a)
+    html = client.get(BOARD, {"view": "mine"}).content.decode()
+    # One form and one stage list on the board, whatever the number of cards ...
+    assert html.count('data-testid="card-move-form"') == 1
+    assert html.count('name="stage"') == 1
+    board = html[html.index('data-testid="pipeline-board"') : html.index("pipeline-move-menu")]
+    assert "<form" not in board and "<select" not in board  # no form in the cards
+    # ... and each card a link to its move page (the menu without JavaScript).
+    for o in made:
+        assert f'id="move-open-{o.pk}"' in html
+        assert f'href="{move_url(o, "view=mine&amp;currency=CNY")}"' in html
+
+
+def test_the_move_link_opens_a_page_with_the_form_without_javascript(client, rep_a, opp, stages):
+    o = opp("500", stages["qualification"], name="车队采购")
+    client.force_login(rep_a)
+    page = client.get(move_url(o, "view=mine&period=this_year"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "车队采购" in html and 'data-testid="card-move-form"' in html
+    selected = re.search(r'<option value="(\d+)" selected>', html).group(1)
+    assert selected == str(stages["qualification"].pk)
+    back = f"{BOARD}?view=mine&amp;period=this_year&amp;currency=CNY"
+    assert f'name="next" value="{back}"' in html
+    response = client.post(
+        move_url(o, "view=mine&period=this_year"),
+        {"stage": stages["proposal"].pk, "next": back.replace("&amp;", "&")},
+    )
+    assert response.status_code == 302 and response.url == back.replace("&amp;", "&")
+    o.refresh_from_db()
+    assert o.stage == stages["proposal"]
+
+
 def test_lost_without_a_reason_is_refused_and_the_reason_asked_for(client, rep_a, opp, stages):
     o = opp("800", stages["proposal"])
     client.force_login(rep_a)
@@ -185,6 +220,7 @@ def test_another_units_opportunity_is_a_404_and_not_on_the_board(
     )
     client.force_login(rep_a)
     assert client.post(move_url(theirs), {"stage": stages["won"].pk}, **HTMX).status_code == 404
+    assert client.get(move_url(theirs)).status_code == 404
     assert client.get(reverse("accounts:opportunity-detail", args=[theirs.pk])).status_code == 404
     assert "乙方商机" not in client.get(BOARD, {"view": "team"}).content.decode()
     theirs.refresh_from_db()
@@ -196,6 +232,7 @@ def test_member_service_may_not_move(client, unit_a, opp, stages):
     clerk = UserFactory(roles=[MEMBER_SERVICE], units=[unit_a])
     client.force_login(clerk)
     assert client.post(move_url(o), {"stage": stages["won"].pk}).status_code == 403
+    assert client.get(move_url(o)).status_code == 403
     assert client.get(BOARD).status_code == 403
 
 
@@ -226,8 +263,9 @@ def test_move_query_count_is_pinned(client, rep_a, opp, stages, django_assert_nu
     client.force_login(rep_a)
     client.get(BOARD)
     # session, user, permissions, the opportunity, stages, the lock, update, history,
-    # the timeline event (customer, insert...), the sums, both columns' cards.
-    with django_assert_num_queries(14):
+    # the timeline event (customer, insert...), the maintained totals (out of the old key,
+    # into the new: two), the sums, both columns' cards.
+    with django_assert_num_queries(16):
         response = client.post(move_url(o), {"stage": stages["proposal"].pk}, **HTMX)
     assert response.status_code == 200
 

@@ -1,7 +1,7 @@
 """Journey (zh-Hans): the sales rep opens the pipeline board, drags a card through two
 stages (both columns' counts and sums follow), moves it once more from the keyboard with the
-card's "move to" form, drags another card to 输单 and gives the reason in the dialog, then reads
-the stage history on the opportunity's page and the weighted forecast.
+board's shared "move to" menu, drags another card to 输单 and gives the reason in the
+dialog, then reads the stage history on the opportunity's page and the weighted forecast.
 Screenshots: tests/e2e/screenshots/pipeline-*.png."""
 
 from __future__ import annotations
@@ -87,16 +87,22 @@ def test_drag_through_two_stages_then_the_keyboard(page):
     expect(column(page, "needs_analysis").get_by_test_id("stage-count")).to_have_text("0")
     shoot(page, "pipeline-dragged")
 
-    # The keyboard alternative: Tab to the card's list, pick 商务谈判, Tab to 移动, Enter.
-    select = card(page, "车队采购").get_by_test_id("card-move-stage")
-    select.focus()
-    select.select_option(label="商务谈判")
-    page.keyboard.press("Tab")
-    expect(card(page, "车队采购").get_by_test_id("card-move-submit")).to_be_focused()
+    # The keyboard alternative: Tab to the card's "移动…" link, Enter opens the board's one
+    # move menu on its stage list; pick 商务谈判, Enter on 移动.
+    card(page, "车队采购").get_by_test_id("card-move-open").focus()
     page.keyboard.press("Enter")
+    menu = page.get_by_test_id("pipeline-move-menu")
+    expect(menu).to_be_visible()
+    expect(menu.get_by_test_id("card-move-name")).to_have_text("车队采购")
+    expect(menu.get_by_test_id("card-move-stage")).to_be_focused()
+    menu.get_by_test_id("card-move-stage").select_option(label="商务谈判")
+    shoot(page, "pipeline-move-menu")
+    menu.get_by_test_id("card-move-submit").focus()
+    page.keyboard.press("Enter")
+    expect(menu).to_be_hidden()
     expect(column(page, "negotiation").get_by_test_id("pipeline-card")).to_have_count(1)
     expect(column(page, "negotiation").get_by_test_id("stage-weighted")).to_have_text("¥900,000.00")
-    expect(card(page, "车队采购").get_by_test_id("card-move-stage")).to_be_focused()
+    expect(card(page, "车队采购").get_by_test_id("card-move-open")).to_be_focused()
 
     # Lost needs a reason: the dialog asks for it.
     card(page, "备件框架协议").drag_to(column(page, "lost"))
