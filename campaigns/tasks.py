@@ -43,14 +43,15 @@ def enqueue_transaction_triggers(transaction_ids: list[int]) -> None:
 
 
 def _after_event(event_id: int, event_type: str, unit_id: int | None) -> None:
-    if unit_id is not None and (event_type, unit_id) in triggers.watched_events():
+    watched = triggers.watched_events()
+    if (event_type, None) in watched or (unit_id is not None and (event_type, unit_id) in watched):
         fire_for_event.delay(event_id)
 
 
 def on_event_recorded(event: Any) -> None:
     """The master's timeline hook (inside the writer's transaction): no query here; after the
     commit, enqueue the rules' task if an active rule watches this kind of event in its unit."""
-    if event.business_unit_id is None or event.type.startswith("coupon."):
+    if event.type.startswith("coupon."):
         return
     transaction.on_commit(
         lambda: _after_event(event.pk, event.type, event.business_unit_id), robust=True

@@ -66,7 +66,7 @@ class CouponTemplate(models.Model):
         _("minimum spend"), **MONEY, default=Decimal("0"), db_default=Decimal("0")
     )
     currency = models.CharField(_("currency"), max_length=3, default="CNY", db_default="CNY")
-    funding_units: models.ManyToManyField[BusinessUnit, "TemplateFunding"] = models.ManyToManyField(
+    funding_units: models.ManyToManyField[BusinessUnit, TemplateFunding] = models.ManyToManyField(
         BusinessUnit,
         through="TemplateFunding",
         related_name="funded_coupon_templates",

@@ -31,8 +31,11 @@ class TriggerRule(models.Model):
     source_business_unit = models.ForeignKey(
         BusinessUnit,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("in unit"),
+        help_text=_("Empty: in any unit, and group-wide events (e.g. a member's level)."),
     )
     min_amount = models.DecimalField(
         _("transaction amount at least"),

@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,7 +49,7 @@ from crm.registry import event_types
 logger = logging.getLogger(__name__)
 
 WATCH_SECONDS = 30.0
-_watched: tuple[float, frozenset[tuple[str, int]]] | None = None
+_watched: tuple[float, frozenset[tuple[str, int | None]]] | None = None
 
 
 def forget_watched_events() -> None:
@@ -57,8 +57,9 @@ def forget_watched_events() -> None:
     _watched = None
 
 
-def watched_events() -> frozenset[tuple[str, int]]:
-    """``(event type, source unit id)`` of every active rule (kept ``WATCH_SECONDS``)."""
+def watched_events() -> frozenset[tuple[str, int | None]]:
+    """``(event type, source unit id or None: any unit)`` of every active rule (kept
+    ``WATCH_SECONDS``)."""
     global _watched
     now = time.monotonic()
     if _watched is None or now - _watched[0] > WATCH_SECONDS:
@@ -190,11 +191,16 @@ class _BudgetExhausted(Exception):
 
 
 def _active_rules(event_type: str, unit_ids: Iterable[int]) -> list[TriggerRule]:
+    """Active rules on ``event_type`` in one of ``unit_ids`` or in any unit."""
     return list(
-        TriggerRule.objects.filter(
-            is_active=True, event_type=event_type, source_business_unit_id__in=set(unit_ids)
-        ).order_by("pk")
+        TriggerRule.objects.filter(is_active=True, event_type=event_type)
+        .filter(Q(source_business_unit_id__in=set(unit_ids)) | Q(source_business_unit__isnull=True))
+        .order_by("pk")
     )
+
+
+def _applies(rule: TriggerRule, unit_id: int | None) -> bool:
+    return rule.source_business_unit_id in (None, unit_id)
 
 
 def fire_for_transactions(transaction_ids: list[int]) -> dict[str, int]:
@@ -209,7 +215,7 @@ def fire_for_transactions(transaction_ids: list[int]) -> dict[str, int]:
     counts: dict[str, int] = {}
     for pk, unit_id, customer_id, amount in rows:
         for rule in rules:
-            if rule.source_business_unit_id != unit_id or not rule.matches(amount=amount):
+            if not _applies(rule, unit_id) or not rule.matches(amount=amount):
                 continue
             firing = fire_rule(rule, event_key=f"transaction:{pk}", customer_id=customer_id)
             key = firing.outcome if firing else "already_fired"
@@ -220,11 +226,12 @@ def fire_for_transactions(transaction_ids: list[int]) -> dict[str, int]:
 def fire_for_event(event_id: int) -> dict[str, int]:
     """Rules on a timeline event (a member reaching a level, a lead converted …)."""
     event = TimelineEvent.objects.filter(pk=event_id).first()
-    if event is None or event.business_unit_id is None:
+    if event is None:
         return {}
     counts: dict[str, int] = {}
-    for rule in _active_rules(event.type, [event.business_unit_id]):
-        if not rule.matches(data=event.data):
+    units = [event.business_unit_id] if event.business_unit_id else []
+    for rule in _active_rules(event.type, units):
+        if not _applies(rule, event.business_unit_id) or not rule.matches(data=event.data):
             continue
         firing = fire_rule(rule, event_key=f"event:{event.pk}", customer_id=event.customer_id)
         key = firing.outcome if firing else "already_fired"
