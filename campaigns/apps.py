@@ -80,3 +80,31 @@ class CampaignsConfig(AppConfig):
         register_merge_handler(MergeHandler("campaigns", _("Coupons"), move_coupon_data))
         register_transactions_hook("campaigns.triggers", tasks.enqueue_transaction_triggers)
         register_event_hook("campaigns.triggers", tasks.on_event_recorded)
+        _register_screens()
+
+
+def _register_screens() -> None:
+    """The coupon desk's navigation entry and the customer's coupons on the 360 view."""
+    from campaigns.web import desk
+    from crm.registry import CustomerPanel, NavItem, register_nav, register_panel
+
+    register_nav(
+        NavItem(
+            "coupons",
+            _("Coupon desk"),
+            "campaigns:desk",
+            icon="gift",
+            permission="campaigns.redeem_coupon",
+            order=35,
+        )
+    )
+    register_panel(
+        CustomerPanel(
+            "coupons",
+            _("Coupons"),
+            "campaigns/panel.html",
+            desk.panel_context,
+            permission="campaigns.view_coupon",
+            order=45,
+        )
+    )
