@@ -263,6 +263,13 @@ def redeem_coupon(
             coupon = Coupon.objects.select_related("template", "redeemed_business_unit").get(
                 pk=locked.pk
             )
+            if (
+                coupon.status == CouponStatus.REDEEMED
+                and coupon.redeemed_business_unit_id == unit_id
+                and coupon.redemption_reference == reference
+                and coupon.order_amount == amount
+            ):  # the same request, sent twice at once: the second waited for the first
+                return Redemption(coupon, coupon.discount or Decimal("0"), replayed=True)
             discount = check_coupon(coupon, unit_id, amount, now, _redeemable(coupon))
             changed = Coupon.objects.filter(pk=coupon.pk, status=CouponStatus.ISSUED).update(
                 status=CouponStatus.REDEEMED,

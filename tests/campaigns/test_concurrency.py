@@ -95,3 +95,20 @@ def test_forcing_an_overshoot_with_raw_sql_fails_on_a_constraint(make_template, 
         ):
             cursor.execute(sql)
     assert CouponTemplate.objects.get(pk=template.pk).issued_count == 1
+
+
+def test_the_same_redemption_sent_eight_times_at_once_applies_once(
+    template, make_customer, unit_b
+) -> None:
+    coupon = services.issue_coupon(template=template, customer=make_customer())
+    done, failed = run_together(
+        [
+            lambda: services.redeem_coupon(
+                code=coupon.code, business_unit=unit_b.pk, reference="POS-1", order_amount="800"
+            )
+        ]
+        * 8
+    )
+    assert not failed, failed[:3]
+    assert sum(1 for r in done if not r.replayed) == 1
+    assert SettlementLine.objects.count() == 1
