@@ -353,3 +353,21 @@ def register_transactions_hook(key: str, hook: Callable[[list[int]], None]) -> N
 def notify_transactions_stored(ids: list[int]) -> None:
     for hook in list(_transaction_hooks.values()):
         hook(ids)
+
+
+# --- Recorded timeline events --------------------------------------------------------------
+
+_event_hooks: dict[str, Callable[[Any], None]] = {}
+
+
+def register_event_hook(key: str, hook: Callable[[Any], None]) -> None:
+    """``hook(event)`` runs inside the transaction of every ``record_event`` (the new
+    ``TimelineEvent``): an app reacts to what happened to a customer (campaigns' trigger
+    rules) without the master knowing it. It must be cheap and must not query for events it
+    ignores; react with ``transaction.on_commit`` and a retry-safe task."""
+    _event_hooks[key] = hook
+
+
+def notify_event_recorded(event: Any) -> None:
+    for hook in list(_event_hooks.values()):
+        hook(event)

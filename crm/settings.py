@@ -305,6 +305,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.evaluate_levels",
         "schedule": crontab(hour=3, minute=40),
     },
+    "campaigns-expire-coupons": {
+        "task": "campaigns.tasks.expire_coupons",
+        "schedule": crontab(hour=0, minute=20),  # just after midnight, Asia/Shanghai
+    },
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.

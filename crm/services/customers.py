@@ -39,6 +39,7 @@ from crm.normalizers import (
     normalize_uscc,
     normalize_wechat_id,
 )
+from crm.registry import notify_event_recorded
 from crm.services.duplicates import record_duplicate_candidate
 
 _NORMALIZERS = {
@@ -101,7 +102,7 @@ def record_event(
     data: Mapping[str, Any] | None = None,
 ) -> TimelineEvent:
     """Write one timeline event. Call it inside the transaction of the change it records."""
-    return TimelineEvent.objects.create(
+    event = TimelineEvent.objects.create(
         customer_id=customer if isinstance(customer, int) else customer.pk,
         business_unit_id=(
             business_unit
@@ -114,6 +115,8 @@ def record_event(
         occurred_at=occurred_at or timezone.now(),
         data=dict(data or {}),
     )
+    notify_event_recorded(event)
+    return event
 
 
 # --- Identity resolution -------------------------------------------------------------------

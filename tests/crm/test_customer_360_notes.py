@@ -237,8 +237,9 @@ def test_the_timeline_reads_a_constant_number_of_queries(
     # consents, identities, tags, merges, duplicates), the timeline (the union, then its
     # events, transactions and notes, the pinned notes, the filter's units), the tag picker,
     # the recently viewed customer recorded, the blacklist banner's open entry, the accounts
-    # app's panel ("contact at"), the members app's panel (the membership)
-    with django_assert_num_queries(22) as few:
+    # app's panel ("contact at"), the members app's panel (the membership), the campaigns
+    # app's panel (the coupons)
+    with django_assert_num_queries(23) as few:
         response = client.get(url)
     assert {e.kind for e in response.context["events"].object_list} == {
         "event",

@@ -1,0 +1,57 @@
+"""Use cases of campaigns and coupons. Callers import from ``campaigns.services``."""
+
+from campaigns.services.campaigns import (
+    change_campaign_status,
+    check_funding_shares,
+    set_funding,
+    void_coupons,
+)
+from campaigns.services.expiry import expire_due_coupons
+from campaigns.services.issuing import (
+    Exchange,
+    exchange_points_for_coupon,
+    issue_coupon,
+    run_bulk_issue,
+    start_bulk_issue,
+)
+from campaigns.services.merge import move_coupon_data
+from campaigns.services.redemption import (
+    Redemption,
+    Reversal,
+    Validation,
+    parse_code,
+    redeem_coupon,
+    reverse_redemption,
+    validate_coupon,
+)
+from campaigns.services.triggers import (
+    fire_for_event,
+    fire_for_transactions,
+    fire_rule,
+    save_trigger_rule,
+)
+
+__all__ = [
+    "Exchange",
+    "Redemption",
+    "Reversal",
+    "Validation",
+    "change_campaign_status",
+    "check_funding_shares",
+    "exchange_points_for_coupon",
+    "expire_due_coupons",
+    "fire_for_event",
+    "fire_for_transactions",
+    "fire_rule",
+    "issue_coupon",
+    "move_coupon_data",
+    "parse_code",
+    "redeem_coupon",
+    "reverse_redemption",
+    "run_bulk_issue",
+    "save_trigger_rule",
+    "set_funding",
+    "start_bulk_issue",
+    "validate_coupon",
+    "void_coupons",
+]

@@ -1,0 +1,399 @@
+"""Issuing coupons: to one customer (the desk, a trigger rule), in exchange for points, and in
+bulk to a list of customers (a job with progress).
+
+Every issue takes the template's stock first (``UPDATE … SET issued_count = issued_count + n
+WHERE issued_count + n <= stock``: this also serializes the template's issuers on its row),
+then the customer's holding (``UPDATE … SET issued = issued + 1 WHERE issued + 1 <= limit``),
+then writes the coupon. Never count-then-insert: the check constraints on both counters are
+the backstop. A code collision (1 in 2**64 per pair) retries with a new code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns.codes import new_code, new_codes
+from campaigns.errors import (
+    CouponExhausted,
+    CouponExpired,
+    CouponLimitReached,
+    InvalidCouponRequest,
+    ReferenceReused,
+    TemplateInactive,
+)
+from campaigns.models import (
+    REFERENCE_MAX,
+    BulkIssue,
+    BulkIssueStatus,
+    Coupon,
+    CouponHolding,
+    CouponTemplate,
+    IssueSource,
+)
+from crm.jobs import JobContext, job_handler
+from crm.models import Customer
+from crm.selectors.blacklist import blacklisted_ids
+from crm.services import record_event, start_job
+from crm.services.blacklist import assert_not_blacklisted
+
+EVENT_ISSUED = "coupon.issued"
+CODE_CONSTRAINT = "campaigns_coupon_code_key"
+CODE_ATTEMPTS = 5
+BULK_BATCH = 1000
+
+
+def _pk(value: Any) -> int:
+    return value if isinstance(value, int) else value.pk
+
+
+def _is_code_collision(exc: IntegrityError) -> bool:
+    return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") == CODE_CONSTRAINT
+
+
+def take_stock(template_id: int, count: int) -> bool:
+    """Raise the template's issued count by ``count`` if the stock allows it (row-locking)."""
+    return (
+        CouponTemplate.objects.filter(
+            pk=template_id, is_active=True, issued_count__lte=F("stock") - count
+        ).update(issued_count=F("issued_count") + count)
+        == 1
+    )
+
+
+def take_holding(template: CouponTemplate, customer_id: int) -> bool:
+    """Count one more coupon of ``template`` for the customer if under the limit."""
+    limit = template.per_customer_limit
+    CouponHolding.objects.bulk_create(
+        [CouponHolding(template=template, customer_id=customer_id, allowed=limit)],
+        ignore_conflicts=True,
+    )
+    return (
+        CouponHolding.objects.filter(
+            template=template, customer_id=customer_id, issued__lte=limit - 1
+        ).update(issued=F("issued") + 1, allowed=Greatest(F("allowed"), Value(limit)))
+        == 1
+    )
+
+
+def _reference(value: str, field: str = "reference") -> str:
+    value = (value or "").strip()
+    if len(value) > REFERENCE_MAX:
+        raise InvalidCouponRequest(
+            _("A reference holds at most %(max)d characters.") % {"max": REFERENCE_MAX},
+            field=field,
+        )
+    return value
+
+
+def _write_coupon(**fields: Any) -> Coupon:
+    for attempt in range(CODE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return Coupon.objects.create(code=new_code(), **fields)
+        except IntegrityError as exc:
+            if not _is_code_collision(exc) or attempt == CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def issue_coupon(
+    *,
+    template: CouponTemplate | int,
+    customer: Customer | int,
+    source: str = IssueSource.DESK,
+    source_reference: str = "",
+    campaign: Any = None,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> Coupon:
+    """One coupon of ``template`` for ``customer``: refused when the template is inactive,
+    out of stock or past its validity, when the customer is blacklisted or already holds the
+    per-customer limit."""
+    now = now or timezone.now()
+    customer_id = _pk(customer)
+    source_reference = _reference(source_reference, "source_reference")
+    with transaction.atomic():
+        found = CouponTemplate.objects.filter(pk=_pk(template)).first()
+        if found is None or not found.is_active:
+            raise TemplateInactive(_("This coupon template is not active."))
+        valid_from, valid_until = found.validity_for(now)
+        if valid_until <= now:
+            raise CouponExpired(_("This coupon template's validity is over."))
+        assert_not_blacklisted(customer_id)
+        if not take_stock(found.pk, 1):
+            raise CouponExhausted(
+                _("All %(stock)d coupons of “%(name)s” have been issued.")
+                % {"stock": found.stock, "name": found.name}
+            )
+        if not take_holding(found, customer_id):
+            raise CouponLimitReached(
+                _("This customer already holds %(limit)d coupon(s) of “%(name)s”, the limit.")
+                % {"limit": found.per_customer_limit, "name": found.name}
+            )
+        coupon = _write_coupon(
+            template=found,
+            business_unit_id=found.business_unit_id,
+            campaign_id=_pk(campaign) if campaign is not None else None,
+            customer_id=customer_id,
+            face_value=found.face_value,
+            source=source,
+            source_reference=source_reference,
+            issued_by=actor if getattr(actor, "pk", None) else None,
+            issued_at=now,
+            valid_from=valid_from,
+            valid_until=valid_until,
+        )
+        record_event(
+            customer=customer_id,
+            type=EVENT_ISSUED,
+            summary=f"Coupon “{found.name}” issued",
+            business_unit=found.business_unit_id,
+            actor=actor,
+            occurred_at=now,
+            data={
+                "coupon": coupon.pk,
+                "template": found.pk,
+                "name": found.name,
+                "source": source,
+                "face_value": str(found.face_value),
+            },
+        )
+    return coupon
+
+
+@dataclass
+class Exchange:
+    coupon: Coupon
+    points: int
+    replayed: bool = False
+
+
+def exchange_points_for_coupon(
+    *,
+    template: CouponTemplate | int,
+    member: Any,
+    reference: str,
+    actor: Any = None,
+    now: datetime | None = None,
+) -> Exchange:
+    """Spend the template's price in points and issue one coupon, in one transaction: if the
+    coupon cannot be issued (stock, limit, blacklist) no point is spent. ``reference`` (the
+    request's id) makes a replay return the first exchange."""
+    from members.services import redeem_points
+
+    reference = _reference(reference)
+    if not reference:
+        raise InvalidCouponRequest(_("A reference is required."), field="reference")
+    found = CouponTemplate.objects.filter(pk=_pk(template)).first()
+    if found is None or not found.is_active:
+        raise TemplateInactive(_("This coupon template is not active."))
+    if not found.points_price:
+        raise InvalidCouponRequest(
+            _("Coupons of “%(name)s” are not for sale for points.") % {"name": found.name},
+            field="template",
+        )
+    now = now or timezone.now()
+    with transaction.atomic():
+        spent = redeem_points(
+            member=member,
+            business_unit=found.business_unit_id,
+            points=found.points_price,
+            reference=f"CPN-{reference}",
+            reason=f"coupon {found.name}"[:300],
+            actor=actor,
+            now=now,
+        )
+        customer_id = spent.member.customer_id
+        if spent.replayed:
+            earlier = Coupon.objects.filter(
+                source=IssueSource.POINTS, source_reference=reference, customer_id=customer_id
+            ).first()
+            if earlier is None or earlier.template_id != found.pk:
+                raise ReferenceReused(
+                    _("Exchange “%(ref)s” was made for another coupon.") % {"ref": reference},
+                    field="reference",
+                )
+            return Exchange(earlier, found.points_price, replayed=True)
+        coupon = issue_coupon(
+            template=found,
+            customer=customer_id,
+            source=IssueSource.POINTS,
+            source_reference=reference,
+            actor=actor,
+            now=now,
+        )
+    return Exchange(coupon, found.points_price)
+
+
+# --- Bulk issue ------------------------------------------------------------------------------
+
+
+def start_bulk_issue(
+    *,
+    template: CouponTemplate | int,
+    customer_ids: Iterable[int],
+    key: str,
+    campaign: Any = None,
+    user: Any = None,
+    run_now: bool = False,
+) -> BulkIssue:
+    """Record a bulk issue run under ``key`` and start its job (or run it at once). The same
+    key again resumes the same run: nobody gets a second coupon from it."""
+    key = (key or "").strip()
+    if not key or len(key) > 80:
+        raise InvalidCouponRequest(_("Give the run a key of at most 80 characters."), field="key")
+    ids = list(dict.fromkeys(int(i) for i in customer_ids))
+    with transaction.atomic():
+        bulk, created = BulkIssue.objects.get_or_create(
+            key=key,
+            defaults={
+                "template_id": _pk(template),
+                "campaign_id": _pk(campaign) if campaign is not None else None,
+                "customer_ids": ids,
+                "requested": len(ids),
+                "created_by": user if getattr(user, "pk", None) else None,
+            },
+        )
+        if not created and (bulk.template_id != _pk(template) or bulk.customer_ids != ids):
+            raise ReferenceReused(
+                _("Run “%(key)s” was started for another template or list.") % {"key": key},
+                field="key",
+            )
+        if not run_now:
+            job = start_job(kind="campaigns.bulk_issue", params={"bulk": bulk.pk}, user=user)
+            BulkIssue.objects.filter(pk=bulk.pk).update(job=job)
+    if run_now:
+        run_bulk_issue(bulk.pk)
+    bulk.refresh_from_db()
+    return bulk
+
+
+def _issue_batch(bulk: BulkIssue, batch: list[int]) -> dict[str, int]:
+    counts = {"issued": 0, "skipped_limit": 0, "skipped_stock": 0, "skipped_blacklisted": 0}
+    with transaction.atomic():
+        template = CouponTemplate.objects.select_for_update().get(pk=bulk.template_id)
+        if not template.is_active:
+            counts["skipped_stock"] = len(batch)
+            return counts
+        now = timezone.now()
+        valid_from, valid_until = template.validity_for(now)
+        done = set(
+            Coupon.objects.filter(bulk_issue=bulk, customer_id__in=batch).values_list(
+                "customer_id", flat=True
+            )
+        )
+        todo = [c for c in batch if c not in done]
+        barred = blacklisted_ids(todo)
+        counts["skipped_blacklisted"] = len(barred)
+        todo = [c for c in todo if c not in barred]
+        limit = template.per_customer_limit
+        CouponHolding.objects.bulk_create(
+            [CouponHolding(template=template, customer_id=c, allowed=limit) for c in todo],
+            ignore_conflicts=True,
+        )
+        # Under the template's row lock no other issuer of this template moves its holdings.
+        under = set(
+            CouponHolding.objects.filter(
+                template=template, customer_id__in=todo, issued__lte=limit - 1
+            ).values_list("customer_id", flat=True)
+        )
+        eligible = [c for c in todo if c in under]
+        counts["skipped_limit"] = len(todo) - len(eligible)
+        room = max(template.stock - template.issued_count, 0)
+        taken = eligible[:room]
+        counts["skipped_stock"] = len(eligible) - len(taken)
+        if not taken:
+            return counts
+        raised = CouponHolding.objects.filter(
+            template=template, customer_id__in=taken, issued__lte=limit - 1
+        ).update(issued=F("issued") + 1, allowed=Greatest(F("allowed"), Value(limit)))
+        if raised != len(taken) or not take_stock(template.pk, len(taken)):
+            raise RuntimeError("bulk issue: counters moved under the template's lock")
+        for attempt in range(CODE_ATTEMPTS):
+            rows = [
+                Coupon(
+                    code=code,
+                    template=template,
+                    business_unit_id=template.business_unit_id,
+                    campaign_id=bulk.campaign_id,
+                    customer_id=customer_id,
+                    face_value=template.face_value,
+                    source=IssueSource.BULK,
+                    source_reference=bulk.key,
+                    bulk_issue=bulk,
+                    issued_at=now,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                )
+                for customer_id, code in zip(taken, new_codes(len(taken)), strict=True)
+            ]
+            try:
+                with transaction.atomic():
+                    Coupon.objects.bulk_create(rows, batch_size=BULK_BATCH)
+                break
+            except IntegrityError as exc:
+                if not _is_code_collision(exc) or attempt == CODE_ATTEMPTS - 1:
+                    raise
+        counts["issued"] = len(taken)
+    return counts
+
+
+def run_bulk_issue(
+    bulk_id: int, *, progress: Callable[[float], None] | None = None, batch_size: int = BULK_BATCH
+) -> dict[str, int]:
+    """Issue the run's coupons batch by batch (each batch one transaction); safe to run again
+    or concurrently with itself: what a customer received from this run is never issued
+    twice (``(bulk_issue, customer)`` is unique and re-checked under the template's lock)."""
+    bulk = BulkIssue.objects.get(pk=bulk_id)
+    BulkIssue.objects.filter(pk=bulk.pk).update(status=BulkIssueStatus.RUNNING)
+    ids = [int(i) for i in bulk.customer_ids]
+    totals = {"issued": 0, "skipped_limit": 0, "skipped_stock": 0, "skipped_blacklisted": 0}
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start : start + batch_size]
+        counts = _issue_batch(bulk, batch)
+        for key, value in counts.items():
+            totals[key] += value
+        if progress is not None:
+            progress(100 * (start + len(batch)) / max(len(ids), 1))
+    issued = Coupon.objects.filter(bulk_issue=bulk).count()
+    BulkIssue.objects.filter(pk=bulk.pk).update(
+        status=BulkIssueStatus.DONE,
+        processed=len(ids),
+        issued=issued,
+        skipped_limit=totals["skipped_limit"],
+        skipped_stock=totals["skipped_stock"],
+        skipped_blacklisted=totals["skipped_blacklisted"],
+    )
+    return {**totals, "issued_total": issued}
+
+
+@job_handler(
+    "campaigns.bulk_issue",
+    label=gettext_lazy("Issue coupons in bulk"),
+    result_labels={
+        "issued": gettext_lazy("Issued"),
+        "skipped_limit": gettext_lazy("Skipped: limit reached"),
+        "skipped_stock": gettext_lazy("Skipped: out of stock"),
+        "skipped_blacklisted": gettext_lazy("Skipped: blacklisted"),
+        "issued_total": gettext_lazy("Issued by this run in all"),
+    },
+)
+def bulk_issue_job(ctx: JobContext) -> dict[str, int]:
+    ctx.progress(1, _("Issuing coupons"))
+    try:
+        return run_bulk_issue(
+            int(ctx.params["bulk"]),
+            progress=lambda percent: ctx.progress(percent, _("Issuing coupons")),
+        )
+    except Exception:
+        BulkIssue.objects.filter(pk=int(ctx.params["bulk"])).update(status=BulkIssueStatus.FAILED)
+        raise
