@@ -64,6 +64,7 @@ class MembersConfig(AppConfig):
             register_transactions_hook,
         )
         from members import services, tasks
+        from members.imports import register_importers
 
         post_migrate.connect(_seed, sender=self, dispatch_uid="members.seed_defaults")
         for event in (
@@ -84,6 +85,7 @@ class MembersConfig(AppConfig):
             MergeHandler("members", _("Membership and points"), services.move_member_data)
         )
         register_transactions_hook("members.earn", tasks.enqueue_earning)
+        register_importers()
         _register_desk()
 
 
@@ -94,10 +96,12 @@ def _register_desk() -> None:
         CustomerPanel,
         ListSpec,
         NavItem,
+        SearchProvider,
         register_card,
         register_list,
         register_nav,
         register_panel,
+        register_search,
         work_list_card,
     )
     from crm.roles import DATA_STEWARD, MEMBER_SERVICE
@@ -153,3 +157,12 @@ def _register_desk() -> None:
         )
     )
     register_export(statements.STATEMENT_EXPORT)
+    register_search(
+        SearchProvider(
+            "members",
+            _("Members"),
+            desk.search_provider,
+            permission="members.view_member",
+            order=20,
+        )
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from psycopg.types.json import Jsonb
 
 from crm.models import BusinessUnit, TransactionKind
+from crm.registry import notify_transactions_stored
 from crm.services.transaction_bulk_plan import Key, _Plan
 from crm.services.transaction_customers import (
     _create_customers,
@@ -51,6 +53,7 @@ SELECT %s, customer_id, %s, external_id, channel, kind, 'completed', NULL, '', o
 FROM crm_bulk_order
 ORDER BY kind <> 'purchase', customer_id NULLS FIRST, external_id
 ON CONFLICT (source, external_id) DO NOTHING
+RETURNING id, customer_id
 """
 
 
@@ -99,8 +102,14 @@ def _flush(
                     )
                 )
         cursor.execute(_INSERT_SQL, [unit.pk, source])
-        if cursor.rowcount < len(rows):
+        inserted = cursor.fetchall()
+        if len(inserted) < len(rows):
             raise _RaceLost
+        # Apps react after the commit, as on the service path (``ingest_transactions``): the
+        # loyalty programme earns. A chunk rolled back (a race lost, a dry run) tells nobody.
+        known = [pk for pk, customer in inserted if customer is not None]
+        if known:
+            transaction.on_commit(lambda: notify_transactions_stored(known))
     for index, batch in plan.batches:
         part = parts[index]
         for r in batch:

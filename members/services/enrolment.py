@@ -81,11 +81,13 @@ def enrol_member(
     attributes: Mapping[str, Any] | None = None,
     actor: Any = None,
     now: datetime | None = None,
+    enrolment_bonus: bool = True,
 ) -> Enrolment:
     """Enrol a person (found or created on the master by phone/WeChat through
     ``resolve_customer``). An enrolled customer gets its existing membership back
     (``created=False``); a blacklisted one is refused with the reason. A new member starts
-    at the lowest level and gets the unit's enrolment bonus."""
+    at the lowest level and gets the unit's enrolment bonus (not with
+    ``enrolment_bonus=False``: an import carries the old programme's balance instead)."""
     if channel not in EnrolmentChannel.values:
         raise InvalidPointsRequest(_("Choose an enrolment channel from the list."), field="channel")
     now = now or timezone.now()
@@ -128,7 +130,7 @@ def enrol_member(
             data={"number": member.number, "channel": channel},
         )
         rule = EarningRule.objects.filter(business_unit=business_unit, is_active=True).first()
-        if rule is not None and rule.enrolment_bonus:
+        if enrolment_bonus and rule is not None and rule.enrolment_bonus:
             entry = write_entry(
                 member,
                 business_unit_id=member.enrolled_business_unit_id,

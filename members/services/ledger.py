@@ -184,6 +184,18 @@ def settle_consumption(entry: PointsEntry, taken: list[tuple[PointsLot, int]]) -
     )
 
 
+def spendable_lots(member: Member, at: datetime) -> list[PointsLot]:
+    """One locked read of the member's open lots: those due at ``at`` are expired (as
+    ``expire_member_lots`` does), the others returned oldest first (``usable_lots``)."""
+    lots = list(
+        PointsLot.objects.select_for_update()
+        .filter(member=member, remaining__gt=0)
+        .order_by("earned_at", "id")
+    )
+    _expire_lots(member, [lot for lot in lots if lot.expires_at <= at], at)
+    return [lot for lot in lots if lot.expires_at > at]
+
+
 def expire_member_lots(member: Member, at: datetime) -> int:
     """Expire the locked member's lots due at ``at`` (what the beat task would do): one
     ``expire`` entry per lot. Returns the points expired."""
@@ -192,6 +204,10 @@ def expire_member_lots(member: Member, at: datetime) -> int:
         .filter(member=member, remaining__gt=0, expires_at__lte=at)
         .order_by("earned_at", "id")
     )
+    return _expire_lots(member, due, at)
+
+
+def _expire_lots(member: Member, due: list[PointsLot], at: datetime) -> int:
     total = 0
     for lot in due:
         entry = write_entry(

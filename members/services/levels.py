@@ -81,9 +81,12 @@ def change_level(
     return change
 
 
-def upgrade_if_qualified(member: Member, *, at: datetime, actor: Any = None) -> bool:
-    """Inside an earn (member locked): upgrade now if a higher level's threshold is reached."""
-    ladder = levels()
+def upgrade_if_qualified(
+    member: Member, *, at: datetime, actor: Any = None, ladder: list[Level] | None = None
+) -> bool:
+    """Inside an earn (member locked): upgrade now if a higher level's threshold is reached.
+    ``ladder``: the levels, when the caller has read them already."""
+    ladder = levels() if ladder is None else ladder
     current_rank = member.level.rank if member.level is not None else -1
     higher = [level for level in ladder if level.rank > current_rank]
     if not higher:

@@ -42,10 +42,11 @@ from members.services.ledger import (
     replayed,
     require_open,
     settle_consumption,
+    spendable_lots,
     usable_lots,
     write_entry,
 )
-from members.services.levels import upgrade_if_qualified
+from members.services.levels import levels, upgrade_if_qualified
 
 EVENT_EARNED = "points.earned"
 EVENT_REDEEMED = "points.redeemed"
@@ -141,10 +142,14 @@ def earn_points(
         rule = EarningRule.objects.filter(business_unit_id=unit_id, is_active=True).first()
         if rule is None:
             raise NoEarningRule(_("This business unit has no active earning rule."))
+        ladder = levels()  # the member's level from it (and the upgrade's check below)
+        locked.level = next((lv for lv in ladder if lv.pk == locked.level_id), None)
         multiplier = locked.level.multiplier if locked.level is not None else Decimal("1")
-        birthday = Customer.objects.filter(pk=locked.customer_id).values_list(
-            "birthday", flat=True
-        )[0]
+        birthday = (
+            Customer.objects.filter(pk=locked.customer_id).values_list("birthday", flat=True)[0]
+            if rule.birthday_multiplier != 1
+            else None
+        )
         occurred = localtime(occurred_at or now)
         points = base_points(
             rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)
@@ -192,7 +197,7 @@ def earn_points(
             occurred_at=now,
             data={"points": result.points, "reference": reference, "amount": str(amount)},
         )
-        upgrade_if_qualified(locked, at=now, actor=actor)
+        upgrade_if_qualified(locked, at=now, actor=actor, ladder=ladder)
     return result
 
 
@@ -226,7 +231,7 @@ def redeem_points(
             return PointsResult(locked, earlier, replayed=True)
         _require_active(locked)
         assert_not_blacklisted(locked.customer_id)
-        expire_member_lots(locked, now)
+        lots = spendable_lots(locked, now)  # the due ones expired first
         if locked.points_balance < points:
             raise InsufficientPoints(
                 _("Only %(balance)d points are available; %(points)d were asked for.")
@@ -243,7 +248,7 @@ def redeem_points(
             actor=actor,
             created_at=now,
         )
-        taken = consume(entry, usable_lots(locked, now), points)
+        taken = consume(entry, lots, points)
         settle_consumption(entry, taken)
         move_balance(locked, -points)
         record_event(

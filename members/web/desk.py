@@ -19,9 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from crm.models import Customer
+from crm.registry import SearchResult
+from crm.selectors import is_identity_query, may_reveal
 from crm.services import IdentityInput, record_pii_search
 from members import services
 from members.models import AdjustmentProposal, EntryKind, Member
+from members.numbers import clean_number, is_valid_number
 from members.selectors.desk import desk_member, desk_search, member_page
 from members.web.forms import AdjustForm, EnrolForm, StatusForm
 
@@ -50,6 +53,38 @@ def desk(request: HttpRequest) -> HttpResponse:
         )
     template = "members/_search_results.html" if request.htmx else "members/desk.html"  # type: ignore[attr-defined]
     return render(request, template, {"query": query, "found": found})
+
+
+def search_provider(user: Any, query: str, limit: int) -> list[SearchResult]:
+    """The global search's members: the desk's search rule (member number or QR value, a
+    full phone or its last four digits, 1–2 characters of a name, a WeChat id), the phone
+    masked. A fragment inside phones is recorded like a reveal. A phone or e-mail search of a
+    user who may not reveal (a member number is not one) is left to the customers' provider,
+    which counts it against the hourly limit (counted once, not twice)."""
+    number = is_valid_number(clean_number(query))
+    if is_identity_query(query) and not may_reveal(user) and not number:
+        return []
+    found = desk_search(user=user, query=query[:100], limit=limit)
+    if found.audit and found.rows:
+        record_pii_search(
+            user=user,
+            query=query,
+            kind=found.audit,
+            customers=[row.member.customer for row in found.rows],
+        )
+    return [
+        SearchResult(
+            title=row.member.customer.display_name,
+            url=reverse("members:member", args=[row.member.pk]),
+            subtitle=" · ".join(
+                part
+                for part in (row.member.level.name if row.member.level else "", row.phone_masked)
+                if part
+            ),
+            badge=row.member.number,
+        )
+        for row in found.rows
+    ]
 
 
 def _member_or_404(request: HttpRequest, pk: int) -> Member:

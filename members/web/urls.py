@@ -1,12 +1,19 @@
 from django.urls import path
 
-from members.web import adjustments, dashboards, desk, statements
+from members.web import adjustments, dashboards, desk, imports, statements
 
 app_name = "members"
 
 urlpatterns = [
     path("", desk.desk, name="desk"),
     path("enrol/", desk.enrol, name="enrol"),
+    path("import/", imports.member_import, name="import"),
+    path("import/map/<str:token>/", imports.member_import_map, name="import-map"),
+    path(
+        "import/template/<slug:kind>.<str:fmt>",
+        imports.member_import_template,
+        name="import-template",
+    ),
     path("<int:pk>/", desk.member_detail, name="member"),
     path("<int:pk>/adjust/", desk.member_adjust, name="adjust"),
     path("<int:pk>/status/", desk.member_status, name="status"),

@@ -7,6 +7,7 @@ them. Each example runs inside a savepoint rolled back at its end."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,6 +27,9 @@ from members.models import EntryKind, LotConsumption, Member, PointsEntry, Point
 from tests.members.conftest import assert_ledger_consistent
 
 pytestmark = pytest.mark.django_db
+# Examples of 12 steps each: a few in ``make test`` (~15 s), many for a long run:
+# ``LEDGER_EXAMPLES=500 .venv/bin/python -m pytest tests/members/test_ledger_machine.py``.
+EXAMPLES = int(os.environ.get("LEDGER_EXAMPLES", "5"))
 
 
 @pytest.fixture
@@ -171,7 +175,7 @@ def machine(make_member, unit_a, unit_b, admin_user):
 
 def test_ledger_state_machine(machine) -> None:
     machine.TestCase.settings = settings(
-        max_examples=12,
+        max_examples=EXAMPLES,
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -167,3 +167,25 @@ def test_entries_cannot_be_changed_through_the_orm_or_sql(make_member, unit_a) -
                 cursor.execute("SELECT set_config('crm.ledger_reassign', 'on', true)")
             cursor.execute(sql, [entry.pk])
     assert PointsEntry.objects.get(pk=entry.pk).points == 10
+
+
+def test_expiry_walks_the_members_in_batches_and_misses_none(make_member, unit_a) -> None:
+    now = timezone.now()
+    members = [make_member() for _ in range(5)]
+    for n, member in enumerate(members):
+        for k in range(2):  # two due lots each, one still valid
+            services.earn_points(
+                member=member,
+                business_unit=unit_a,
+                reference=f"OLD-{n}-{k}",
+                amount=Decimal("10"),
+                now=now - timedelta(days=800 + k),
+            )
+        services.earn_points(
+            member=member, business_unit=unit_a, reference=f"NEW-{n}", amount=Decimal("7"), now=now
+        )
+    counts = services.expire_due_points(now=now, batch_size=2)  # three batches
+    assert counts == {"lots": 10, "points": 100, "members": 5}
+    for member in members:
+        assert_ledger_consistent(member)
+        assert member.points_balance == 7
