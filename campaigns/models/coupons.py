@@ -263,10 +263,18 @@ class BulkIssue(models.Model):
 
     key = models.CharField(_("key"), max_length=80, unique=True)
     template = models.ForeignKey(
-        CouponTemplate, on_delete=models.PROTECT, related_name="bulk_issues"
+        CouponTemplate,
+        verbose_name=_("template"),
+        on_delete=models.PROTECT,
+        related_name="bulk_issues",
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "campaigns.Campaign",
+        verbose_name=_("campaign"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     customer_ids = models.JSONField(_("customers"), default=list)
     status = models.CharField(
@@ -285,10 +293,20 @@ class BulkIssue(models.Model):
         _("skipped: blacklisted"), default=0, db_default=0
     )
     job = models.ForeignKey(
-        "crm.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "crm.Job",
+        verbose_name=_("job"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
 
@@ -340,7 +358,12 @@ class Coupon(models.Model):
         _("issue reference"), max_length=REFERENCE_MAX, blank=True, default="", db_default=""
     )
     bulk_issue = models.ForeignKey(
-        BulkIssue, on_delete=models.PROTECT, null=True, blank=True, related_name="coupons"
+        BulkIssue,
+        verbose_name=_("bulk issue"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="coupons",
     )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -469,7 +492,12 @@ class CouponReversal(models.Model):
     restored = models.BooleanField(_("coupon restored"))
     reason = models.CharField(_("reason"), max_length=300, blank=True, default="")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
 

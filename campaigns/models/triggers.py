@@ -149,7 +149,12 @@ class TriggerFiring(models.Model):
     outcome = models.CharField(_("outcome"), max_length=20, choices=FiringOutcome.choices)
     reason = models.CharField(_("reason"), max_length=300, blank=True, default="")
     coupon = models.ForeignKey(
-        Coupon, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Coupon,
+        verbose_name=_("coupon"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
 
