@@ -70,11 +70,37 @@ class CampaignsConfig(AppConfig):
         )
 
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="campaigns.sync_roles")
+        from campaigns.web import timeline
+
         for event in (
-            EventType("coupon.issued", _("Coupon issued"), "ticket", "teal"),
-            EventType("coupon.redeemed", _("Coupon redeemed"), "receipt", "green"),
-            EventType("coupon.reversed", _("Coupon redemption reversed"), "arrow-back-up", "red"),
-            EventType("coupon.voided", _("Coupon voided"), "ban", "secondary"),
+            EventType(
+                "coupon.issued",
+                _("Coupon issued"),
+                "ticket",
+                "teal",
+                describe=timeline.describe_issued,
+            ),
+            EventType(
+                "coupon.redeemed",
+                _("Coupon redeemed"),
+                "receipt",
+                "green",
+                describe=timeline.describe_redeemed,
+            ),
+            EventType(
+                "coupon.reversed",
+                _("Coupon redemption reversed"),
+                "arrow-back-up",
+                "red",
+                describe=timeline.describe_reversed,
+            ),
+            EventType(
+                "coupon.voided",
+                _("Coupon voided"),
+                "ban",
+                "secondary",
+                describe=timeline.describe_voided,
+            ),
         ):
             register_event_type(event)
         register_merge_handler(MergeHandler("campaigns", _("Coupons"), move_coupon_data))

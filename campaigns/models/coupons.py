@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import BusinessUnit, Customer
 from crm.policy import ScopedQuerySet
@@ -235,9 +236,10 @@ class CouponHolding(models.Model):
 
 
 class CouponStatus(models.TextChoices):
-    ISSUED = "issued", _("Issued")
-    REDEEMED = "redeemed", _("Redeemed")
-    EXPIRED = "expired", _("Expired")
+    # A coupon's own words (核销 for a redeemed coupon, where points are 兑换).
+    ISSUED = "issued", pgettext_lazy("coupon status", "Issued")
+    REDEEMED = "redeemed", pgettext_lazy("coupon status", "Redeemed")
+    EXPIRED = "expired", pgettext_lazy("coupon status", "Expired")
     VOIDED = "voided", _("Voided")
 
 

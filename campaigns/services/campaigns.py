@@ -101,12 +101,12 @@ def void_coupons(
             Coupon.objects.select_for_update()
             .filter(pk__in=ids, status=CouponStatus.ISSUED)
             .order_by("pk")
-            .values_list("pk", "customer_id", "business_unit_id")
+            .values_list("pk", "customer_id", "business_unit_id", "template__name")
         )
         Coupon.objects.filter(pk__in=[v[0] for v in voided]).update(
             status=CouponStatus.VOIDED, voided_at=now, void_reason=reason
         )
-        for pk, customer_id, unit_id in voided:
+        for pk, customer_id, unit_id, name in voided:
             record_event(
                 customer=customer_id,
                 type=EVENT_VOIDED,
@@ -114,6 +114,6 @@ def void_coupons(
                 business_unit=unit_id,
                 actor=user,
                 occurred_at=now,
-                data={"coupon": pk, "reason": reason},
+                data={"coupon": pk, "name": name, "reason": reason},
             )
     return len(voided)

@@ -179,6 +179,7 @@ def issue_coupon(
                 "name": found.name,
                 "source": source,
                 "face_value": str(found.face_value),
+                "currency": found.currency,
             },
         )
     return coupon

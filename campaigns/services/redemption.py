@@ -295,6 +295,7 @@ def redeem_coupon(
                     "coupon": coupon.pk,
                     "name": coupon.template.name,
                     "discount": str(discount),
+                    "currency": coupon.template.currency,
                     "reference": reference,
                 },
             )
@@ -393,6 +394,11 @@ def reverse_redemption(
             business_unit=unit_id,
             actor=actor,
             occurred_at=now,
-            data={"coupon": coupon.pk, "restored": restore, "reference": reference},
+            data={
+                "coupon": coupon.pk,
+                "name": template.name,
+                "restored": restore,
+                "reference": reference,
+            },
         )
     return Reversal(record)
