@@ -256,13 +256,18 @@ def redeem_coupon(
             earlier = _replay(unit_id, reference, normalized, amount)
             if earlier is not None:
                 return earlier
-            # Lock the coupon alone (no join: a re-read row would meet a stale joined one).
-            locked = Coupon.objects.select_for_update().filter(code=normalized).first()
-            if locked is None:
-                raise CouponUnknown(_("No coupon has this code."), field="code")
-            coupon = Coupon.objects.select_related("template", "redeemed_business_unit").get(
-                pk=locked.pk
+            # Lock the coupon's row alone, read with its template (which a redemption never
+            # changes); the redeeming unit is not joined: after waiting for a concurrent
+            # redemption the re-read coupon would meet the unit as it was (none). The refusal
+            # that names it reads it then.
+            coupon = (
+                Coupon.objects.select_for_update(of=("self",))
+                .select_related("template")
+                .filter(code=normalized)
+                .first()
             )
+            if coupon is None:
+                raise CouponUnknown(_("No coupon has this code."), field="code")
             if (
                 coupon.status == CouponStatus.REDEEMED
                 and coupon.redeemed_business_unit_id == unit_id
@@ -282,7 +287,10 @@ def redeem_coupon(
             )
             if changed != 1:  # cannot happen under the lock; never redeem twice regardless
                 raise CouponAlreadyRedeemed(_("This coupon was already redeemed."))
-            coupon.refresh_from_db()
+            coupon.status, coupon.redeemed_business_unit_id = CouponStatus.REDEEMED, unit_id
+            coupon.redeemed_at, coupon.redemption_reference = now, reference
+            coupon.order_amount, coupon.discount = amount, discount
+            coupon.redeemed_by = actor if getattr(actor, "pk", None) else None
             _settle(coupon, unit_id, discount, now)
             record_event(
                 customer=coupon.customer_id,

@@ -236,3 +236,24 @@ def test_expiry_marks_past_coupons_expired(coupon, template, make_customer) -> N
     assert services.expire_due_coupons(now=later) == 0
     coupon.refresh_from_db()
     assert coupon.status == CouponStatus.EXPIRED
+
+
+def test_a_cross_unit_redemption_in_a_pinned_number_of_statements(
+    template, make_customer, unit_b, django_assert_num_queries
+) -> None:
+    """Replay check (coupon, reversal), the coupon locked with its template, where it may be
+    redeemed, the blacklist, the conditional UPDATE, the funding shares, the month's statement
+    and its line, the timeline event, inside a savepoint (the bench's redemptions/s follow
+    this count)."""
+    first = services.issue_coupon(template=template, customer=make_customer())
+    services.redeem_coupon(
+        code=first.code, business_unit=unit_b, reference="POS-0", order_amount="800"
+    )  # the month's statement exists from here on, as on any day but the first
+    coupon = services.issue_coupon(template=template, customer=make_customer())
+    with django_assert_num_queries(12):
+        done = services.redeem_coupon(
+            code=coupon.code, business_unit=unit_b, reference="POS-1", order_amount="800"
+        )
+    assert (
+        done.coupon.status == CouponStatus.REDEEMED and done.coupon.redemption_reference == "POS-1"
+    )
