@@ -53,12 +53,22 @@ def _move(status: str, label: Any) -> Any:
 
 @admin.register(Campaign)
 class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin[Campaign]):
-    list_display = ["name", "business_unit", "status", "starts_on", "ends_on", "budget", "owner"]
+    list_display = [
+        "name",
+        "business_unit",
+        "status",
+        "starts_on",
+        "ends_on",
+        "budget",
+        "issued_value",
+        "owner",
+    ]
     list_filter = ["status", "business_unit", "starts_on"]
     list_select_related = ["business_unit", "owner"]
     search_fields = ["name", "goal"]
     autocomplete_fields = ["business_unit", "owner"]
-    readonly_fields = ["status", "status_changed_at", "created_at"]
+    # the budget spent moves only with the coupons issued (a conditional UPDATE)
+    readonly_fields = ["status", "status_changed_at", "issued_value", "created_at"]
     actions = [
         _move(CampaignStatus.SCHEDULED, _("Schedule the selected campaigns")),
         _move(CampaignStatus.ACTIVE, _("Start the selected campaigns")),
@@ -268,6 +278,7 @@ class BulkIssueAdmin(ScopedAdminMixin, ReadOnlyAdmin):
         "skipped_limit",
         "skipped_stock",
         "skipped_blacklisted",
+        "skipped_budget",
         "created_at",
     ]
     list_filter = ["status", "created_at"]

@@ -8,6 +8,7 @@ from crm.services.blacklist import CustomerBlacklisted
 
 __all__ = [
     "BelowMinimumSpend",
+    "CampaignBudgetExhausted",
     "CampaignTransitionRefused",
     "CouponAlreadyRedeemed",
     "CouponCheckFailed",
@@ -82,6 +83,12 @@ class CouponExhausted(CouponError):
     """The template's stock is used up."""
 
     code = "coupon_exhausted"
+
+
+class CampaignBudgetExhausted(CouponError):
+    """The campaign's budget cannot pay for one more coupon of this face value."""
+
+    code = "campaign_budget_exhausted"
 
 
 class CouponLimitReached(CouponError):

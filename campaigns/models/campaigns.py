@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -59,6 +60,15 @@ class Campaign(models.Model):
     starts_on = models.DateField(_("starts"))
     ends_on = models.DateField(_("ends"))
     budget = models.DecimalField(_("budget"), max_digits=14, decimal_places=2)
+    # The face value of the coupons issued for the campaign: raised by a conditional UPDATE
+    # (never past the budget; the check below is the backstop).
+    issued_value = models.DecimalField(
+        _("face value issued"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        db_default=Decimal("0"),
+    )
     currency = models.CharField(_("currency"), max_length=3, default="CNY", db_default="CNY")
     channels = ArrayField(
         models.CharField(max_length=10, choices=CampaignChannel.choices),
@@ -93,6 +103,10 @@ class Campaign(models.Model):
                 condition=Q(ends_on__gte=F("starts_on")), name="campaign_period_ordered"
             ),
             models.CheckConstraint(condition=Q(budget__gte=0), name="campaign_budget_positive"),
+            models.CheckConstraint(
+                condition=Q(issued_value__gte=0) & Q(issued_value__lte=F("budget")),
+                name="campaign_within_budget",
+            ),
         ]
         indexes = [models.Index(fields=["business_unit", "status"], name="campaign_unit_status")]
 

@@ -294,6 +294,9 @@ class BulkIssue(models.Model):
     skipped_blacklisted = models.PositiveIntegerField(
         _("skipped: blacklisted"), default=0, db_default=0
     )
+    skipped_budget = models.PositiveIntegerField(
+        _("skipped: campaign budget"), default=0, db_default=0
+    )
     job = models.ForeignKey(
         "crm.Job",
         verbose_name=_("job"),

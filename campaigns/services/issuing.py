@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -23,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.codes import new_code, new_codes
 from campaigns.errors import (
+    CampaignBudgetExhausted,
     CouponExhausted,
     CouponExpired,
     CouponLimitReached,
@@ -34,6 +36,7 @@ from campaigns.models import (
     REFERENCE_MAX,
     BulkIssue,
     BulkIssueStatus,
+    Campaign,
     Coupon,
     CouponHolding,
     CouponStatus,
@@ -42,6 +45,7 @@ from campaigns.models import (
 )
 from crm.jobs import JobContext, job_handler
 from crm.models import Customer
+from crm.money import format_money
 from crm.selectors.blacklist import blacklisted_ids
 from crm.services import record_event, start_job
 from crm.services.blacklist import assert_not_blacklisted
@@ -80,6 +84,30 @@ def take_stock(template_id: int, count: int, *, campaign_id: int | None = None) 
         from campaigns.services.notices import tell_stock_exhausted
 
         tell_stock_exhausted(template_id, campaign_id=campaign_id)
+    return True
+
+
+_CAMPAIGN = Campaign._meta.db_table
+_TAKE_BUDGET_SQL = f"""
+    UPDATE {_CAMPAIGN} SET issued_value = issued_value + %(amount)s
+     WHERE id = %(id)s AND issued_value + %(amount)s <= budget
+    RETURNING budget - issued_value
+"""  # noqa: S608 (the table name from the model)
+
+
+def take_campaign_budget(campaign_id: int, amount: Decimal, face_value: Decimal) -> bool:
+    """Spend ``amount`` of face value from the campaign's budget if it allows it (row-locking).
+    The issue after which the budget cannot pay for one more coupon of ``face_value`` tells
+    the campaign's owner (in the same transaction: rolled back with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_BUDGET_SQL, {"amount": amount, "id": campaign_id})
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0] < face_value and row[0] + amount >= face_value:
+        from campaigns.services.notices import tell_campaign_budget_exhausted
+
+        tell_campaign_budget_exhausted(campaign_id)
     return True
 
 
@@ -148,6 +176,13 @@ def issue_coupon(
             raise CouponExhausted(
                 _("All %(stock)d coupons of “%(name)s” have been issued.")
                 % {"stock": found.stock, "name": found.name}
+            )
+        if campaign_id is not None and not take_campaign_budget(
+            campaign_id, found.face_value, found.face_value
+        ):
+            raise CampaignBudgetExhausted(
+                _("The campaign's budget cannot pay for one more coupon of %(value)s.")
+                % {"value": format_money(found.face_value, found.currency)}
             )
         if not take_holding(found, customer_id):
             raise CouponLimitReached(
@@ -340,8 +375,28 @@ def _write(sql: str, params: dict[str, Any]) -> int:
         return int(cursor.rowcount)
 
 
+def _campaign_room(campaign_id: int, face_value: Decimal) -> int:
+    """How many coupons of ``face_value`` the campaign's budget still pays for (its row locked
+    until the batch commits: after the template's, as every issuer takes them)."""
+    left = (
+        Campaign.objects.select_for_update()
+        .filter(pk=campaign_id)
+        .values_list("budget", "issued_value")
+        .first()
+    )
+    if left is None or face_value <= 0:
+        return 0 if left is None else 10**9
+    return max(int((left[0] - left[1]) // face_value), 0)
+
+
 def _issue_batch(bulk: BulkIssue, batch: list[int]) -> dict[str, int]:
-    counts = {"issued": 0, "skipped_limit": 0, "skipped_stock": 0, "skipped_blacklisted": 0}
+    counts = {
+        "issued": 0,
+        "skipped_limit": 0,
+        "skipped_stock": 0,
+        "skipped_blacklisted": 0,
+        "skipped_budget": 0,
+    }
     with transaction.atomic():
         template = CouponTemplate.objects.select_for_update().get(pk=bulk.template_id)
         if not template.is_active:
@@ -364,6 +419,14 @@ def _issue_batch(bulk: BulkIssue, batch: list[int]) -> dict[str, int]:
         room = max(template.stock - template.issued_count, 0)
         taken = eligible[:room]
         counts["skipped_stock"] = len(eligible) - len(taken)
+        if taken and bulk.campaign_id is not None:
+            affordable = _campaign_room(bulk.campaign_id, template.face_value)
+            counts["skipped_budget"] = max(len(taken) - affordable, 0)
+            taken = taken[:affordable]
+            if taken and not take_campaign_budget(
+                bulk.campaign_id, template.face_value * len(taken), template.face_value
+            ):
+                raise RuntimeError("bulk issue: the campaign's budget moved under its lock")
         if not taken:
             return counts
         raised = _write(_RAISE_SQL, {**holding, "customers": taken})
@@ -406,7 +469,13 @@ def run_bulk_issue(
     bulk = BulkIssue.objects.get(pk=bulk_id)
     BulkIssue.objects.filter(pk=bulk.pk).update(status=BulkIssueStatus.RUNNING)
     ids = [int(i) for i in bulk.customer_ids]
-    totals = {"issued": 0, "skipped_limit": 0, "skipped_stock": 0, "skipped_blacklisted": 0}
+    totals = {
+        "issued": 0,
+        "skipped_limit": 0,
+        "skipped_stock": 0,
+        "skipped_blacklisted": 0,
+        "skipped_budget": 0,
+    }
     for start in range(0, len(ids), batch_size):
         batch = ids[start : start + batch_size]
         counts = _issue_batch(bulk, batch)
@@ -422,6 +491,7 @@ def run_bulk_issue(
         skipped_limit=totals["skipped_limit"],
         skipped_stock=totals["skipped_stock"],
         skipped_blacklisted=totals["skipped_blacklisted"],
+        skipped_budget=totals["skipped_budget"],
     )
     return {**totals, "issued_total": issued}
 
@@ -434,6 +504,7 @@ def run_bulk_issue(
         "skipped_limit": gettext_lazy("Skipped: limit reached"),
         "skipped_stock": gettext_lazy("Skipped: out of stock"),
         "skipped_blacklisted": gettext_lazy("Skipped: blacklisted"),
+        "skipped_budget": gettext_lazy("Skipped: campaign budget spent"),
         "issued_total": gettext_lazy("Issued by this run in all"),
     },
 )

@@ -1,9 +1,10 @@
-"""Telling the people of a campaign that something ran out: a trigger rule's budget (its
-owner), a template's stock (who created the template, the owners of the rules that issue it,
-the owner of the campaign whose issue took the last coupon). Through ``crm.services.notify``,
-in each recipient's language, once per exhaustion: the callers tell only on the transition
-(the conditional ``UPDATE`` that took the last coupon, the one that stopped the rule), and the
-deduplication key names that exhaustion."""
+"""Telling the people of a campaign that something ran out: a campaign's budget (its owner),
+a trigger rule's budget (its owner), a template's stock (who created the template, the owners
+of the rules that issue it, the owner of the campaign whose issue took the last coupon).
+Through ``crm.services.notify``, in each recipient's language, once per exhaustion: the
+callers tell only on the transition (the conditional ``UPDATE`` that took the last coupon or
+the last of a budget, the one that stopped the rule), and the deduplication key names that
+exhaustion."""
 
 from __future__ import annotations
 
@@ -85,5 +86,31 @@ def tell_stock_exhausted(
         % values,
         link=reverse("admin:campaigns_coupontemplate_change", args=[template_id]),
         dedup_key=f"template-stock:{template_id}:{template.stock}",
+        now=now,
+    )
+
+
+KIND_CAMPAIGN_BUDGET = "campaigns.campaign_budget_exhausted"
+
+
+def tell_campaign_budget_exhausted(campaign_id: int, now: datetime | None = None) -> int:
+    """The campaign's owner: its budget cannot pay for one more coupon (the issue that spent
+    the last of it calls this, inside its transaction)."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.only("pk", "name", "budget", "currency", "owner_id").get(
+        pk=campaign_id
+    )
+    values = {"name": campaign.name, "when": _when(now)}
+    return notify(
+        campaign.owner_id,
+        KIND_CAMPAIGN_BUDGET,
+        title=lambda: _("Campaign “%(name)s”: its budget is spent") % values,
+        body=lambda: _(
+            "On %(when)s the campaign's budget of %(budget)s could not pay for one more "
+            "coupon: its issues are refused until you raise the budget."
+        )
+        % {**values, "budget": format_money(campaign.budget, campaign.currency)},
+        link=reverse("admin:campaigns_campaign_change", args=[campaign_id]),
+        dedup_key=f"campaign-budget:{campaign_id}:{campaign.budget}",
         now=now,
     )
