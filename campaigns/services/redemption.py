@@ -21,6 +21,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -41,7 +42,14 @@ from campaigns.errors import (
     ReferenceReused,
     ReversalRefused,
 )
-from campaigns.models import REFERENCE_MAX, Coupon, CouponReversal, CouponStatus, TemplateFunding
+from campaigns.models import (
+    REFERENCE_MAX,
+    Coupon,
+    CouponReversal,
+    CouponStatus,
+    CouponTemplate,
+    TemplateFunding,
+)
 from crm.models import BusinessUnit
 from crm.models.settlement import SettlementSource
 from crm.services import record_event
@@ -163,14 +171,23 @@ def validate_coupon(
     normalized = parse_code(code)
     amount = _amount(order_amount)
     now = now or timezone.now()
+    unit_id = _unit_id(business_unit)
     coupon = (
         Coupon.objects.select_related("template", "redeemed_business_unit")
+        .annotate(  # where it may be redeemed, asked in the same query
+            redeemable_here=Exists(
+                CouponTemplate.redeemable_units.through.objects.filter(
+                    coupontemplate_id=OuterRef("template_id"), businessunit_id=unit_id
+                )
+            )
+        )
         .filter(code=normalized)
         .first()
     )
     if coupon is None:
         raise CouponUnknown(_("No coupon has this code."), field="code")
-    discount = check_coupon(coupon, _unit_id(business_unit), amount, now, _redeemable(coupon))
+    redeemable = {unit_id} if coupon.redeemable_here else set()  # type: ignore[attr-defined]
+    discount = check_coupon(coupon, unit_id, amount, now, redeemable)
     return Validation(coupon, discount, amount)
 
 
