@@ -25,6 +25,12 @@ from crm.models.duplicates import (
 )
 from crm.models.imports import ImportMapping
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
+from crm.models.notifications import (
+    NOTIFICATION_LINK_MAX,
+    NOTIFICATION_TITLE_MAX,
+    UNREAD_COUNT_CAP,
+    Notification,
+)
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
     TIME_ZONE_CHOICES,
@@ -127,3 +133,5 @@ __all__ += [
     "StatementStatus",
     "append_only_trigger_sql",
 ]
+
+__all__ += ["NOTIFICATION_LINK_MAX", "NOTIFICATION_TITLE_MAX", "UNREAD_COUNT_CAP", "Notification"]

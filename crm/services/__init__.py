@@ -25,6 +25,7 @@ from crm.services.customers import (
 from crm.services.duplicates import find_duplicate_candidates, record_duplicate_candidate
 from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
 from crm.services.notes import InvalidNote, add_note, pin_note
+from crm.services.notifications import InvalidNotification, mark_notifications_read, notify
 from crm.services.pii import (
     IdentitySearchesExhausted,
     RevealNotAllowed,
@@ -182,3 +183,5 @@ __all__ += [
     "mark_statement_settled",
     "record_settlement_lines",
 ]
+
+__all__ += ["InvalidNotification", "mark_notifications_read", "notify"]
