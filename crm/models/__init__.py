@@ -24,6 +24,16 @@ from crm.models.duplicates import (
     PiiAccess,
 )
 from crm.models.imports import ImportMapping
+from crm.models.metrics import (
+    SEGMENT_GRID,
+    CustomerMetrics,
+    EngagementStage,
+    LifecycleStage,
+    MetricsSettings,
+    MetricsSnapshot,
+    RfmSegment,
+    rfm_segment_of,
+)
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
@@ -126,4 +136,14 @@ __all__ += [
     "SettlementStatement",
     "StatementStatus",
     "append_only_trigger_sql",
+]
+__all__ += [
+    "SEGMENT_GRID",
+    "CustomerMetrics",
+    "EngagementStage",
+    "LifecycleStage",
+    "MetricsSettings",
+    "MetricsSnapshot",
+    "RfmSegment",
+    "rfm_segment_of",
 ]
