@@ -29,11 +29,11 @@ from crm.models.metrics import (
     CustomerMetrics,
     EngagementStage,
     LifecycleStage,
-    MetricsSettings,
     MetricsSnapshot,
     RfmSegment,
     rfm_segment_of,
 )
+from crm.models.metrics_settings import MetricsSettings
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,

@@ -6,6 +6,7 @@ from crm.web import (
     customer_notes,
     customers,
     exports,
+    metrics,
     views,
     workspace,
 )
@@ -68,4 +69,9 @@ urlpatterns += [
     path("blacklist/<int:pk>/decide/", blacklist.blacklist_decide, name="blacklist-decide"),
     path("blacklist/<int:pk>/lift/", blacklist.blacklist_lift, name="blacklist-lift"),
     path("customers/<int:pk>/blacklist/", blacklist.blacklist_propose, name="blacklist-propose"),
+]
+
+urlpatterns += [
+    path("metrics/", metrics.dashboard, name="metrics-dashboard"),
+    path("metrics/churn/", metrics.churn_list, name="metrics-churn"),
 ]

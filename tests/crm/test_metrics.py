@@ -209,7 +209,7 @@ def test_stage_thresholds_come_from_the_settings(unit_a) -> None:
 def test_settings_refuse_thresholds_that_do_not_grow() -> None:
     config = MetricsSettings.current()
     config.at_risk_days = 60
-    with pytest.raises(ValidationError, match="must grow"):
+    with translation.override("en"), pytest.raises(ValidationError, match="must grow"):
         config.full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         config.save()
