@@ -24,6 +24,16 @@ from crm.models.duplicates import (
     PiiAccess,
 )
 from crm.models.imports import ImportMapping
+from crm.models.metrics import (
+    SEGMENT_GRID,
+    CustomerMetrics,
+    EngagementStage,
+    LifecycleStage,
+    MetricsSnapshot,
+    RfmSegment,
+    rfm_segment_of,
+)
+from crm.models.metrics_settings import MetricsSettings
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
 from crm.models.notifications import (
     NOTIFICATION_LINK_MAX,
@@ -135,3 +145,13 @@ __all__ += [
 ]
 
 __all__ += ["NOTIFICATION_LINK_MAX", "NOTIFICATION_TITLE_MAX", "UNREAD_COUNT_CAP", "Notification"]
+__all__ += [
+    "SEGMENT_GRID",
+    "CustomerMetrics",
+    "EngagementStage",
+    "LifecycleStage",
+    "MetricsSettings",
+    "MetricsSnapshot",
+    "RfmSegment",
+    "rfm_segment_of",
+]

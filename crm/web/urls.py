@@ -6,6 +6,7 @@ from crm.web import (
     customer_notes,
     customers,
     exports,
+    metrics,
     notifications,
     views,
     workspace,
@@ -80,4 +81,6 @@ urlpatterns += [
     ),
     path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
     path("notifications/<int:pk>/open/", notifications.notification_open, name="notification-open"),
+    path("metrics/", metrics.dashboard, name="metrics-dashboard"),
+    path("metrics/churn/", metrics.churn_list, name="metrics-churn"),
 ]
