@@ -116,6 +116,13 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         ],
         *CUSTOMER_TAGGING,
         "crm.add_transaction",
+        # Rule tags and segments (crm.rules): marketing builds them.
+        *[
+            f"crm.{verb}_{model}"
+            for verb in ("view", "add", "change", "delete")
+            for model in ("tagrule", "segment")
+        ],
+        "crm.view_segmentsnapshot",
     ],
     AUDITOR: ["*.view_*"],
     # Keeps the master clean across the group: reviews and merges duplicates (oldest first on

@@ -10,6 +10,7 @@ from crm.admin import (  # noqa: F401  (register the model admins)
     customers,
     imports,
     platform,
+    segments,
     settlement,
     sources,
 )

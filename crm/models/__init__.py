@@ -104,6 +104,14 @@ from crm.models.blacklist import (
     BlacklistReason,
     BlacklistStatus,
 )
+from crm.models.segments import (
+    SEGMENT_NAME_MAX,
+    Segment,
+    SegmentMember,
+    SegmentMode,
+    SegmentSnapshot,
+    TagRule,
+)
 from crm.models.settlement import (
     AppendOnlyModel,
     AppendOnlyQuerySet,
@@ -126,4 +134,13 @@ __all__ += [
     "SettlementStatement",
     "StatementStatus",
     "append_only_trigger_sql",
+]
+
+__all__ += [
+    "SEGMENT_NAME_MAX",
+    "Segment",
+    "SegmentMember",
+    "SegmentMode",
+    "SegmentSnapshot",
+    "TagRule",
 ]
