@@ -63,7 +63,6 @@ class TagRuleAdmin(admin.ModelAdmin[TagRule]):
     list_filter = ["is_active"]
     search_fields = ["tag__name", "tag__name_en", "tag__category__name"]
     list_select_related = ["tag__category"]
-    autocomplete_fields = ["tag"]
     readonly_fields = ["applied_at", "matched", "added", "removed", "created_by"]
     actions = ["apply_now"]
 
