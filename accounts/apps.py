@@ -175,6 +175,9 @@ class AccountsConfig(AppConfig):
             MergeHandler("accounts", _("Account data"), services.move_account_data)
         )
         _register_screens()
+        from accounts.rules import register_rule_fields
+
+        register_rule_fields()  # industry, size, credit rating… for rule tags and segments
         register_panel(
             CustomerPanel(
                 "accounts",

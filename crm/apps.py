@@ -236,6 +236,35 @@ def _register_metrics() -> None:
     )
 
 
+def _register_segments() -> None:
+    """Rule tags and segments: the master's rule fields, the segment list's navigation and
+    the export of a segment's members."""
+    from crm import exports, rules, selectors  # noqa: F401  (rules registers its fields)
+    from crm.exports_segments import SEGMENT_EXPORT
+    from crm.registry import ListSpec, NavItem, register_list, register_nav
+
+    register_list(
+        ListSpec(
+            selectors.SEGMENT_LIST_KEY,
+            _("Segment members"),
+            "segment-list",
+            ("segment",),
+            permission="crm.view_segment",
+        )
+    )
+    exports.register_export(SEGMENT_EXPORT)
+    register_nav(
+        NavItem(
+            "segments",
+            _("Segments"),
+            "segment-list",
+            icon="filter",
+            permission="crm.view_segment",
+            order=40,
+        )
+    )
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
@@ -376,6 +405,7 @@ class CrmConfig(AppConfig):
         )
         _register_workspace()
         _register_metrics()
+        _register_segments()
         register_card(
             DashboardCard(
                 "jobs",

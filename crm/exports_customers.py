@@ -58,6 +58,13 @@ def customer_rows(
     purchase figures as subqueries over the units the user may see), plus the audit."""
     filters = _filters(params)
     customers, audit = selectors.matching_customers(user=user, filters=filters)
+    yield from customer_rows_for(user, customers, reveal, audit=audit, query=filters.query)
+
+
+def customer_rows_for(
+    user: Any, customers: Any, reveal: bool, *, audit: str = "", query: str = ""
+) -> Iterator[list[dict[str, Any]]]:
+    """The export's batches for any set of customers (the list's filters, a segment)."""
     visible = Transaction.objects.visible_to(user).filter(customer=OuterRef("pk"))
     purchases = visible.filter(kind="purchase", amount__gt=0)
     kinds = dict(CustomerKind.choices)
@@ -99,7 +106,7 @@ def customer_rows(
                 PiiAccess(user=user, customer_id=c.pk, identity_type="export") for c in batch
             )
         elif audit:  # a search inside personal identities chose these rows
-            services.record_pii_search(user=user, query=filters.query, kind=audit, customers=batch)
+            services.record_pii_search(user=user, query=query, kind=audit, customers=batch)
         yield [
             {
                 "id": c.pk,

@@ -122,6 +122,13 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         "crm.view_metricssettings",
         "crm.change_metricssettings",
         "crm.recompute_customermetrics",
+        # Rule tags and segments (crm.rules): marketing builds them.
+        *[
+            f"crm.{verb}_{model}"
+            for verb in ("view", "add", "change", "delete")
+            for model in ("tagrule", "segment")
+        ],
+        "crm.view_segmentsnapshot",
     ],
     AUDITOR: ["*.view_*"],
     # Keeps the master clean across the group: reviews and merges duplicates (oldest first on

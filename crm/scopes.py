@@ -12,6 +12,7 @@ CRM_SCOPES = {
     "customers:read": _("Look up customers by phone, e-mail or other identity"),
     "transactions:read": _("Read the transactions of the key's business unit"),
     "transactions:write": _("Push orders and cancellations"),
+    "segments:read": _("Count and read the members of segments (those the key's unit knows)"),
 }
 
 

@@ -313,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.evaluate_levels",
         "schedule": crontab(hour=3, minute=40),
     },
+    "apply-tag-rules": {
+        "task": "crm.tasks.apply_tag_rules",
+        "schedule": crontab(hour=4, minute=30),  # nightly, after the levels, Asia/Shanghai
+    },
     "campaigns-expire-coupons": {
         "task": "campaigns.tasks.expire_coupons",
         "schedule": crontab(hour=0, minute=20),  # just after midnight, Asia/Shanghai

@@ -9,6 +9,7 @@ from crm.jobs import fail_stale_jobs as _fail_stale_jobs
 from crm.jobs import run_job_task as run_job  # defined beside the runner: services enqueue it
 
 __all__ = [
+    "apply_tag_rules",
     "fail_stale_jobs",
     "find_duplicates",
     "purge_finished_jobs",
@@ -50,3 +51,9 @@ def recompute_metrics() -> str:
 def snapshot_metrics() -> str:
     """On the 1st: the previous month's snapshot as of its last day, as a job."""
     return str(services.start_job(kind="crm.snapshot_metrics").pk)
+
+
+@shared_task(name="crm.tasks.apply_tag_rules")
+def apply_tag_rules() -> str:
+    """Nightly: every active tag rule, as a job so that its progress shows in the UI."""
+    return str(services.start_tag_rules_job().pk)

@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("django.contrib.auth.urls")),
     path("", include("crm.web.urls")),
     path("imports/", include("crm.web.import_urls")),
+    path("segments/", include("crm.web.segment_urls")),
     *web_routes(),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("crm.api.urls", "api"), namespace="api")),

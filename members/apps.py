@@ -87,6 +87,9 @@ class MembersConfig(AppConfig):
         register_transactions_hook("members.earn", tasks.enqueue_earning)
         register_importers()
         _register_desk()
+        from members.rules import register_rule_fields
+
+        register_rule_fields()  # member level, points… for rule tags and segments
 
 
 def _register_desk() -> None:

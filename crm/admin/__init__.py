@@ -11,6 +11,7 @@ from crm.admin import (  # noqa: F401  (register the model admins)
     imports,
     metrics,
     platform,
+    segments,
     settlement,
     sources,
 )

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from crm.api import customers, transactions, views
+from crm.api import customers, segments, transactions, views
 from crm.registry import api_routes
 
 router = SimpleRouter()
@@ -10,6 +10,7 @@ router.register("business-units", views.BusinessUnitViewSet, basename="business-
 router.register("jobs", views.JobViewSet, basename="job")
 router.register("customers", customers.CustomerViewSet, basename="customer-api")
 router.register("transactions", transactions.TransactionViewSet, basename="transaction-api")
+router.register("segments", segments.SegmentViewSet, basename="segment-api")
 
 schema_view = SpectacularAPIView.as_view()
 schema_view.login_required = False  # type: ignore[attr-defined]

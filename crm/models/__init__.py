@@ -120,6 +120,14 @@ from crm.models.blacklist import (
     BlacklistReason,
     BlacklistStatus,
 )
+from crm.models.segments import (
+    SEGMENT_NAME_MAX,
+    Segment,
+    SegmentMember,
+    SegmentMode,
+    SegmentSnapshot,
+    TagRule,
+)
 from crm.models.settlement import (
     AppendOnlyModel,
     AppendOnlyQuerySet,
@@ -154,4 +162,12 @@ __all__ += [
     "MetricsSnapshot",
     "RfmSegment",
     "rfm_segment_of",
+]
+__all__ += [
+    "SEGMENT_NAME_MAX",
+    "Segment",
+    "SegmentMember",
+    "SegmentMode",
+    "SegmentSnapshot",
+    "TagRule",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.customers import Customer, staff_member
@@ -32,6 +33,13 @@ class Tag(models.Model):
         TagCategory, on_delete=models.PROTECT, related_name="tags", verbose_name=_("category")
     )
     name = models.CharField(_("name"), max_length=60)
+    name_en = models.CharField(
+        _("name (English)"),
+        max_length=60,
+        blank=True,
+        db_default="",
+        help_text=_("Shown instead of the name to users who read English; empty: the name."),
+    )
     description = models.CharField(_("description"), max_length=300, blank=True)
 
     class Meta:
@@ -43,7 +51,14 @@ class Tag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category.name}: {self.name}" if self.category_id else self.name
+        return f"{self.category.name}: {self.label}" if self.category_id else self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language (the English name, when there is one)."""
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
+        return self.name
 
 
 class CustomerTag(models.Model):

@@ -111,6 +111,22 @@ from crm.selectors.blacklist import (
     is_blacklisted,
     open_blacklist_entry,
 )
+from crm.selectors.segments import (
+    LIVE_COUNT_TIMEOUT_MS,
+    PREVIEW_SIZE,
+    SEGMENT_LIST_KEY,
+    SEGMENT_SORTS,
+    CountTooSlow,
+    PreviewRow,
+    count_rule,
+    latest_snapshot,
+    preview_rows,
+    rule_customers,
+    segment_count,
+    segment_customers,
+    segment_list,
+    snapshot_customers,
+)
 
 __all__ += [
     "active_blacklist_entry",
@@ -119,4 +135,21 @@ __all__ += [
     "blacklisted_ids",
     "is_blacklisted",
     "open_blacklist_entry",
+]
+
+__all__ += [
+    "LIVE_COUNT_TIMEOUT_MS",
+    "PREVIEW_SIZE",
+    "SEGMENT_LIST_KEY",
+    "SEGMENT_SORTS",
+    "CountTooSlow",
+    "PreviewRow",
+    "count_rule",
+    "latest_snapshot",
+    "preview_rows",
+    "rule_customers",
+    "segment_count",
+    "segment_customers",
+    "segment_list",
+    "snapshot_customers",
 ]

@@ -57,6 +57,23 @@ from crm.services.platform import (
     set_user_language,
     start_job,
 )
+from crm.services.rule_tags import (
+    APPLY_TAG_RULES_JOB_KIND,
+    RuleTagOutcome,
+    apply_tag_rule,
+    apply_tag_rules,
+    save_tag_rule,
+    start_tag_rules_job,
+)
+from crm.services.segments import (
+    InvalidSegment,
+    SegmentNameTaken,
+    create_segment,
+    delete_segment,
+    freeze_segment,
+    make_segment_live,
+    update_segment,
+)
 from crm.services.transaction_bulk import ingest_transactions_bulk
 from crm.services.transaction_input import (
     ExternalIdTaken,
@@ -82,6 +99,7 @@ from crm.services.workspace import (
 )
 
 __all__ = [
+    "APPLY_TAG_RULES_JOB_KIND",
     "BULK_TAG_SYNC_LIMIT",
     "RECENT_VIEWS_KEPT",
     "BulkTagCountChanged",
@@ -96,6 +114,7 @@ __all__ = [
     "InvalidNote",
     "InvalidReferenceDate",
     "InvalidSavedView",
+    "InvalidSegment",
     "InvalidTransaction",
     "IssuedKey",
     "JobAlreadyFinished",
@@ -104,7 +123,9 @@ __all__ = [
     "Resolution",
     "RevealNotAllowed",
     "RowError",
+    "RuleTagOutcome",
     "SavedViewNameTaken",
+    "SegmentNameTaken",
     "TransactionInput",
     "UnknownJobKind",
     "UnknownList",
@@ -112,18 +133,24 @@ __all__ = [
     "WarningLog",
     "add_note",
     "add_tag",
+    "apply_tag_rule",
+    "apply_tag_rules",
     "check_bulk_tag_permission",
     "check_identity_search",
     "clean_attributes",
+    "create_segment",
+    "delete_segment",
     "delete_view",
     "dismiss_candidate",
     "find_duplicate_candidates",
+    "freeze_segment",
     "housekeeping",
     "ingest_transaction",
     "ingest_transactions",
     "ingest_transactions_bulk",
     "issue_api_key",
     "known_list",
+    "make_segment_live",
     "merge_customers",
     "normalize_identities",
     "normalize_identity",
@@ -146,14 +173,17 @@ __all__ = [
     "reveal_identities",
     "revoke_api_keys",
     "sanitize_query",
+    "save_tag_rule",
     "save_view",
     "search_customers",
     "set_user_language",
     "snapshot_metrics",
     "snapshot_month",
     "start_job",
+    "start_tag_rules_job",
     "tag_customers",
     "tag_matching_customers",
+    "update_segment",
 ]
 from crm.services.blacklist import (
     BlacklistNotAllowed,

@@ -28,7 +28,7 @@ from crm import selectors, services
 from crm.models import BusinessUnit, User
 from crm.roles import ADMIN
 from crm.services import IdentityInput, TransactionInput
-from tests.bench import accounts, file_import, http_load, metrics
+from tests.bench import accounts, file_import, http_load, metrics, segments
 from tests.bench.config import BenchConfig
 from tests.bench.generate import GIVEN, SURNAMES, Layout
 from tests.bench.measure import (
@@ -715,6 +715,8 @@ def run_all(ctx: Context) -> dict[str, Any]:
         ("accounts_pipeline", accounts.accounts_pipeline),
         ("metrics_recompute", metrics.metrics_recompute),
         ("metrics_list_by_stage", metrics.metrics_list_by_stage),
+        ("segment_count", segments.segment_count),
+        ("rule_tag_apply", segments.rule_tag_apply),
     ]
     only = {s for s in _only() if s}
     for key, step in steps:

@@ -107,6 +107,8 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         "accounts_pipeline",
         "metrics_recompute",
         "metrics_list_by_stage",
+        "segment_count",
+        "rule_tag_apply",
     }
     rows = results["sizes"]["rows"]
     # 300 master customers, then the accounts' 60 organizations and 300 contact persons.
@@ -117,6 +119,8 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     assert any(step.startswith("build index identity_value_trgm") for step in steps)
     _check_accounts(results, steps)
     _check_metrics(results)
+    for key in ("segment_count", "rule_tag_apply"):
+        assert results["figures"][key]["same_result"], results["figures"][key]
     http = results["figures"]["http_under_load"]
     for key in ("customer_list", "phone_search", "customer_360_largest", "api_lookup"):
         assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]

@@ -1,0 +1,73 @@
+"""The rule language of rule-based tags and segments (see ``crm.rules.language``): fields
+(``crm.rules.fields``; the master's in ``master_fields``, the apps' registered from their
+``ready()``), the validator, the SQL compiler and the Python evaluator."""
+
+from crm.rules.compiler import compile_rule, matching_ids_sql
+from crm.rules.evaluator import evaluate_rule, load_facts, matching_ids_python
+from crm.rules.fields import (
+    BOOL,
+    CHOICE,
+    DATETIME,
+    FIELD_TYPES,
+    MONEY,
+    NUMBER,
+    PARAM_DAYS,
+    PARAM_UNIT,
+    SET,
+    TEXT,
+    Facts,
+    Params,
+    RuleField,
+    TxFact,
+    column_field,
+    query_field,
+    register_rule_field,
+    rule_field,
+    rule_fields,
+)
+from crm.rules.language import (
+    NO_VALUE,
+    OPERATOR_LABELS,
+    OPERATORS,
+    RuleError,
+    RuleInvalid,
+    rule_fields_used,
+    validate_rule,
+)
+from crm.rules.master_fields import register_master_fields
+
+register_master_fields()
+
+__all__ = [
+    "BOOL",
+    "CHOICE",
+    "DATETIME",
+    "FIELD_TYPES",
+    "MONEY",
+    "NO_VALUE",
+    "NUMBER",
+    "OPERATORS",
+    "OPERATOR_LABELS",
+    "PARAM_DAYS",
+    "PARAM_UNIT",
+    "SET",
+    "TEXT",
+    "Facts",
+    "Params",
+    "RuleError",
+    "RuleField",
+    "RuleInvalid",
+    "TxFact",
+    "column_field",
+    "compile_rule",
+    "evaluate_rule",
+    "load_facts",
+    "matching_ids_python",
+    "matching_ids_sql",
+    "query_field",
+    "register_rule_field",
+    "rule_field",
+    "rule_fields",
+    "rule_fields_used",
+    "validate_rule",
+]
