@@ -59,7 +59,7 @@ def test_marketing_reads_the_metrics_dashboards(page):
     expect(card.get_by_test_id("work-item").first).to_contain_text("逾期")
     shoot(page, "home-marketing-churn-zh")
 
-    page.get_by_role("link", name="客户指标").first.click()
+    page.get_by_role("link", name="指标", exact=True).first.click()
     expect(page).to_have_url(re.compile(r"/metrics/$"))
     for chart in ("segments", "stages", "trend", "heatmap", "forecast", "engagement"):
         expect(page.locator(f"[data-testid=chart-{chart}] svg").first).to_be_visible()
