@@ -207,7 +207,7 @@ def _register_metrics() -> None:
     register_nav(
         NavItem(
             "metrics",
-            _("Customer metrics"),
+            _("Metrics"),  # short: the navigation bar is full
             "metrics-dashboard",
             icon="chart-bar",
             permission=metrics.DASHBOARD_PERMISSION,

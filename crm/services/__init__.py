@@ -32,6 +32,10 @@ from crm.services.metrics import (
     snapshot_metrics,
     snapshot_month,
 )
+from crm.services.metrics_jobs import (  # registers the metrics' job kinds
+    recompute_metrics_job,
+    snapshot_metrics_job,
+)
 from crm.services.notes import InvalidNote, add_note, pin_note
 from crm.services.notifications import InvalidNotification, mark_notifications_read, notify
 from crm.services.pii import (
@@ -159,6 +163,7 @@ __all__ = [
     "purge_finished_jobs",
     "purge_idempotency_keys",
     "recompute_metrics",
+    "recompute_metrics_job",
     "record_consent",
     "record_duplicate_candidate",
     "record_event",
@@ -178,6 +183,7 @@ __all__ = [
     "search_customers",
     "set_user_language",
     "snapshot_metrics",
+    "snapshot_metrics_job",
     "snapshot_month",
     "start_job",
     "start_tag_rules_job",

@@ -1,8 +1,9 @@
 """Recomputing the customer metrics (``crm/METRICS.md``) set-based, and their monthly snapshots.
 
-``recompute_metrics`` is one ``INSERT … SELECT`` over the transactions (and the timeline events
-that the registry marks as engagement), after deleting the previous rows in the same
-transaction: readers see the old figures until it commits. An advisory lock makes two runs
+``recompute_metrics`` is one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` over the transactions
+(and the timeline events that the registry marks as engagement), then a ``DELETE`` of the rows
+it did not write (customers merged away), in one transaction: readers see the old figures
+until it commits. An advisory lock makes two runs
 (the nightly beat and an administrator's) follow each other instead of colliding.
 """
 
@@ -18,10 +19,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from crm.errors import DomainError
-from crm.jobs import JobContext, job_handler
 from crm.models import (
     SEGMENT_GRID,
     CustomerMetrics,
@@ -105,9 +104,13 @@ WITH tx AS (
            max(occurred_at) FILTER (WHERE is_purchase) AS last_at,
            min(day) FILTER (WHERE is_purchase) AS first_day,
            max(day) FILTER (WHERE is_purchase) AS last_day,
-           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases,
-           array_agg(DISTINCT business_unit_id) FILTER (WHERE is_purchase) AS units
+           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases
     FROM tx GROUP BY customer_id
+), units AS (
+    -- a hashed DISTINCT first: array_agg(DISTINCT …) above would sort every transaction
+    SELECT customer_id, array_agg(business_unit_id ORDER BY business_unit_id) AS units
+    FROM (SELECT DISTINCT customer_id, business_unit_id FROM tx WHERE is_purchase) d
+    GROUP BY customer_id
 ), gaps AS (
     SELECT customer_id, day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
     FROM tx WHERE is_purchase
@@ -123,13 +126,14 @@ WITH tx AS (
            a.first_at, a.last_at, a.first_day,
            %(as_of)s::date - a.last_day AS recency,
            coalesce(a.window_purchases, 0) AS window_purchases,
-           coalesce(a.units, '{{}}') AS units,
+           coalesce(u.units, '{{}}') AS units,
            m.median_gap,
            coalesce(ev.follows, 0) AS follows,
            coalesce(ev.interactions, 0) AS interactions,
            coalesce(ev.referrals, 0) AS referrals
     FROM crm_customer c
     LEFT JOIN agg a ON a.customer_id = c.id
+    LEFT JOIN units u ON u.customer_id = c.id
     LEFT JOIN med m ON m.customer_id = c.id
     LEFT JOIN ev ON ev.customer_id = c.id
     WHERE c.merged_into_id IS NULL
@@ -180,6 +184,28 @@ SELECT r.customer_id, %(as_of)s, r.recency, r.frequency, r.monetary,
        %(now)s
 FROM ranked r
 LEFT JOIN (VALUES {segments}) AS g(r, f, segment) ON g.r = r.r_score AND g.f = r.f_score
+-- An update, not a delete and insert: the foreign key is checked only for new customers.
+ON CONFLICT (customer_id) DO UPDATE SET
+    as_of = EXCLUDED.as_of,
+    recency_days = EXCLUDED.recency_days,
+    frequency = EXCLUDED.frequency,
+    monetary = EXCLUDED.monetary,
+    r_score = EXCLUDED.r_score,
+    f_score = EXCLUDED.f_score,
+    m_score = EXCLUDED.m_score,
+    rfm_segment = EXCLUDED.rfm_segment,
+    lifecycle_stage = EXCLUDED.lifecycle_stage,
+    first_purchase_at = EXCLUDED.first_purchase_at,
+    last_purchase_at = EXCLUDED.last_purchase_at,
+    median_gap_days = EXCLUDED.median_gap_days,
+    churn_risk = EXCLUDED.churn_risk,
+    churn_overdue_days = EXCLUDED.churn_overdue_days,
+    lifetime_value = EXCLUDED.lifetime_value,
+    lifetime_value_forecast = EXCLUDED.lifetime_value_forecast,
+    business_units = EXCLUDED.business_units,
+    business_unit_count = EXCLUDED.business_unit_count,
+    engagement_stage = EXCLUDED.engagement_stage,
+    computed_at = EXCLUDED.computed_at
 """
 
 
@@ -255,9 +281,11 @@ def recompute_metrics(*, as_of: date | str | None = None) -> MetricsRun:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
         cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("DELETE FROM crm_customermetrics")
-        cursor.execute(metrics_sql(), metrics_params(day, config))
+        params = metrics_params(day, config)
+        cursor.execute(metrics_sql(), params)
         customers = cursor.rowcount
+        # Rows not written now: customers merged away (or gone) since the last run.
+        cursor.execute("DELETE FROM crm_customermetrics WHERE computed_at <> %(now)s", params)
     counts = CustomerMetrics.objects.filter(frequency__gt=0).count()
     churn = CustomerMetrics.objects.filter(churn_risk=True).count()
     return MetricsRun(as_of=day, customers=customers, with_purchase=counts, churn_warnings=churn)
@@ -323,52 +351,3 @@ def previous_months(day: date, count: int) -> list[date]:
         month = month_of(month - timedelta(days=1))
         months.append(month)
     return months[::-1]
-
-
-RESULT_LABELS = {
-    "as_of": gettext_lazy("Reference date"),
-    "customers": gettext_lazy("Customers computed"),
-    "with_purchase": gettext_lazy("Customers with a purchase"),
-    "churn_warnings": gettext_lazy("Churn warnings"),
-    "snapshots": gettext_lazy("Monthly snapshots taken"),
-}
-
-
-@job_handler(
-    "crm.recompute_metrics",
-    label=gettext_lazy("Recompute customer metrics"),
-    result_labels=RESULT_LABELS,
-)
-def recompute_metrics_job(ctx: JobContext) -> dict[str, Any]:
-    """Recompute as of ``params["as_of"]`` (default: settings, else today); with
-    ``params["snapshot_months"]`` = N, first the month-end snapshots of the N months before."""
-    as_of = reference_date(ctx.params.get("as_of"))
-    months = previous_months(as_of, int(ctx.params.get("snapshot_months") or 0))
-    steps = len(months) + 1
-    for n, month in enumerate(months):
-        ctx.progress(
-            100 * n / steps,
-            _("Snapshot of %(month)s as of its last day") % {"month": f"{month:%Y-%m}"},
-        )
-        snapshot_month(month=month)
-    ctx.progress(100 * len(months) / steps, _("Computing the metrics of every customer"))
-    run = recompute_metrics(as_of=as_of)
-    ctx.progress(95, _("Done"))
-    return {**run.as_dict(), "snapshots": len(months)}
-
-
-@job_handler(
-    "crm.snapshot_metrics",
-    label=gettext_lazy("Monthly metrics snapshot"),
-    result_labels=RESULT_LABELS,
-)
-def snapshot_metrics_job(ctx: JobContext) -> dict[str, Any]:
-    """The snapshot of the month before ``params["as_of"]`` (default today) as of its last
-    day, then the metrics recomputed as of the reference date again."""
-    today = reference_date(ctx.params.get("as_of"))
-    month = previous_months(today, 1)[0]
-    ctx.progress(5, _("Snapshot of %(month)s as of its last day") % {"month": f"{month:%Y-%m}"})
-    snapshot_month(month=month)
-    ctx.progress(60, _("Computing the metrics of every customer"))
-    run = recompute_metrics(as_of=today)
-    return {**run.as_dict(), "snapshots": 1}

@@ -61,6 +61,13 @@ def panel_context(user: Any, customer: Any) -> dict[str, Any]:
     return {"metrics": customer_metrics(customer), "help": HELP}
 
 
+def days(value: Any) -> str:
+    """A number of days as people write it: ``7``, ``7.5`` (not ``7.0``)."""
+    if value is None:
+        return "—"
+    return str(int(value)) if value == int(value) else str(value)
+
+
 def churn_work(user: Any) -> WorkList:
     """Customers at risk of churn, the most overdue first: two queries (a page, the count)."""
     warnings = churn_warnings()
@@ -71,14 +78,14 @@ def churn_work(user: Any) -> WorkList:
         last = localtime(row.last_purchase_at).strftime("%Y-%m-%d") if row.last_purchase_at else ""
         subtitle = _("Last purchase %(day)s; usually every %(gap)s days") % {
             "day": last,
-            "gap": row.median_gap_days,
+            "gap": days(row.median_gap_days),
         }
         items.append(
             WorkItem(
                 title=f"{c.shown_name} ({c.number})",
                 url=reverse("customer-detail", args=[c.pk]),
                 subtitle=f"{subtitle} · {segments.get(row.rfm_segment, row.rfm_segment)}",
-                badge=_("%(days)s days overdue") % {"days": row.churn_overdue_days},
+                badge=_("%(days)s days overdue") % {"days": days(row.churn_overdue_days)},
                 badge_color="red",
                 placeholder=c.name_is_generated,
             )

@@ -37,7 +37,8 @@
       o.tooltip = { trigger: "item" };
       o.legend = { bottom: 0 };
       o.series = [{ type: "pie", radius: ["40%", "70%"], center: ["50%", "45%"],
-        data: rows.map(function (r) { return { name: r.label, value: r.customers }; }),
+        data: rows.filter(function (r) { return r.customers > 0; })
+          .map(function (r) { return { name: r.label, value: r.customers }; }),
         label: { formatter: "{b}: {c}" } }];
       return o;
     },
@@ -96,19 +97,26 @@
       var o = base();
       o.tooltip = { trigger: "axis", axisPointer: { type: "shadow" } };
       o.grid = { left: 8, right: 8, top: 16, bottom: 8, containLabel: true };
-      o.xAxis = { type: "category", data: rows.map(function (r) { return r.label; }) };
+      o.xAxis = { type: "category", data: rows.map(function (r) { return r.label; }), axisLabel: { interval: 0, rotate: 30 } };
       o.yAxis = { type: "value", minInterval: 1 };
       o.series = [{ type: "bar", barMaxWidth: 40, name: el.getAttribute("data-series-name"),
         data: rows.map(function (r) { return r.customers; }),
         itemStyle: { color: css("--tblr-primary", "#206bc4") }, label: { show: true, position: "top" } }];
       return o;
     },
+    // Engagement, cumulative: each stage counts its customers and those of the stages above it
+    // (every fan is also an interactor, a follower and was a passer-by).
     "funnel": function (rows) {
+      var total = 0;
+      var data = rows.slice().reverse().map(function (r) {
+        total += r.customers;
+        return { name: r.label, value: total, own: r.customers };
+      }).reverse();
       var o = base();
-      o.tooltip = { trigger: "item", formatter: "{b}: {c}" };
-      o.series = [{ type: "funnel", left: "10%", width: "80%", sort: "none", gap: 2,
-        label: { show: true, position: "inside", formatter: "{b}: {c}" },
-        data: rows.map(function (r) { return { name: r.label, value: r.customers }; }) }];
+      o.tooltip = { trigger: "item", formatter: function (p) { return p.name + ": " + p.data.own + " (≥ " + p.value + ")"; } };
+      o.series = [{ type: "funnel", left: "10%", width: "80%", sort: "descending", gap: 2, minSize: "8%",
+        label: { show: true, position: "inside", formatter: function (p) { return p.name + ": " + p.data.own; } },
+        data: data }];
       return o;
     }
   };

@@ -2,7 +2,7 @@
 
 - ``metrics_recompute``: ``crm.services.recompute_metrics`` over the whole data set (every
   customer's R, F, M, scores, segment, stage, churn warning, forecast, engagement: one
-  ``INSERT … SELECT`` after a ``DELETE``), beside one hand-written statement computing the same
+  ``INSERT … SELECT … ON CONFLICT DO UPDATE``), beside one hand-written statement computing the same
   R, F, M and scores into a temporary table (goal: ≤ 1.5 × that statement);
 - ``metrics_list_by_stage``: the customer list filtered by a lifecycle stage, page 1, through
   the screen (``GET /customers/?stage=…``), beside the bare SQL of the same rows (goal: p95 ≤

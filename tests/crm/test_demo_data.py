@@ -114,6 +114,14 @@ def test_load_demo_twice_changes_nothing_and_fills_the_other_units() -> None:
     first = snapshot()
     call_command("load_demo", verbosity=0)
     assert snapshot() == first
+    # Every live customer's metrics, and the last 12 months' snapshots (crm.demo_metrics).
+    from crm.models import CustomerMetrics, MetricsSnapshot
+
+    assert CustomerMetrics.objects.count() == Customer.objects.live().count()
+    assert (
+        MetricsSnapshot.objects.filter(customer__isnull=True).values("month").distinct().count()
+        == 12
+    )
     per_unit = dict(Transaction.objects.values_list("business_unit__code").annotate(n=Count("id")))
     assert set(per_unit) == {"AUTO", "PROP", "MART", "LOGI"}
     assert Customer.objects.filter(kind="organization").count() == 40
