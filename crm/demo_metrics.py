@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from crm.models import MetricsSnapshot
 from crm.services import recompute_metrics, snapshot_month
 from crm.services.metrics import previous_months
 
@@ -15,7 +16,11 @@ DEMO_MONTHS = 12
 
 
 def load_metrics_demo(months: int = DEMO_MONTHS) -> dict[str, Any]:
+    taken = set(
+        MetricsSnapshot.objects.filter(customer__isnull=True).values_list("month", flat=True)
+    )
     for month in previous_months(timezone.localdate(), months):
-        snapshot_month(month=month)
+        if month not in taken:  # a month is snapshotted as of its end: taken once is enough
+            snapshot_month(month=month)
     run = recompute_metrics()
     return {**run.as_dict(), "snapshots": months}
