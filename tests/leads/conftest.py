@@ -1,0 +1,58 @@
+"""Leads fixtures: a unit's public pool and a team pool, reps and a manager, leads."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from crm.models import BusinessUnit, User
+from crm.roles import SALES_MANAGER, SALES_REP
+from leads.models import Lead, LeadPool, LeadPoolMember, PoolKind
+from tests.factories import UserFactory
+
+_phones = itertools.count(13900000000)
+
+
+def next_phone() -> str:
+    return f"+86{next(_phones)}"
+
+
+@pytest.fixture
+def public_pool(unit_a: BusinessUnit) -> LeadPool:
+    return LeadPool.objects.create(
+        business_unit=unit_a, name="公海", kind=PoolKind.PUBLIC, hold_limit=5
+    )
+
+
+@pytest.fixture
+def team_pool(unit_a: BusinessUnit, rep_a: User, manager: User) -> LeadPool:
+    pool = LeadPool.objects.create(business_unit=unit_a, name="华东组", hold_limit=5)
+    LeadPoolMember.objects.create(pool=pool, user=rep_a)
+    LeadPoolMember.objects.create(pool=pool, user=manager, role="manager")
+    return pool
+
+
+@pytest.fixture
+def manager(unit_a: BusinessUnit) -> User:
+    return UserFactory(username="mgr_a", roles=[SALES_MANAGER], units=[unit_a])
+
+
+@pytest.fixture
+def rep_b(unit_a: BusinessUnit) -> User:
+    return UserFactory(username="rep_b", roles=[SALES_REP], units=[unit_a])
+
+
+@pytest.fixture
+def make_lead(public_pool: LeadPool) -> Callable[..., Lead]:
+    """A lead written directly (for selectors and rules); intake has its own tests."""
+
+    def make(pool: LeadPool | None = None, **kwargs: Any) -> Lead:
+        pool = pool or public_pool
+        kwargs.setdefault("name", "李雷")
+        kwargs.setdefault("phone", next_phone())
+        return Lead.objects.create(business_unit_id=pool.business_unit_id, pool=pool, **kwargs)
+
+    return make
