@@ -53,4 +53,23 @@ class LeadsConfig(AppConfig):
     }
 
     def ready(self) -> None:
+        from crm.registry import (
+            EventType,
+            MergeHandler,
+            register_event_type,
+            register_merge_handler,
+        )
+        from leads import services
+
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="leads.sync_roles")
+        for event in (
+            EventType("lead.created", _("New lead"), "user-plus", "blue"),
+            EventType("lead.claimed", _("Lead claimed"), "hand-grab", "cyan"),
+            EventType("lead.assigned", _("Lead assigned"), "user-share", "indigo"),
+            EventType("lead.followed_up", _("Lead followed up"), "phone-call", "teal"),
+            EventType("lead.recycled", _("Lead recycled"), "recycle", "orange"),
+            EventType("lead.converted", _("Lead converted"), "circle-check", "green"),
+            EventType("lead.lost", _("Lead lost"), "circle-x", "red"),
+        ):
+            register_event_type(event)
+        register_merge_handler(MergeHandler("leads", _("Leads"), services.move_lead_data))

@@ -111,7 +111,7 @@ class LeadPool(models.Model):
         help_text=_("A rep cannot re-claim a lead recycled from them for this many days."),
     )
     round_robin_cursor = models.PositiveIntegerField(default=0, db_default=0, editable=False)
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="LeadPoolMember",
         related_name="lead_pools",

@@ -56,3 +56,20 @@ def make_lead(public_pool: LeadPool) -> Callable[..., Lead]:
         return Lead.objects.create(business_unit_id=pool.business_unit_id, pool=pool, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def blacklist(manager: User, unit_a: BusinessUnit) -> Callable[[Any], Any]:
+    """Blacklist a customer for real: proposed by a manager, approved by a steward."""
+    from crm import services as crm_services
+    from crm.roles import DATA_STEWARD
+
+    steward = UserFactory(username="steward_l", roles=[DATA_STEWARD], units=[unit_a])
+
+    def make(customer: Any) -> Any:
+        entry = crm_services.propose_blacklisting(
+            customer=customer, user=manager, reason="fraud", evidence="法院判决 (2026) 闽01民初1号"
+        )
+        return crm_services.approve_blacklisting(entry=entry, user=steward)
+
+    return make
