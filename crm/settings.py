@@ -383,6 +383,7 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "accounts.models.accounts.AccountStatus",
         "EnrolmentChannelEnum": "members.models.members.EnrolmentChannel",
         "TransactionChannelEnum": "crm.models.transactions.Channel",
+        "LeadKindEnum": "leads.models.leads.LeadKind",
     },
 }
 

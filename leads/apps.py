@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 _WORK = [
     "leads.view_lead",
+    "leads.add_lead",
     "leads.claim_lead",
     "leads.view_followup",
     "leads.add_followup",
@@ -73,3 +74,6 @@ class LeadsConfig(AppConfig):
         ):
             register_event_type(event)
         register_merge_handler(MergeHandler("leads", _("Leads"), services.move_lead_data))
+        from leads.imports import register_importers
+
+        register_importers()
