@@ -37,6 +37,50 @@ def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     sync_roles()
 
 
+def _search(user: Any, query: str, limit: int) -> list[Any]:
+    from crm.normalizers import mask_identity
+    from crm.registry import SearchResult
+    from leads.selectors import lead_url, search_leads
+
+    return [
+        SearchResult(
+            title=lead.display_name,
+            url=lead_url(lead.pk),
+            subtitle=" · ".join(
+                x
+                for x in (
+                    lead.get_status_display(),
+                    mask_identity("mobile", lead.phone) if lead.phone else "",
+                    lead.business_unit.code,
+                )
+                if x
+            ),
+            badge=f"#{lead.pk}",
+        )
+        for lead in search_leads(user=user, query=query, limit=limit)
+    ]
+
+
+def _register_screens() -> None:
+    """The 360 view's "leads of this customer" panel and the global search's leads."""
+    from crm.registry import CustomerPanel, SearchProvider, register_panel, register_search
+    from leads.selectors import customer_leads_panel
+
+    register_panel(
+        CustomerPanel(
+            "leads",
+            _("Leads"),
+            "leads/panel.html",
+            customer_leads_panel,
+            permission="leads.view_lead",
+            order=60,
+        )
+    )
+    register_search(
+        SearchProvider("leads", _("Leads"), _search, permission="leads.view_lead", order=25)
+    )
+
+
 class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = _("Lead pools")
@@ -77,3 +121,4 @@ class LeadsConfig(AppConfig):
         from leads.imports import register_importers
 
         register_importers()
+        _register_screens()

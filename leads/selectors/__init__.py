@@ -9,6 +9,7 @@ from leads.selectors.funnel import (
     funnel,
     period_bounds,
 )
+from leads.selectors.panels import customer_leads_panel, lead_url, search_leads
 
 __all__ = [
     "GROUPS",
@@ -16,6 +17,9 @@ __all__ = [
     "FunnelRow",
     "channel_roi",
     "cohort",
+    "customer_leads_panel",
     "funnel",
+    "lead_url",
     "period_bounds",
+    "search_leads",
 ]
