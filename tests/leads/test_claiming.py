@@ -1,0 +1,142 @@
+"""Claiming and assignment under the pools' rules: hold limit (every pool of the unit
+counted), daily quota, per-role limits, cooldown, already claimed, manager moves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from crm.errors import DomainError
+from crm.models import Notification
+from leads.models import HoldLimit, Lead, LeadEvent, LeadPool
+from leads.services import (
+    assign_lead,
+    assign_leads,
+    claim_lead,
+    claim_next,
+    release_lead,
+    rep_load,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def code_of(call) -> str:
+    with pytest.raises(DomainError) as refused:
+        call()
+    return refused.value.code
+
+
+def test_a_rep_claims_a_lead_and_the_claim_is_in_the_history(make_lead, rep_a, public_pool):
+    lead = claim_lead(lead=make_lead(), user=rep_a)
+    assert (lead.owner, lead.status) == (rep_a, "assigned") and lead.claimed_at
+    event = LeadEvent.objects.get(lead=lead, kind="claimed")
+    assert (event.actor, event.to_owner, event.from_status) == (rep_a, rep_a, "new")
+    assert rep_load(rep_a, public_pool.business_unit_id, public_pool)["held"] == 1
+
+
+def test_a_claimed_lead_cannot_be_claimed_again(make_lead, rep_a, rep_b):
+    lead = make_lead()
+    claim_lead(lead=lead, user=rep_a)
+    assert code_of(lambda: claim_lead(lead=lead, user=rep_b)) == "already_claimed"
+    assert code_of(lambda: claim_lead(lead=lead, user=rep_a)) == "already_claimed"
+
+
+def test_the_hold_limit_counts_every_pool_of_the_unit(make_lead, rep_a, public_pool, team_pool):
+    public_pool.hold_limit = 3
+    public_pool.save()
+    for _i in range(2):
+        claim_lead(lead=make_lead(), user=rep_a)
+    claim_lead(lead=make_lead(pool=team_pool), user=rep_a)
+    assert code_of(lambda: claim_lead(lead=make_lead(), user=rep_a)) == "hold_limit_reached"
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "hold_limit_reached"
+
+
+def test_a_role_rule_overrides_the_pool_s_limit(make_lead, rep_a, public_pool):
+    HoldLimit.objects.create(pool=public_pool, role="sales_rep", hold_limit=1, daily_claim_quota=9)
+    claim_lead(lead=make_lead(), user=rep_a)
+    assert code_of(lambda: claim_lead(lead=make_lead(), user=rep_a)) == "hold_limit_reached"
+
+
+def test_the_daily_quota_counts_claims_not_holdings(make_lead, rep_a, public_pool):
+    public_pool.daily_claim_quota = 2
+    public_pool.save()
+    first = claim_lead(lead=make_lead(), user=rep_a)
+    claim_lead(lead=make_lead(), user=rep_a)
+    release_lead(lead=first, actor=rep_a)  # holding one again, but two claims today
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "daily_quota_reached"
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert claim_next(pool=public_pool, user=rep_a, now=tomorrow).owner == rep_a
+
+
+def test_claim_next_takes_the_oldest_waiting_lead(make_lead, rep_a, public_pool):
+    now = timezone.now()
+    make_lead(created_at=now - timedelta(hours=1))
+    oldest = make_lead(created_at=now - timedelta(hours=5))
+    assert claim_next(pool=public_pool, user=rep_a).pk == oldest.pk
+
+
+def test_an_empty_pool_says_so(rep_a, public_pool):
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "pool_empty"
+
+
+def test_a_rep_outside_a_team_pool_cannot_claim_from_it(make_lead, rep_b, team_pool):
+    assert code_of(lambda: claim_lead(lead=make_lead(pool=team_pool), user=rep_b)) == (
+        "not_allowed"
+    )
+
+
+def test_a_quarantined_lead_cannot_be_claimed(make_lead, rep_a, public_pool):
+    lead = make_lead(quarantined=True, quarantine_reason="黑名单")
+    assert code_of(lambda: claim_lead(lead=lead, user=rep_a)) == "quarantined"
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "pool_empty"
+
+
+def test_a_manager_assigns_transfers_and_bulk_assigns_within_the_limit(
+    make_lead, rep_a, rep_b, manager, public_pool
+):
+    lead = assign_lead(lead=make_lead(), to_user=rep_a, actor=manager)
+    assert lead.owner == rep_a
+    lead = assign_lead(lead=lead, to_user=rep_b, actor=manager)
+    assert lead.owner == rep_b
+    kinds = list(LeadEvent.objects.filter(lead=lead).order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["assigned", "transferred"]
+    assert Notification.objects.filter(recipient=rep_a, kind__startswith="leads.").count() == 2
+    # Five more would put rep_b at 6 > 5: nothing moves.
+    batch = [make_lead() for _i in range(5)]
+    assert code_of(lambda: assign_leads(leads=batch, to_user=rep_b, actor=manager)) == (
+        "hold_limit_reached"
+    )
+    assert Lead.objects.filter(owner=rep_b).count() == 1
+    assign_leads(leads=batch[:4], to_user=rep_b, actor=manager)
+    assert Lead.objects.filter(owner=rep_b).count() == 5
+
+
+def test_a_rep_cannot_assign(make_lead, rep_a, rep_b):
+    assert code_of(lambda: assign_lead(lead=make_lead(), to_user=rep_b, actor=rep_a)) == (
+        "not_allowed"
+    )
+
+
+def test_a_lead_cannot_be_assigned_to_someone_outside_its_unit(make_lead, manager, unit_b):
+    from tests.factories import UserFactory
+
+    outsider = UserFactory(username="outsider", roles=["sales_rep"], units=[unit_b])
+    assert code_of(lambda: assign_lead(lead=make_lead(), to_user=outsider, actor=manager)) == (
+        "not_allowed"
+    )
+
+
+def test_release_puts_the_lead_back_unclaimed(make_lead, rep_a, rep_b):
+    lead = claim_lead(lead=make_lead(), user=rep_a)
+    assert code_of(lambda: release_lead(lead=lead, actor=rep_b)) == "not_allowed"
+    lead = release_lead(lead=lead, actor=rep_a, note="不是我的区域")
+    assert (lead.owner, lead.status, lead.claimed_at) == (None, "new", None)
+    assert LeadEvent.objects.filter(lead=lead, kind="released", from_owner=rep_a).exists()
+
+
+def test_pools_of_another_unit_are_not_claimable(rep_a, unit_b, make_lead):
+    pool = LeadPool.objects.create(business_unit=unit_b, name="公海", kind="public")
+    assert code_of(lambda: claim_lead(lead=make_lead(pool=pool), user=rep_a)) == "not_allowed"
