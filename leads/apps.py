@@ -73,3 +73,6 @@ class LeadsConfig(AppConfig):
         ):
             register_event_type(event)
         register_merge_handler(MergeHandler("leads", _("Leads"), services.move_lead_data))
+        from leads.web.registration import register_screens
+
+        register_screens()
