@@ -149,9 +149,14 @@ def follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             "leads/_follow_up_compact.html",
             {"lead": lead, "form": form, "saved": saved},
         )
-    context = _page_context(request, lead, follow_up_form=form)
-    context["saved"] = saved
-    return render(request, "leads/_follow_ups.html", context)
+    if saved is not None:  # the status, the dates and the history change too: reload
+        messages.success(request, _("Follow-up saved."))
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(
+        request, "leads/_follow_ups.html", _page_context(request, lead, follow_up_form=form)
+    )
 
 
 @require_POST

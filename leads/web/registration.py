@@ -45,11 +45,7 @@ def register_screens() -> None:
     for item in (
         NavItem("leads-pool", _("Lead pool"), "leads:pool", "inbox", "leads.view_lead", 20),
         NavItem("leads-mine", _("My leads"), "leads:mine", "user", "leads.claim_lead", 21),
-        NavItem("leads-team", _("Team leads"), "leads:team", "users", "leads.manage_lead", 22),
-        NavItem(
-            "leads-funnel", _("Lead funnel"), "leads:funnel", "chart-bar", "leads.manage_lead", 23
-        ),
-    ):
+    ):  # the team board and the funnel: the leads screens' own tabs (templates/leads/_tabs)
         register_nav(item)
     register_card(
         work_list_card(
