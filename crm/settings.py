@@ -309,6 +309,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.expire_coupons",
         "schedule": crontab(hour=0, minute=20),  # just after midnight, Asia/Shanghai
     },
+    "leads-recycle": {"task": "leads.tasks.recycle_leads", "schedule": crontab(minute=5)},
 }
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.
@@ -383,6 +384,7 @@ SPECTACULAR_SETTINGS = {
         "AccountStatusEnum": "accounts.models.accounts.AccountStatus",
         "EnrolmentChannelEnum": "members.models.members.EnrolmentChannel",
         "TransactionChannelEnum": "crm.models.transactions.Channel",
+        "LeadKindEnum": "leads.models.leads.LeadKind",
     },
 }
 

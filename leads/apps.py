@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 _WORK = [
     "leads.view_lead",
+    "leads.add_lead",
     "leads.claim_lead",
     "leads.view_followup",
     "leads.add_followup",
@@ -34,6 +35,50 @@ def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     from crm.roles import sync_roles
 
     sync_roles()
+
+
+def _search(user: Any, query: str, limit: int) -> list[Any]:
+    from crm.normalizers import mask_identity
+    from crm.registry import SearchResult
+    from leads.selectors import lead_url, search_leads
+
+    return [
+        SearchResult(
+            title=lead.display_name,
+            url=lead_url(lead.pk),
+            subtitle=" · ".join(
+                x
+                for x in (
+                    lead.get_status_display(),
+                    mask_identity("mobile", lead.phone) if lead.phone else "",
+                    lead.business_unit.code,
+                )
+                if x
+            ),
+            badge=f"#{lead.pk}",
+        )
+        for lead in search_leads(user=user, query=query, limit=limit)
+    ]
+
+
+def _register_screens() -> None:
+    """The 360 view's "leads of this customer" panel and the global search's leads."""
+    from crm.registry import CustomerPanel, SearchProvider, register_panel, register_search
+    from leads.selectors import customer_leads_panel
+
+    register_panel(
+        CustomerPanel(
+            "leads",
+            _("Leads"),
+            "leads/panel.html",
+            customer_leads_panel,
+            permission="leads.view_lead",
+            order=60,
+        )
+    )
+    register_search(
+        SearchProvider("leads", _("Leads"), _search, permission="leads.view_lead", order=25)
+    )
 
 
 class LeadsConfig(AppConfig):
@@ -73,6 +118,10 @@ class LeadsConfig(AppConfig):
         ):
             register_event_type(event)
         register_merge_handler(MergeHandler("leads", _("Leads"), services.move_lead_data))
+        from leads.imports import register_importers
+
+        register_importers()
+        _register_screens()
         from leads.web.registration import register_screens
 
         register_screens()

@@ -1,19 +1,21 @@
 """Lead pools: pools, leads, follow-ups, the lead history, channel spend."""
 
-from leads.models.leads import (
-    CLOSED_STATUSES,
-    HELD_STATUSES,
+from leads.models.activity import (
     MOVEMENT_KINDS,
-    OPEN_STATUSES,
-    TRANSITIONS,
     FollowUp,
     FollowUpKind,
     FollowUpOutcome,
-    Lead,
     LeadEvent,
     LeadEventKind,
-    LeadKind,
     LeadNotification,
+)
+from leads.models.leads import (
+    CLOSED_STATUSES,
+    HELD_STATUSES,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    Lead,
+    LeadKind,
     LeadQuerySet,
     LeadSource,
     LeadStatus,

@@ -1,5 +1,6 @@
 """Use cases of the lead pools. Callers import from ``leads.services``."""
 
+from leads.services.assignment import assign_on_intake, rep_load
 from leads.services.claiming import (
     Limits,
     assign_lead,
@@ -11,7 +12,6 @@ from leads.services.claiming import (
     may_manage,
     may_work_pool,
     release_lead,
-    rep_load,
 )
 from leads.services.common import public_pool
 from leads.services.conversion import Conversion, convert_lead
@@ -28,6 +28,7 @@ __all__ = [
     "RecycleReport",
     "assign_lead",
     "assign_leads",
+    "assign_on_intake",
     "claim_lead",
     "claim_next",
     "clean_lead_input",

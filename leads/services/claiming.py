@@ -19,9 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,16 +37,13 @@ from leads.errors import (
 from leads.models import (
     HELD_STATUSES,
     OPEN_STATUSES,
-    AssignmentStrategy,
     HoldLimit,
     Lead,
     LeadEvent,
     LeadEventKind,
     LeadPool,
-    LeadPoolMember,
     LeadStatus,
     PoolKind,
-    PoolRole,
     RepHolding,
 )
 from leads.services.common import (
@@ -90,7 +85,7 @@ def lock_holding(user: Any, unit_id: int) -> RepHolding:
     return RepHolding.objects.select_for_update().get(user_id=user.pk, business_unit_id=unit_id)
 
 
-def _check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
+def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
     held = held_count(user, unit_id)
     if held + adding > limits.hold_limit:
         raise HoldLimitReached(
@@ -141,7 +136,9 @@ def may_manage(user: Any, unit_id: int) -> bool:
     )
 
 
-def _take(lead: Lead, user: Any, *, kind: str, actor: Any, now: datetime, reason: str = "") -> None:
+def take_lead(
+    lead: Lead, user: Any, *, kind: str, actor: Any, now: datetime, reason: str = ""
+) -> None:
     """Write the movement of ``lead`` (locked) to ``user``."""
     from_owner, from_status = lead.owner_id, lead.status
     lead.owner = user
@@ -191,9 +188,9 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
                 _("This lead was recycled from you less than %(n)d days ago.")
                 % {"n": pool.cooldown_days}
             )
-        _check_hold(user, unit_id, limits)
+        check_hold(user, unit_id, limits)
         _count_claim(holding, limits, timezone.localdate(now))
-        _take(locked, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
+        take_lead(locked, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
         timeline(locked, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
     return locked
 
@@ -206,7 +203,7 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
     limits = limits_for(user, pool)
     with transaction.atomic():
         holding = lock_holding(user, pool.business_unit_id)
-        _check_hold(user, pool.business_unit_id, limits)
+        check_hold(user, pool.business_unit_id, limits)
         _count_claim(holding, limits, timezone.localdate(now))
         lead = (
             Lead.objects.select_for_update(skip_locked=True)
@@ -217,7 +214,7 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
         )
         if lead is None:
             raise PoolEmpty(_("There is no lead left to claim in this pool."))
-        _take(lead, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
+        take_lead(lead, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
         timeline(lead, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
     return lead
 
@@ -274,11 +271,11 @@ def assign_leads(
             else 0
         )
         if moving:
-            _check_hold(to_user, unit_id, Limits(limit, 0), adding=len(moving))
+            check_hold(to_user, unit_id, Limits(limit, 0), adding=len(moving))
         for lead in moving:
             previous = lead.owner_id
             kind = LeadEventKind.TRANSFERRED if previous else LeadEventKind.ASSIGNED
-            _take(lead, to_user, kind=kind, actor=actor, now=now)
+            take_lead(lead, to_user, kind=kind, actor=actor, now=now)
             timeline(lead, EVENT_ASSIGNED, _("Lead assigned"), at=now, actor=actor)
             notify(
                 to_user.pk,
@@ -348,85 +345,10 @@ def release_lead(
     return locked
 
 
-def _pool_reps(pool: LeadPool) -> list[int]:
-    if pool.kind == PoolKind.PUBLIC:
-        return []  # the public pool is claimed, never pushed to someone
-    return list(
-        LeadPoolMember.objects.filter(pool=pool, role=PoolRole.REP, user__is_active=True)
-        .order_by("user_id")
-        .values_list("user_id", flat=True)
-    )
-
-
-def assign_on_intake(*, lead: Lead, now: datetime) -> Lead:
-    """A team pool that assigns on intake gives the new lead to a rep with room: the next
-    in turn (round-robin) or the one holding the fewest (least loaded). Nobody has room:
-    the lead waits in the pool. Runs inside intake's transaction."""
-    pool = lead.pool
-    if pool.strategy == AssignmentStrategy.CLAIM:
-        return lead
-    reps = _pool_reps(pool)
-    if not reps:
-        return lead
-    if pool.strategy == AssignmentStrategy.ROUND_ROBIN:
-        locked_pool = LeadPool.objects.select_for_update().get(pk=pool.pk)
-        start = locked_pool.round_robin_cursor % len(reps)
-        order = reps[start:] + reps[:start]
-    else:
-        loads = dict(
-            Lead.objects.filter(owner__in=reps, business_unit_id=lead.business_unit_id)
-            .filter(status__in=HELD_STATUSES)
-            .values("owner")
-            .annotate(n=Count("pk"))
-            .values_list("owner", "n")
-        )
-        order = sorted(reps, key=lambda r: (loads.get(r, 0), r))
-    users = get_user_model().objects.in_bulk(order)
-    for rep_id in order:
-        rep = users[rep_id]
-        lock_holding(rep, lead.business_unit_id)
-        try:
-            _check_hold(rep, lead.business_unit_id, limits_for(rep, pool))
-        except HoldLimitReached:
-            continue
-        _take(lead, rep, kind=LeadEventKind.ASSIGNED, actor=None, now=now, reason=pool.strategy)
-        notify(
-            rep.pk,
-            lead,
-            LeadEventKind.ASSIGNED,
-            _("New lead “%(lead)s” assigned to you.") % {"lead": lead_label(lead)},
-            at=now,
-        )
-        if pool.strategy == AssignmentStrategy.ROUND_ROBIN:
-            LeadPool.objects.filter(pk=pool.pk).update(
-                round_robin_cursor=(reps.index(rep_id) + 1) % len(reps)
-            )
-        break
-    return lead
-
-
-def rep_load(
-    user: Any, unit_id: int, pool: LeadPool, now: datetime | None = None
-) -> dict[str, int]:
-    """What a rep's screen shows: held / limit, claims today / quota."""
-    now = now or timezone.now()
-    limits = limits_for(user, pool)
-    holding = RepHolding.objects.filter(user=user, business_unit_id=unit_id).first()
-    today = timezone.localdate(now)
-    claims = holding.claims_today if holding and holding.claims_on == today else 0
-    return {
-        "held": held_count(user, unit_id),
-        "hold_limit": limits.hold_limit,
-        "claims_today": claims,
-        "daily_quota": limits.daily_quota,
-    }
-
-
 __all__ = [
     "Limits",
     "assign_lead",
     "assign_leads",
-    "assign_on_intake",
     "claim_lead",
     "claim_next",
     "held_count",
@@ -435,5 +357,4 @@ __all__ = [
     "may_manage",
     "may_work_pool",
     "release_lead",
-    "rep_load",
 ]

@@ -273,7 +273,7 @@ def _intake(
     if quarantine_reason:
         history(lead, LeadEventKind.QUARANTINED, at=now, actor=actor, note=quarantine_reason)
         return IntakeResult(lead, True, "quarantined")
-    from leads.services.claiming import assign_on_intake
+    from leads.services.assignment import assign_on_intake
 
     assign_on_intake(lead=lead, now=now)
     return IntakeResult(lead, True, "existing_customer" if customer else "created")

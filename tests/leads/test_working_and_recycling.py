@@ -166,3 +166,11 @@ def test_recycling_works_in_batches_and_creates_the_public_pool_when_missing(uni
         )
     assert recycle_overdue_leads(batch_size=3).recycled == 7
     assert Lead.objects.filter(pool__kind="public", owner__isnull=True).count() == 7
+
+
+def test_the_beat_task_recycles(make_lead, rep_a, settings):
+    from leads import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["leads-recycle"]["task"] == tasks.recycle_leads.name
+    claim_lead(lead=make_lead(), user=rep_a, now=timezone.now() - timedelta(days=10))
+    assert tasks.recycle_leads.delay().get() == {"recycled": 1, "warned": 0, "moved": 0}

@@ -1,0 +1,281 @@
+"""The leads API: a lead vendor's key (``leads:write``, scoped to its unit) submits leads, one
+or a batch of up to 500 with a result per row, and reads the status of the leads its unit
+submitted and nothing else; staff read the leads their roles let them see. POSTs are
+idempotent by ``Idempotency-Key``; intake's own dedup makes a resubmitted lead no duplicate
+even with a new key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from crm.api.base import ApiViewSet
+from crm.api.pagination import CursorPagination
+from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
+from crm.errors import DomainError
+from crm.models import BusinessUnit
+from crm.normalizers import mask_identity
+from crm.policy import visible_unit_ids
+from leads import services
+from leads.api import serializers as s
+from leads.models import Lead, LeadSource, LeadStatus
+
+LEAD_EXAMPLE = OpenApiExample(
+    "Lead",
+    value={
+        "id": 1042,
+        "status": "new",
+        "kind": "person",
+        "name": "韩梅梅",
+        "company": "",
+        "phone": "138****8000",
+        "email": "",
+        "source": "partner_api",
+        "channel": "汽车之家",
+        "campaign_code": "AUTO-2026-SPRING",
+        "external_ref": "V-88123",
+        "business_unit": "AUTO",
+        "existing_customer": False,
+        "quarantined": False,
+        "lost_reason": "",
+        "created_at": "2026-03-01T09:30:00+08:00",
+        "updated_at": "2026-03-01T09:30:00+08:00",
+        "converted_at": None,
+    },
+    response_only=True,
+)
+SUBMIT_EXAMPLE = OpenApiExample(
+    "A lead from a car portal",
+    value={
+        "name": "韩梅梅",
+        "phone": "138 0013 8000",
+        "channel": "汽车之家",
+        "campaign_code": "AUTO-2026-SPRING",
+        "external_ref": "V-88123",
+    },
+    request_only=True,
+)
+
+
+def lead_data(lead: Lead, unit_codes: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": lead.pk,
+        "status": lead.status,
+        "kind": lead.kind,
+        "name": lead.name,
+        "company": lead.company,
+        "phone": mask_identity("mobile", lead.phone) if lead.phone else "",
+        "email": mask_identity("email", lead.email) if lead.email else "",
+        "source": lead.source,
+        "channel": lead.channel,
+        "campaign_code": lead.campaign_code,
+        "external_ref": lead.external_ref,
+        "business_unit": unit_codes.get(lead.business_unit_id, ""),
+        "existing_customer": lead.existing_customer,
+        "quarantined": lead.quarantined,
+        "lost_reason": lead.lost_reason,
+        "created_at": lead.created_at,
+        "updated_at": lead.updated_at,
+        "converted_at": lead.converted_at,
+    }
+
+
+def caller_unit(user: Any, unit_id: int | None) -> BusinessUnit:
+    """A key's own unit; a staff member's unit named by ``unit_id`` (or their only one)."""
+    api_key = getattr(user, "api_key", None)
+    if api_key is not None:
+        if unit_id is not None and unit_id != api_key.business_unit_id:
+            raise ValidationError({"business_unit": [_("A key acts for its own unit only.")]})
+        return api_key.business_unit
+    allowed = visible_unit_ids(user)
+    units = (
+        BusinessUnit.objects.all()
+        if allowed is None
+        else BusinessUnit.objects.filter(pk__in=allowed)
+    )
+    if unit_id is not None:
+        unit = units.filter(pk=unit_id).first()
+        if unit is None:
+            raise ValidationError({"business_unit": [_("Not one of your business units.")]})
+        return unit
+    mine = list(user.business_units.all()[:2])
+    if len(mine) != 1:
+        raise ValidationError({"business_unit": [_("Say which of your business units.")]})
+    return mine[0]
+
+
+def to_input(data: dict[str, Any]) -> services.LeadInput:
+    fields = {k: v for k, v in data.items() if k != "business_unit"}
+    return services.LeadInput(**fields)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary=gettext_lazy("Leads: a vendor key sees those its unit submitted"),
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=LeadStatus.values),
+            OpenApiParameter("source", OpenApiTypes.STR, enum=LeadSource.values),
+            OpenApiParameter(
+                "external_ref", OpenApiTypes.STR, description=gettext_lazy("Your own id")
+            ),
+        ],
+        examples=[LEAD_EXAMPLE],
+    ),
+    retrieve=extend_schema(
+        summary=gettext_lazy("One lead and its status"), examples=[LEAD_EXAMPLE]
+    ),
+)
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    serializer_class = s.LeadSerializer
+    permission_classes = [IsAuthenticatedPrincipal, UserModelPermissions]
+    required_scopes = {"GET": "leads:write", "POST": "leads:write"}
+    pagination_class = CursorPagination
+    ordering = ("-id",)
+    http_method_names = ["get", "post", "head", "options"]
+    queryset = Lead.objects.none()
+
+    def get_queryset(self) -> QuerySet[Lead]:
+        qs = Lead.objects.visible_to(self.request.user)
+        params = self.request.query_params
+        if self.action == "list":
+            for key, choices in (("status", LeadStatus.values), ("source", LeadSource.values)):
+                value = params.get(key, "")
+                if value:
+                    if value not in choices:
+                        raise ValidationError(
+                            {key: [_("Choose one of %(k)s.") % {"k": ", ".join(choices)}]}
+                        )
+                    qs = qs.filter(**{key: value})
+            ref = params.get("external_ref", "").strip()
+            if ref:
+                qs = qs.filter(external_ref=ref[:80])
+        return qs
+
+    def _codes(self, leads: list[Lead]) -> dict[int, str]:
+        ids = {lead.business_unit_id for lead in leads}
+        return dict(BusinessUnit.objects.filter(pk__in=ids).values_list("pk", "code"))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = list(self.paginate_queryset(self.get_queryset()) or [])
+        codes = self._codes(page)
+        return self.get_paginated_response(
+            s.LeadSerializer([lead_data(lead, codes) for lead in page], many=True).data
+        )
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        lead = self.get_object()
+        return Response(s.LeadSerializer(lead_data(lead, self._codes([lead]))).data)
+
+    def _actor(self) -> Any:
+        return None if getattr(self.request.user, "api_key", None) else self.request.user
+
+    @extend_schema(
+        summary=gettext_lazy("Submit a lead (idempotent)"),
+        description=gettext_lazy(
+            "The phone, e-mail and WeChat id are normalized and matched: a customer the group "
+            "knows is linked (`existing_customer`); an open lead of your unit with the same "
+            "identity gets a note instead of a second lead (200, `duplicate`); a blacklisted "
+            "customer's lead is quarantined. An invalid phone or e-mail is refused (422, with "
+            "the field) and nothing is stored."
+        ),
+        request=s.LeadInSerializer,
+        responses={201: s.IntakeOutSerializer, 200: s.IntakeOutSerializer},
+        examples=[SUBMIT_EXAMPLE],
+    )
+    def create(self, request: Request) -> Response:
+        incoming = s.LeadInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        unit = caller_unit(request.user, data.get("business_unit"))
+        result = services.intake_lead(
+            business_unit=unit,
+            data=to_input(data),
+            actor=self._actor(),
+            api_key=getattr(request.user, "api_key", None),
+        )
+        body = {"outcome": result.outcome, "lead": lead_data(result.lead, {unit.pk: unit.code})}
+        return Response(
+            s.IntakeOutSerializer(body).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary=gettext_lazy("Submit up to 500 leads, with a result per row"),
+        description=gettext_lazy(
+            "Each row is taken in on its own: a refused row (its `error` names the field) does "
+            "not stop the others. The answer lists every row by its index."
+        ),
+        request=s.LeadBatchInSerializer,
+        responses={200: s.BatchOutSerializer},
+        examples=[
+            OpenApiExample(
+                "Two leads",
+                value={
+                    "leads": [
+                        {"name": "韩梅梅", "phone": "13800138000"},
+                        {"name": "李雷", "phone": "12345"},
+                    ]
+                },
+                request_only=True,
+            )
+        ],
+    )
+    @action(detail=False, methods=["post"], url_path="batch")
+    def batch(self, request: Request) -> Response:
+        incoming = s.LeadBatchInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        rows_in = incoming.validated_data["leads"]
+        units = {row.get("business_unit") for row in rows_in}
+        if len(units) > 1:
+            raise ValidationError(
+                {"leads": [_("Submit the leads of one business unit at a time.")]}
+            )
+        unit = caller_unit(request.user, units.pop())
+        api_key = getattr(request.user, "api_key", None)
+        rows: list[dict[str, Any]] = []
+        counts = {"created": 0, "duplicates": 0, "errors": 0}
+        codes = {unit.pk: unit.code}
+        for index, row in enumerate(rows_in):
+            try:
+                result = services.intake_lead(
+                    business_unit=unit,
+                    data=to_input(dict(row)),
+                    actor=self._actor(),
+                    api_key=api_key,
+                )
+            except DomainError as exc:
+                counts["errors"] += 1
+                rows.append(
+                    {
+                        "index": index,
+                        "outcome": "error",
+                        "lead": None,
+                        "error": {"code": exc.code, "field": exc.field, "message": exc.message},
+                    }
+                )
+                continue
+            counts["created" if result.created else "duplicates"] += 1
+            rows.append(
+                {
+                    "index": index,
+                    "outcome": result.outcome,
+                    "lead": lead_data(result.lead, codes),
+                    "error": None,
+                }
+            )
+        return Response(s.BatchOutSerializer({**counts, "rows": rows}).data)

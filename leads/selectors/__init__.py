@@ -1,0 +1,25 @@
+"""Read-only figures and lists of the lead pools. Callers import from ``leads.selectors``."""
+
+from leads.selectors.funnel import (
+    GROUPS,
+    ChannelRow,
+    FunnelRow,
+    channel_roi,
+    cohort,
+    funnel,
+    period_bounds,
+)
+from leads.selectors.panels import customer_leads_panel, lead_url, search_leads
+
+__all__ = [
+    "GROUPS",
+    "ChannelRow",
+    "FunnelRow",
+    "channel_roi",
+    "cohort",
+    "customer_leads_panel",
+    "funnel",
+    "lead_url",
+    "period_bounds",
+    "search_leads",
+]
