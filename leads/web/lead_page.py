@@ -12,12 +12,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from crm.errors import DomainError
 from crm.middleware import client_ip
 from leads import services
-from leads.models import FollowUp, Lead, LeadEvent, LeadKind, LeadStatus
+from leads.models import (
+    AssignmentStrategy,
+    FollowUp,
+    FollowUpKind,
+    Lead,
+    LeadEvent,
+    LeadKind,
+    LeadStatus,
+    LostReason,
+)
 from leads.services.reveal import reveal_lead_contact
 from leads.web.common import (
     STATUS_COLORS,
@@ -86,7 +96,7 @@ def _page_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, A
         "recycle_due": lead.recycle_due_at(),
         "follow_ups": follow_ups[:HISTORY_ITEMS],
         "more_follow_ups": len(follow_ups) > HISTORY_ITEMS,
-        "events": events[:HISTORY_ITEMS],
+        "events": [(e, _event_detail(e)) for e in events[:HISTORY_ITEMS]],
         "more_events": len(events) > HISTORY_ITEMS,
         "follow_up_form": forms.get("follow_up_form") or FollowUpForm(),
         "lose_form": forms.get("lose_form") or LoseForm(),
@@ -94,6 +104,35 @@ def _page_context(request: HttpRequest, lead: Lead, **forms: Any) -> dict[str, A
         "reps": list(assignable_reps(lead.business_unit_id)) if flags["can_manage"] else [],
         "can_reveal": user.has_perm("crm.reveal_customer_pii"),
     }
+
+
+_REASONS: dict[str, Any] = {
+    **dict(FollowUpKind.choices),
+    **dict(LostReason.choices),
+    **dict(AssignmentStrategy.choices),
+    "released": _lazy("released by hand"),
+}
+
+
+def _event_detail(event: LeadEvent) -> str:
+    """The second line of a history entry: who to whom, which pools, why, the note."""
+    parts = []
+    if event.from_owner_id or event.to_owner_id:
+        pool = str(_lazy("pool"))
+        parts.append(f"{person(event.from_owner) or pool} → {person(event.to_owner) or pool}")
+    if event.from_pool_id and event.to_pool_id and event.from_pool_id != event.to_pool_id:
+        parts.append(f"{event.from_pool} → {event.to_pool}")
+    if event.from_status and event.to_status and event.from_status != event.to_status:
+        labels = dict(LeadStatus.choices)
+        parts.append(
+            f"{labels.get(event.from_status, event.from_status)} → "
+            f"{labels.get(event.to_status, event.to_status)}"
+        )
+    if event.reason:
+        parts.append(str(_REASONS.get(event.reason, event.reason)))
+    if event.note:
+        parts.append(event.note)
+    return " · ".join(parts)
 
 
 def _mask_email(email: str) -> str:

@@ -4,7 +4,7 @@ follow-ups) and the funnel with channel ROI (ECharts and a table)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from decimal import Decimal
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from crm.models import BusinessUnit
+from leads import selectors
 from leads.models import LeadSource
 from leads.web.common import STATUS_COLORS, person
-from leads.web.queries import funnel, team_board
+from leads.web.queries import team_board
 
 MAX_DAYS = 366
 
@@ -80,6 +81,9 @@ def _date(raw: str | None, default: date) -> tuple[date, bool]:
 @require_GET
 @permission_required("leads.manage_lead", raise_exception=True)
 def funnel_page(request: HttpRequest) -> HttpResponse:
+    """The cohort of the period through the stages (``leads.selectors.funnel`` by source)
+    and the channel ROI (``leads.selectors.channel_roi``): spend, cost per lead and per
+    conversion, revenue of the converted customers, ROI."""
     units, chosen = _unit(request)
     today = timezone.localdate()
     default_start = (today.replace(day=1) - timedelta(days=62)).replace(day=1)
@@ -94,27 +98,40 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
     if (end - start).days > MAX_DAYS:
         errors.append(_("Show at most a year at a time; the period was shortened."))
         start = end - timedelta(days=MAX_DAYS)
-    data = funnel(user=request.user, start=start, end=end, unit_ids=_unit_ids(units, chosen))
+    unit_id = chosen.pk if chosen else None
+    by_source = selectors.funnel(
+        user=request.user, date_from=start, date_to=end, by="source", unit_id=unit_id
+    )
+    channels = selectors.channel_roi(
+        user=request.user, date_from=start, date_to=end, unit_id=unit_id
+    )
     sources = dict(LeadSource.choices)
-    channels: list[dict[str, Any]] = []
-    for c in data.channels:
-        label = str(sources.get(c.source, c.source)) + (f" · {c.channel}" if c.channel else "")
-        channels.append({"row": c, "label": label})
-    stages = [{"key": key, "label": str(label), "count": n} for key, label, n in data.stages]
-    first = stages[0]["count"] if stages else 0
-    for stage in stages:
-        stage["rate"] = round(stage["count"] * 100 / first, 1) if first else None
-    chart_channels = [
+    totals = {
+        "leads": sum(r.leads for r in by_source),
+        "contacted": sum(r.contacted for r in by_source),
+        "qualified": sum(r.qualified for r in by_source),
+        "converted": sum(r.converted for r in by_source),
+    }
+    labels = {
+        "leads": _("Leads in"),
+        "contacted": _("Contacted"),
+        "qualified": _("Qualified"),
+        "converted": _("Converted"),
+    }
+    first = totals["leads"]
+    stages = [
         {
-            "label": c["label"],
-            "leads": c["row"].leads,
-            "converted": c["row"].converted,
-            "cpc": float(c["row"].cost_per_conversion)
-            if c["row"].cost_per_conversion is not None
-            else None,
+            "key": key,
+            "label": str(labels[key]),
+            "count": n,
+            "rate": round(n * 100 / first, 1) if first else None,
         }
-        for c in channels
+        for key, n in totals.items()
     ]
+    channel_rows = []
+    for c in channels:
+        parts = [str(sources.get(c.source, c.source)), c.channel, c.campaign_code]
+        channel_rows.append({"row": c, "label": " · ".join(p for p in parts if p)})
     return render(
         request,
         "leads/funnel.html",
@@ -124,10 +141,39 @@ def funnel_page(request: HttpRequest) -> HttpResponse:
             "start": start,
             "end": end,
             "errors": errors,
-            "data": data,
             "stages": stages,
-            "channels": channels,
+            "sources": [
+                {
+                    "row": r,
+                    "label": sources.get(r.key, r.key),
+                    "median": _span(r.median_first_contact),
+                }
+                for r in by_source
+            ],
+            "channels": channel_rows,
+            "spend_total": sum((c.spend for c in channels), Decimal(0)),
+            "revenue_total": sum((c.revenue for c in channels), Decimal(0)),
             "chart_stages": [{"label": s["label"], "count": s["count"]} for s in stages],
-            "chart_channels": chart_channels,
+            "chart_channels": [
+                {
+                    "label": c["label"],
+                    "leads": c["row"].leads,
+                    "converted": c["row"].conversions,
+                    "cpc": float(c["row"].cost_per_conversion)
+                    if c["row"].cost_per_conversion is not None
+                    else None,
+                }
+                for c in channel_rows
+            ],
         },
     )
+
+
+def _span(value: timedelta | None) -> str:
+    """A median time to first contact as people say it: hours under two days, else days."""
+    if value is None:
+        return ""
+    hours = value.total_seconds() / 3600
+    if hours < 48:
+        return _("%(n)s h") % {"n": f"{hours:.1f}"}
+    return _("%(n)s d") % {"n": f"{hours / 24:.1f}"}

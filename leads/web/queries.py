@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import (
     Count,
     DateTimeField,
-    Exists,
-    OuterRef,
     Q,
     QuerySet,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -30,10 +26,7 @@ from crm.policy import sees_all_units, visible_unit_ids
 from crm.selectors.customers import _after, _decode, _encode
 from leads.models import (
     HELD_STATUSES,
-    ChannelCost,
     Lead,
-    LeadEvent,
-    LeadEventKind,
     LeadPool,
     LeadSource,
     LeadStatus,
@@ -318,122 +311,3 @@ def team_board(*, user: Any, unit_ids: set[int] | None) -> Board:
         for status, n in counts.items():
             totals[status] = totals.get(status, 0) + n
     return Board(statuses=statuses, pools=pool_rows, reps=rep_rows, totals=totals)
-
-
-# --- the funnel and channel ROI -------------------------------------------------------------
-
-
-@dataclass
-class ChannelRow:
-    source: str
-    channel: str
-    leads: int
-    contacted: int
-    qualified: int
-    converted: int
-    lost: int
-    spend: Decimal
-
-    @property
-    def rate(self) -> Decimal | None:
-        return (
-            (Decimal(self.converted) * 100 / self.leads).quantize(Decimal("0.1"))
-            if self.leads
-            else None
-        )
-
-    @property
-    def cost_per_lead(self) -> Decimal | None:
-        return (self.spend / self.leads).quantize(Decimal("0.01")) if self.leads else None
-
-    @property
-    def cost_per_conversion(self) -> Decimal | None:
-        return (self.spend / self.converted).quantize(Decimal("0.01")) if self.converted else None
-
-
-@dataclass
-class Funnel:
-    start: date
-    end: date
-    stages: list[tuple[str, Any, int]]
-    channels: list[ChannelRow]
-    spend_total: Decimal
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def funnel(*, user: Any, start: date, end: date, unit_ids: set[int] | None) -> Funnel:
-    """Leads that came in between ``start`` and ``end`` (local dates, both included) and how
-    far each got: contacted (a first contact), qualified (qualified now, converted, or once
-    moved to qualified), converted, lost; per source and channel with the spend recorded for
-    the months of the period (cost per lead and per conversion). Two grouped queries."""
-    tz = timezone.get_current_timezone()
-    since = datetime.combine(start, datetime.min.time(), tzinfo=tz)
-    until = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    leads = Lead.objects.visible_to(user).filter(created_at__gte=since, created_at__lt=until)
-    costs = ChannelCost.objects.visible_to(user).filter(
-        month__gte=month_start(start), month__lte=end
-    )
-    if unit_ids is not None:
-        leads = leads.filter(business_unit__in=unit_ids)
-        costs = costs.filter(business_unit__in=unit_ids)
-    was_qualified = Exists(
-        LeadEvent.objects.filter(
-            lead=OuterRef("pk"), kind=LeadEventKind.STATUS, to_status=LeadStatus.QUALIFIED
-        )
-    )
-    contacted = Q(first_contacted_at__isnull=False) | Q(
-        status__in=[LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.CONVERTED]
-    )
-    qualified = Q(status__in=[LeadStatus.QUALIFIED, LeadStatus.CONVERTED]) | Q(was_qualified=True)
-    rows = (
-        leads.annotate(was_qualified=was_qualified)
-        .order_by()
-        .values("source", "channel")
-        .annotate(
-            n=Count("id"),
-            contacted=Count("id", filter=contacted),
-            qualified=Count("id", filter=qualified),
-            converted=Count("id", filter=Q(status=LeadStatus.CONVERTED)),
-            lost=Count("id", filter=Q(status=LeadStatus.LOST)),
-        )
-    )
-    spend = {
-        (r["source"], r["channel"]): r["total"] or Decimal(0)
-        for r in costs.order_by().values("source", "channel").annotate(total=Sum("amount"))
-    }
-    channels = []
-    for r in rows:
-        key = (r["source"], r["channel"])
-        channels.append(
-            ChannelRow(
-                source=r["source"],
-                channel=r["channel"],
-                leads=r["n"],
-                contacted=r["contacted"],
-                qualified=r["qualified"],
-                converted=r["converted"],
-                lost=r["lost"],
-                spend=spend.pop(key, Decimal(0)),
-            )
-        )
-    for (source, channel), amount in spend.items():  # spend on channels that brought no lead
-        channels.append(ChannelRow(source, channel, 0, 0, 0, 0, 0, amount))
-    channels.sort(key=lambda c: (-c.leads, c.source, c.channel))
-    from django.utils.translation import gettext_lazy as _
-
-    totals = [
-        ("leads", _("Leads in"), sum(c.leads for c in channels)),
-        ("contacted", _("Contacted"), sum(c.contacted for c in channels)),
-        ("qualified", _("Qualified"), sum(c.qualified for c in channels)),
-        ("converted", _("Converted"), sum(c.converted for c in channels)),
-    ]
-    return Funnel(
-        start=start,
-        end=end,
-        stages=totals,
-        channels=channels,
-        spend_total=sum((c.spend for c in channels), Decimal(0)),
-    )

@@ -107,17 +107,22 @@ def test_funnel_and_channel_roi_equal_a_hand_computation(
     assert response.status_code == 200
     stages = {s["key"]: s["count"] for s in response.context["stages"]}
     assert stages == {"leads": 6, "contacted": 2, "qualified": 1, "converted": 1}
+    by_source = {s["row"].key: s["row"] for s in response.context["sources"]}
+    ad_funnel = by_source["ad"]
+    assert (ad_funnel.leads, ad_funnel.contacted, ad_funnel.qualified) == (4, 2, 1)
+    assert (ad_funnel.converted, ad_funnel.lost) == (1, 1)
     rows = {(c["row"].source, c["row"].channel): c["row"] for c in response.context["channels"]}
     ad = rows[("ad", "baidu")]
-    assert (ad.leads, ad.contacted, ad.qualified, ad.converted, ad.lost) == (4, 2, 1, 1, 1)
+    assert (ad.leads, ad.conversions) == (4, 1)
     assert ad.spend == Decimal("1200")
     assert ad.cost_per_lead == Decimal("300.00")  # 1200 / 4
     assert ad.cost_per_conversion == Decimal("1200.00")  # 1200 / 1
-    assert ad.rate == Decimal("25.0")
+    assert ad.conversion_rate == Decimal("25.0")
     show = rows[("trade_show", "")]
     assert show.leads == 2 and show.spend == 0 and show.cost_per_conversion is None
     referral = rows[("referral", "")]  # spend without a lead still shows
     assert referral.leads == 0 and referral.spend == Decimal("300")
+    assert response.context["spend_total"] == Decimal("1500")
     html = response.content.decode()
     assert 'data-testid="chart-funnel"' in html and 'data-testid="chart-channels"' in html
     assert 'id="channels-data"' in html
@@ -142,7 +147,7 @@ def test_funnel_query_count_is_constant(client, manager, make_lead, django_asser
     client.force_login(manager)
     url = reverse("leads:funnel")
     client.get(url)
-    with django_assert_num_queries(7) as few:
+    with django_assert_num_queries(8) as few:
         client.get(url)
     for source in ("referral", "trade_show", "call_in"):
         make_lead(source=source)
