@@ -47,7 +47,7 @@ def test_rep_claims_follows_up_converts_and_manager_assigns(page):
     rep2 = UserFactory(
         username="rep2", first_name="小红", last_name="李", roles=[SALES_REP], units=[unit]
     )
-    manager = UserFactory(
+    UserFactory(
         username="manager", first_name="经理", last_name="陈", roles=[SALES_MANAGER], units=[unit]
     )
     pool = LeadPool.objects.create(
