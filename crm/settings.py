@@ -385,6 +385,7 @@ SPECTACULAR_SETTINGS = {
         "EnrolmentChannelEnum": "members.models.members.EnrolmentChannel",
         "TransactionChannelEnum": "crm.models.transactions.Channel",
         "LeadKindEnum": "leads.models.leads.LeadKind",
+        "FollowUpKindEnum": "leads.models.activity.FollowUpKind",
     },
 }
 

@@ -7,7 +7,8 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from leads.models import LeadKind, LeadSource, LeadStatus
+from leads.models import FollowUpKind, FollowUpOutcome, LeadKind, LeadSource, LeadStatus
+from members.models import EnrolmentChannel
 
 BATCH_LIMIT = 500
 
@@ -111,3 +112,54 @@ class BatchOutSerializer(serializers.Serializer[Any]):
     duplicates = serializers.IntegerField(min_value=0)
     errors = serializers.IntegerField(min_value=0)
     rows = BatchRowSerializer(many=True)
+
+
+class ClaimNextInSerializer(serializers.Serializer[Any]):
+    pool = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class FollowUpInSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(choices=FollowUpKind.choices)
+    outcome = serializers.ChoiceField(
+        choices=FollowUpOutcome.choices, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    next_step = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    next_action_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class FollowUpOutSerializer(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=FollowUpKind.choices)
+    outcome = serializers.CharField(allow_blank=True)
+    occurred_at = serializers.DateTimeField()
+    next_action_at = serializers.DateTimeField(allow_null=True)
+    lead = LeadSerializer()
+
+
+class ConvertInSerializer(serializers.Serializer[Any]):
+    uscc = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("A company lead: its unified social credit code (for the account)."),
+    )
+    opportunity_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, default=0
+    )
+    member_channel = serializers.ChoiceField(
+        choices=EnrolmentChannel.choices, required=False, default=EnrolmentChannel.STORE
+    )
+
+
+class ConvertOutSerializer(serializers.Serializer[Any]):
+    lead = LeadSerializer()
+    customer = serializers.IntegerField()
+    account = serializers.IntegerField(allow_null=True)
+    contact = serializers.IntegerField(allow_null=True)
+    opportunity = serializers.IntegerField(allow_null=True)
+    member = serializers.CharField(allow_null=True, help_text=_("The member number."))

@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,7 +33,7 @@ from crm.normalizers import mask_identity
 from crm.policy import visible_unit_ids
 from leads import services
 from leads.api import serializers as s
-from leads.models import Lead, LeadSource, LeadStatus
+from leads.models import Lead, LeadPool, LeadSource, LeadStatus
 
 LEAD_EXAMPLE = OpenApiExample(
     "Lead",
@@ -279,3 +279,104 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
                 }
             )
         return Response(s.BatchOutSerializer({**counts, "rows": rows}).data)
+
+    # --- working leads: staff sessions only ---------------------------------------------
+
+    def _staff(self) -> Any:
+        if getattr(self.request.user, "api_key", None) is not None:
+            raise PermissionDenied(_("Claiming and working leads is for staff, not API keys."))
+        return self.request.user
+
+    def _lead_body(self, lead: Lead) -> dict[str, Any]:
+        lead = Lead.objects.get(pk=lead.pk)
+        return lead_data(lead, self._codes([lead]))
+
+    @extend_schema(
+        summary=gettext_lazy("Claim this lead from its pool"),
+        description=gettext_lazy(
+            "Refusals (409) carry a precise code: `already_claimed`, `hold_limit_reached`, "
+            "`daily_quota_reached`, `cooldown`, `quarantined`."
+        ),
+        request=None,
+        responses={200: s.LeadSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="claim")
+    def claim(self, request: Request, pk: str) -> Response:
+        user = self._staff()
+        lead = self.get_object()
+        claimed = services.claim_lead(lead=lead, user=user)
+        return Response(s.LeadSerializer(self._lead_body(claimed)).data)
+
+    @extend_schema(
+        summary=gettext_lazy("Claim the pool's oldest unclaimed lead"),
+        description=gettext_lazy(
+            "Sixteen reps claiming at once each get a different lead; 409 `pool_empty` when "
+            "none is left, `hold_limit_reached` or `daily_quota_reached` at your limits."
+        ),
+        request=s.ClaimNextInSerializer,
+        responses={200: s.LeadSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="claim-next")
+    def claim_next(self, request: Request) -> Response:
+        user = self._staff()
+        incoming = s.ClaimNextInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        pool = LeadPool.objects.visible_to(user).filter(pk=incoming.validated_data["pool"]).first()
+        if pool is None:
+            raise ValidationError({"pool": [_("No such pool in your business units.")]})
+        lead = services.claim_next(pool=pool, user=user)
+        return Response(s.LeadSerializer(self._lead_body(lead)).data)
+
+    @extend_schema(
+        summary=gettext_lazy("Record a follow-up of a lead you hold"),
+        description=gettext_lazy(
+            "409 `lead_not_held` when the lead is not (or no longer) yours: it may have gone "
+            "back to the pool a moment ago."
+        ),
+        request=s.FollowUpInSerializer,
+        responses={201: s.FollowUpOutSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="follow-ups")
+    def follow_up(self, request: Request, pk: str) -> Response:
+        user = self._staff()
+        lead = self.get_object()
+        incoming = s.FollowUpInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        follow_up = services.log_follow_up(lead=lead, user=user, **incoming.validated_data)
+        body = {
+            "id": follow_up.pk,
+            "kind": follow_up.kind,
+            "outcome": follow_up.outcome,
+            "occurred_at": follow_up.occurred_at,
+            "next_action_at": follow_up.next_action_at,
+            "lead": self._lead_body(lead),
+        }
+        return Response(s.FollowUpOutSerializer(body).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary=gettext_lazy("Convert a qualified lead"),
+        description=gettext_lazy(
+            "A company lead becomes an account (by its USCC) with the person as a contact and "
+            "an opportunity; a person lead becomes a member. The customer the lead matched is "
+            "reused. 409 `customer_blacklisted` with the reason, `invalid_transition` when the "
+            "lead is not qualified."
+        ),
+        request=s.ConvertInSerializer,
+        responses={200: s.ConvertOutSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="convert")
+    def convert(self, request: Request, pk: str) -> Response:
+        user = self._staff()
+        lead = self.get_object()
+        incoming = s.ConvertInSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        result = services.convert_lead(lead=lead, user=user, **incoming.validated_data)
+        body = {
+            "lead": self._lead_body(lead),
+            "customer": result.customer.pk,
+            "account": getattr(result.account, "pk", None),
+            "contact": getattr(result.contact, "pk", None),
+            "opportunity": getattr(result.opportunity, "pk", None),
+            "member": getattr(result.member, "number", None),
+        }
+        return Response(s.ConvertOutSerializer(body).data)

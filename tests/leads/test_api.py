@@ -108,3 +108,29 @@ def test_a_rep_submits_through_a_session_and_sees_the_public_pool(rep_a, unit_a)
     response = post(api, URL, {"name": "来电客户", "phone": "13800138009", "source": "call_in"})
     assert response.status_code == 201, response.content
     assert api.get(URL).json()["results"][0]["name"] == "来电客户"
+
+
+def test_staff_claim_follow_up_and_convert_over_the_api(rep_a, rep_b, unit_a, public_pool, vendor):
+    from rest_framework.test import APIClient
+
+    def session(user):
+        api = APIClient()
+        api.force_login(user)
+        return api
+
+    first = intake_lead(business_unit=unit_a, data=LeadInput(name="甲", phone="13800138001")).lead
+    intake_lead(business_unit=unit_a, data=LeadInput(name="乙", phone="13800138002"))
+    a, b = session(rep_a), session(rep_b)
+    claimed = post(a, f"{URL}{first.pk}/claim/", {})
+    assert claimed.status_code == 200 and claimed.json()["status"] == "assigned"
+    again = post(b, f"{URL}{first.pk}/claim/", {})
+    assert again.status_code == 404  # another rep's lead does not exist for rep_b
+    nxt = post(b, URL + "claim-next/", {"pool": public_pool.pk})
+    assert nxt.status_code == 200 and nxt.json()["name"] == "乙"
+    empty = post(b, URL + "claim-next/", {"pool": public_pool.pk})
+    assert empty.status_code == 409 and empty.json()["code"] == "pool_empty"
+    done = post(a, f"{URL}{first.pk}/follow-ups/", {"kind": "call", "note": "聊得不错"})
+    assert done.status_code == 201 and done.json()["lead"]["status"] == "contacted"
+    early = post(a, f"{URL}{first.pk}/convert/", {})
+    assert early.status_code == 409 and early.json()["code"] == "invalid_transition"
+    assert post(vendor, f"{URL}claim-next/", {"pool": public_pool.pk}).status_code == 403
