@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET
 
 from leads.models import HELD_STATUSES, Lead, LeadStatus
 from leads.web.common import STATUS_COLORS, lead_url, masked
-from leads.web.queries import MY_LIST_KEY, LeadFilters, my_page
+from leads.web.pools import load_of
+from leads.web.queries import MY_LIST_KEY, LeadFilters, my_page, pools_for
 
 
 def _row(lead: Lead, now: Any, end_of_day: Any) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def my_leads(request: HttpRequest) -> HttpResponse:
         sort=request.GET.get("sort", "due"),
         after=request.GET.get("after", ""),
     )
+    pools = pools_for(request.user)
+    home = next((p for p in pools if p.is_public), pools[0] if pools else None)
     now = timezone.now()
     end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
     context = {
@@ -55,6 +58,7 @@ def my_leads(request: HttpRequest) -> HttpResponse:
         "filtered": filters.active,
         "first_page": not request.GET.get("after"),
         "list_key": MY_LIST_KEY,
+        "load": load_of(request.user, home) if home else None,
         "statuses": [(s, LeadStatus(s).label) for s in HELD_STATUSES],
         "dues": [("today", _("Due by tonight")), ("overdue", _("Overdue"))],
         "sorts": [

@@ -236,6 +236,7 @@ def test_my_leads_due_first_with_recycle_deadline(client, rep_a, make_lead):
     html = response.content.decode()
     assert html.index("今天") < html.index("稍后") < html.index(unplanned.name)
     assert html.count('data-testid="my-row"') == 3
+    assert response.context["load"]["held"] == 3 and 'data-testid="hold-count"' in html
     assert 'class="table-danger"' in html  # the overdue follow-up
     assert [r["recycle_due"] is not None for r in response.context["rows"]] == [True] * 3
     overdue = client.get(reverse("leads:mine") + "?due=overdue").content.decode()
@@ -272,7 +273,8 @@ def test_my_leads_query_count_is_constant(
     client.force_login(rep_a)
     url = reverse("leads:mine")
     client.get(url)
-    with django_assert_num_queries(5) as few:
+    # 11: the page (5) and the hold count and quota of the rep's public pool (6)
+    with django_assert_num_queries(11) as few:
         client.get(url)
     for _ in range(15):
         held(make_lead, rep_a)
