@@ -247,3 +247,25 @@ def test_other_rep_sees_the_pool_without_other_units_reps(client, unit_a, public
     make_lead(name="公海线索")
     client.force_login(other)
     assert "公海线索" in client.get(POOL).content.decode()
+
+
+def test_pool_export_follows_the_filter_and_masks_phones(rep_a, public_pool, make_lead):
+    from leads.web.exports import count_leads, lead_rows
+
+    make_lead(name="导出甲", source="ad", phone="+8613900005678")
+    make_lead(name="导出乙", source="referral")
+    params = {"pool": str(public_pool.pk), "source": "ad"}
+    assert count_leads(rep_a, params) == 1
+    (batch,) = list(lead_rows(rep_a, params, False))
+    assert [row["name"] for row in batch] == ["导出甲"]
+    assert batch[0]["phone"] == "139****5678"
+
+
+def test_pool_page_in_both_languages(client, rep_a, public_pool, make_lead):
+    make_lead()
+    client.force_login(rep_a)
+    zh = client.get(POOL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "领取下一条" in zh and "已持有" in zh
+    client.cookies["django_language"] = "en"
+    en = client.get(POOL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Claim next" in en and "0 of 5 held" in en
