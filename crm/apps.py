@@ -190,6 +190,52 @@ def _register_workspace() -> None:
         register_card(card)
 
 
+def _register_metrics() -> None:
+    """The customer metrics (crm/METRICS.md): dashboards in the navigation, the 360 view's
+    panel, marketing's churn warnings on the home page."""
+    from crm.registry import (
+        CustomerPanel,
+        NavItem,
+        register_card,
+        register_nav,
+        register_panel,
+        work_list_card,
+    )
+    from crm.roles import MARKETING
+    from crm.web import metrics
+
+    register_nav(
+        NavItem(
+            "metrics",
+            _("Customer metrics"),
+            "metrics-dashboard",
+            icon="chart-bar",
+            permission=metrics.DASHBOARD_PERMISSION,
+            order=60,
+        )
+    )
+    register_panel(
+        CustomerPanel(
+            "metrics",
+            _("Customer metrics"),
+            "crm/metrics/panel.html",
+            metrics.panel_context,
+            permission=metrics.VIEW_PERMISSION,
+            order=20,
+        )
+    )
+    register_card(
+        work_list_card(
+            "churn-warnings",
+            _("Customers at risk of churn"),
+            metrics.churn_work,
+            permission=metrics.VIEW_PERMISSION,
+            roles=frozenset({MARKETING}),
+            order=9,
+        )
+    )
+
+
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Customer master and platform")
@@ -329,6 +375,7 @@ class CrmConfig(AppConfig):
             )
         )
         _register_workspace()
+        _register_metrics()
         register_card(
             DashboardCard(
                 "jobs",

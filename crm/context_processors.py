@@ -27,7 +27,13 @@ def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    return {"nav_items": _LazyNav(request, user), "user_roles": _LazyRoles(user)}
+    from crm.web.notifications import Bell
+
+    return {
+        "nav_items": _LazyNav(request, user),
+        "user_roles": _LazyRoles(user),
+        "bell": Bell(user),
+    }
 
 
 class _LazyList:

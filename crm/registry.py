@@ -273,7 +273,12 @@ class EventType:
     icon: str = "point"
     color: str = "secondary"
     describe: Callable[[Any, Any], str] | None = None
+    # What the event says of the customer's engagement (``crm/METRICS.md``, engagement
+    # stage): "follow", "interaction", "referral", or "" (none).
+    engagement: str = ""
 
+
+ENGAGEMENT_SIGNALS = ("follow", "interaction", "referral")
 
 _panels: dict[str, CustomerPanel] = {}
 _merge_handlers: dict[str, MergeHandler] = {}
@@ -308,6 +313,15 @@ def event_types() -> dict[str, EventType]:
 
 def event_type(code: str) -> EventType:
     return _event_types.get(code) or EventType(code, code)
+
+
+def engagement_event_types() -> dict[str, list[str]]:
+    """The registered event types per engagement signal (follow, interaction, referral)."""
+    found: dict[str, list[str]] = {signal: [] for signal in ENGAGEMENT_SIGNALS}
+    for code, entry in sorted(_event_types.items()):
+        if entry.engagement in found:
+            found[entry.engagement].append(code)
+    return found
 
 
 # --- Housekeeping ----------------------------------------------------------------------------

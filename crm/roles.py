@@ -52,6 +52,7 @@ CUSTOMER_READ = [
     "crm.view_customertag",
     "crm.view_tag",
     "crm.view_merge",
+    "crm.view_customermetrics",
 ]
 
 # Staff who serve customers at a desk or in sales create the customers they meet.
@@ -116,6 +117,11 @@ CRM_ROLE_PERMISSIONS: dict[str, list[str]] = {
         ],
         *CUSTOMER_TAGGING,
         "crm.add_transaction",
+        # The customer metrics (crm/METRICS.md): their dashboards, settings and recompute.
+        "crm.view_metricssnapshot",
+        "crm.view_metricssettings",
+        "crm.change_metricssettings",
+        "crm.recompute_customermetrics",
     ],
     AUDITOR: ["*.view_*"],
     # Keeps the master clean across the group: reviews and merges duplicates (oldest first on

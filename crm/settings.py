@@ -293,6 +293,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.find_duplicates",
         "schedule": crontab(hour=2, minute=30),  # nightly, Asia/Shanghai
     },
+    "recompute-customer-metrics": {
+        "task": "crm.tasks.recompute_metrics",
+        "schedule": crontab(hour=2, minute=0),  # nightly, Asia/Shanghai (crm/METRICS.md)
+    },
+    "metrics-monthly-snapshot": {
+        "task": "crm.tasks.snapshot_metrics",
+        "schedule": crontab(day_of_month=1, hour=1, minute=30),
+    },
     "flag-due-credit-reviews": {
         "task": "accounts.tasks.flag_due_credit_reviews",
         "schedule": crontab(hour=6, minute=0),  # before the working day, Asia/Shanghai

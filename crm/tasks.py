@@ -13,7 +13,9 @@ __all__ = [
     "find_duplicates",
     "purge_finished_jobs",
     "purge_idempotency_keys",
+    "recompute_metrics",
     "run_job",
+    "snapshot_metrics",
 ]
 
 
@@ -36,3 +38,15 @@ def fail_stale_jobs() -> int:
 def find_duplicates() -> str:
     """Nightly: queue duplicate candidates, as a job so that its progress shows in the UI."""
     return str(services.start_job(kind="crm.find_duplicates").pk)
+
+
+@shared_task(name="crm.tasks.recompute_metrics")
+def recompute_metrics() -> str:
+    """Nightly: every customer's metrics (crm/METRICS.md), as a job with progress."""
+    return str(services.start_job(kind="crm.recompute_metrics").pk)
+
+
+@shared_task(name="crm.tasks.snapshot_metrics")
+def snapshot_metrics() -> str:
+    """On the 1st: the previous month's snapshot as of its last day, as a job."""
+    return str(services.start_job(kind="crm.snapshot_metrics").pk)

@@ -104,8 +104,8 @@ class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
     list_filter = ["status", "source", "quarantined", "existing_customer", "business_unit", "pool"]
     list_select_related = ["business_unit", "pool", "owner"]
     search_fields = ["name", "company", "=channel", "=campaign_code", "=external_ref"]
-    autocomplete_fields = ["customer"]
     readonly_fields = [
+        "customer",
         "masked_phone",
         "masked_email",
         "masked_wechat",
@@ -144,7 +144,6 @@ class LeadAdmin(ScopedAdminMixin, BigTableAdmin):
         "campaign_code",
         "score",
         "note",
-        "customer",
         *[f for f in readonly_fields if not f.startswith("masked_")],
     ]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -59,14 +59,27 @@ def _is_code_collision(exc: IntegrityError) -> bool:
     return getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") == CODE_CONSTRAINT
 
 
-def take_stock(template_id: int, count: int) -> bool:
-    """Raise the template's issued count by ``count`` if the stock allows it (row-locking)."""
-    return (
-        CouponTemplate.objects.filter(
-            pk=template_id, is_active=True, issued_count__lte=F("stock") - count
-        ).update(issued_count=F("issued_count") + count)
-        == 1
-    )
+_TAKE_STOCK_SQL = f"""
+    UPDATE {CouponTemplate._meta.db_table} SET issued_count = issued_count + %(count)s
+     WHERE id = %(id)s AND is_active AND issued_count <= stock - %(count)s
+    RETURNING issued_count = stock
+"""  # noqa: S608 (the table name from the model)
+
+
+def take_stock(template_id: int, count: int, *, campaign_id: int | None = None) -> bool:
+    """Raise the template's issued count by ``count`` if the stock allows it (row-locking).
+    The issue that takes the last coupon tells the template's people that the stock is gone
+    (in the same transaction: an issue rolled back tells nobody)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_STOCK_SQL, {"count": count, "id": template_id})
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if row[0]:
+        from campaigns.services.notices import tell_stock_exhausted
+
+        tell_stock_exhausted(template_id, campaign_id=campaign_id)
+    return True
 
 
 def take_holding(template: CouponTemplate, customer_id: int) -> bool:
@@ -129,7 +142,8 @@ def issue_coupon(
         if valid_until <= now:
             raise CouponExpired(_("This coupon template's validity is over."))
         assert_not_blacklisted(customer_id)
-        if not take_stock(found.pk, 1):
+        campaign_id = _pk(campaign) if campaign is not None else None
+        if not take_stock(found.pk, 1, campaign_id=campaign_id):
             raise CouponExhausted(
                 _("All %(stock)d coupons of “%(name)s” have been issued.")
                 % {"stock": found.stock, "name": found.name}
@@ -142,7 +156,7 @@ def issue_coupon(
         coupon = _write_coupon(
             template=found,
             business_unit_id=found.business_unit_id,
-            campaign_id=_pk(campaign) if campaign is not None else None,
+            campaign_id=campaign_id,
             customer_id=customer_id,
             face_value=found.face_value,
             source=source,
@@ -316,7 +330,9 @@ def _issue_batch(bulk: BulkIssue, batch: list[int]) -> dict[str, int]:
         raised = CouponHolding.objects.filter(
             template=template, customer_id__in=taken, issued__lte=limit - 1
         ).update(issued=F("issued") + 1, allowed=Greatest(F("allowed"), Value(limit)))
-        if raised != len(taken) or not take_stock(template.pk, len(taken)):
+        if raised != len(taken) or not take_stock(
+            template.pk, len(taken), campaign_id=bulk.campaign_id
+        ):
             raise RuntimeError("bulk issue: counters moved under the template's lock")
         for attempt in range(CODE_ATTEMPTS):
             rows = [

@@ -6,7 +6,8 @@ the firing row is written first and ``(rule, event_key)`` is unique, so a second
 of the same event (a retry, the order pushed again, two workers at once) waits on the first
 and then does nothing. A blacklisted customer is skipped (the firing says why); a rule whose
 budget (coupons or face value) cannot pay for one more coupon stops (``is_active`` off,
-``exhausted_at`` set) and its firing records ``budget_exhausted`` for the owner.
+``exhausted_at`` set), its firing records ``budget_exhausted`` and its owner gets a
+notification (the firing that stopped it only: later refusals tell nobody).
 
 Which (event type, unit) pairs any active rule watches is kept per process for
 ``WATCH_SECONDS`` and read after the writer's commit (the hook inside ``record_event`` never
@@ -43,6 +44,7 @@ from campaigns.models import (
     TriggerRule,
 )
 from campaigns.services.issuing import issue_coupon
+from campaigns.services.notices import tell_budget_exhausted
 from crm.models import COMPLETED_PURCHASE, TimelineEvent, Transaction
 from crm.registry import event_types
 
@@ -166,7 +168,11 @@ def fire_rule(
                 stopped = TriggerRule.objects.filter(pk=rule_id, is_active=True).update(
                     is_active=False, exhausted_at=now
                 )
-                reason = _tell_owner(current, now) if stopped else _("The budget is exhausted.")
+                if stopped:  # this firing stopped the rule: its owner hears it, once
+                    reason = _tell_owner(current, now)
+                    tell_budget_exhausted(current, now)
+                else:
+                    reason = _("The budget is exhausted.")
                 forget_watched_events()
             except CustomerBlacklisted as exc:
                 outcome, reason = FiringOutcome.SKIPPED_BLACKLISTED, exc.message

@@ -9,6 +9,7 @@ from crm.admin import (  # noqa: F401  (register the model admins)
     blacklist,
     customers,
     imports,
+    metrics,
     platform,
     settlement,
     sources,

@@ -24,7 +24,23 @@ from crm.models.duplicates import (
     PiiAccess,
 )
 from crm.models.imports import ImportMapping
+from crm.models.metrics import (
+    SEGMENT_GRID,
+    CustomerMetrics,
+    EngagementStage,
+    LifecycleStage,
+    MetricsSnapshot,
+    RfmSegment,
+    rfm_segment_of,
+)
+from crm.models.metrics_settings import MetricsSettings
 from crm.models.notes import NOTE_MAX_LENGTH, CustomerNote
+from crm.models.notifications import (
+    NOTIFICATION_LINK_MAX,
+    NOTIFICATION_TITLE_MAX,
+    UNREAD_COUNT_CAP,
+    Notification,
+)
 from crm.models.platform import (
     FINISHED_JOB_STATUSES,
     TIME_ZONE_CHOICES,
@@ -126,4 +142,16 @@ __all__ += [
     "SettlementStatement",
     "StatementStatus",
     "append_only_trigger_sql",
+]
+
+__all__ += ["NOTIFICATION_LINK_MAX", "NOTIFICATION_TITLE_MAX", "UNREAD_COUNT_CAP", "Notification"]
+__all__ += [
+    "SEGMENT_GRID",
+    "CustomerMetrics",
+    "EngagementStage",
+    "LifecycleStage",
+    "MetricsSettings",
+    "MetricsSnapshot",
+    "RfmSegment",
+    "rfm_segment_of",
 ]

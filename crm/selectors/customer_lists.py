@@ -12,12 +12,20 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from crm.models import Customer, CustomerKind, CustomerTag, Identity, Transaction
+from crm.models import (
+    Customer,
+    CustomerKind,
+    CustomerTag,
+    Identity,
+    LifecycleStage,
+    RfmSegment,
+    Transaction,
+)
 from crm.normalizers import InvalidIdentity, normalize_email, normalize_phone, normalize_uscc
-from crm.selectors.customers import _plan_filter, may_reveal, parse_search
+from crm.selectors.customers import _plan_filter, may_reveal, metrics_filter, parse_search
 
 CUSTOMER_LIST_KEY = "crm.customers"
-CUSTOMER_FILTER_PARAMS = ("q", "kind", "unit", "tag", "sort")
+CUSTOMER_FILTER_PARAMS = ("q", "kind", "unit", "tag", "stage", "segment", "sort")
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -33,24 +41,37 @@ class CustomerFilters:
     kind: str = ""
     unit: int | None = None
     tag: int | None = None
+    stage: str = ""
+    segment: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> CustomerFilters:
         """The filters of a query string (``request.GET``); anything invalid is dropped."""
         kind = str(params.get("kind") or "")
+        stage = str(params.get("stage") or "")
+        segment = str(params.get("segment") or "")
         return cls(
             query=str(params.get("q") or "").strip()[:100],
             kind=kind if kind in CustomerKind.values else "",
             unit=_int_or_none(params.get("unit")),
             tag=_int_or_none(params.get("tag")),
+            stage=stage if stage in LifecycleStage.values else "",
+            segment=segment if segment in RfmSegment.values else "",
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.query or self.kind or self.unit or self.tag)
+        return bool(self.query or self.kind or self.unit or self.tag or self.stage or self.segment)
 
     def as_params(self) -> dict[str, str]:
-        values = {"q": self.query, "kind": self.kind, "unit": self.unit, "tag": self.tag}
+        values = {
+            "q": self.query,
+            "kind": self.kind,
+            "unit": self.unit,
+            "tag": self.tag,
+            "stage": self.stage,
+            "segment": self.segment,
+        }
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
@@ -78,7 +99,7 @@ def matching_customers(*, user: Any, filters: CustomerFilters) -> tuple[QuerySet
         customers = customers.filter(
             Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=filters.tag))
         )
-    return customers, audit
+    return metrics_filter(customers, stage=filters.stage, segment=filters.segment), audit
 
 
 def id_batches(customers: QuerySet[Customer], size: int = 1000) -> Iterator[list[int]]:

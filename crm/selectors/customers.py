@@ -215,6 +215,8 @@ def customer_list(
     kind: str = "",
     business_unit: int | None = None,
     tag: int | None = None,
+    stage: str = "",
+    segment: str = "",
     sort: str = "-id",
     after: str = "",
     page_size: int = PAGE_SIZE,
@@ -237,7 +239,7 @@ def customer_list(
             plan.name is None
             and plan.identities is not None
             and sort in ("-id", "id")
-            and not (kind or business_unit or tag)
+            and not (kind or business_unit or tag or stage or segment)
             and getattr(user, "api_key", None) is None
         ):
             # Limit before the join: the first page of matching customer ids straight off
@@ -263,8 +265,15 @@ def customer_list(
         customers = customers.filter(
             Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=tag))
         )
+    customers = metrics_filter(customers, stage=stage, segment=segment)
     if cursor:
         customers = customers.filter(_after(fields, cursor))
+        if (stage or segment) and sort in ("-id", "id"):
+            # The same bound on the metrics' key, so that a deep page starts in the index
+            # metrics_stage_customer / metrics_segment_customer (the planner does not carry
+            # a range across the join's equality).
+            op = "lt" if sort == "-id" else "gt"
+            customers = customers.filter(**{f"metrics__pk__{op}": cursor[0]})
     rows = list(
         # Only what a row shows (not the name's character array, which costs to parse).
         customers.only(*LIST_FIELDS)
@@ -295,6 +304,16 @@ def customer_list(
         sort=sort,
         audit=plan.audit if plan is not None else "",
     )
+
+
+def metrics_filter(customers: QuerySet[Customer], *, stage: str = "", segment: str = "") -> Any:
+    """Customers in a lifecycle stage and/or an RFM segment (``crm/METRICS.md``), read from
+    their metrics row (a customer not yet computed has none and matches neither)."""
+    if stage:
+        customers = customers.filter(metrics__lifecycle_stage=stage)
+    if segment:
+        customers = customers.filter(metrics__rfm_segment=segment)
+    return customers
 
 
 def _cursor_fits(fields: tuple[str, ...], values: list[Any]) -> bool:

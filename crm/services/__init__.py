@@ -24,7 +24,16 @@ from crm.services.customers import (
 )
 from crm.services.duplicates import find_duplicate_candidates, record_duplicate_candidate
 from crm.services.merge import MergeRefused, dismiss_candidate, merge_customers
+from crm.services.metrics import (
+    InvalidReferenceDate,
+    MetricsRun,
+    recompute_metrics,
+    reference_date,
+    snapshot_metrics,
+    snapshot_month,
+)
 from crm.services.notes import InvalidNote, add_note, pin_note
+from crm.services.notifications import InvalidNotification, mark_notifications_read, notify
 from crm.services.pii import (
     IdentitySearchesExhausted,
     RevealNotAllowed,
@@ -85,11 +94,13 @@ __all__ = [
     "IngestResult",
     "IngestWarning",
     "InvalidNote",
+    "InvalidReferenceDate",
     "InvalidSavedView",
     "InvalidTransaction",
     "IssuedKey",
     "JobAlreadyFinished",
     "MergeRefused",
+    "MetricsRun",
     "Resolution",
     "RevealNotAllowed",
     "RowError",
@@ -120,11 +131,13 @@ __all__ = [
     "pin_note",
     "purge_finished_jobs",
     "purge_idempotency_keys",
+    "recompute_metrics",
     "record_consent",
     "record_duplicate_candidate",
     "record_event",
     "record_pii_search",
     "record_recent_view",
+    "reference_date",
     "register_warning",
     "remove_tag",
     "rename_view",
@@ -136,6 +149,8 @@ __all__ = [
     "save_view",
     "search_customers",
     "set_user_language",
+    "snapshot_metrics",
+    "snapshot_month",
     "start_job",
     "tag_customers",
     "tag_matching_customers",
@@ -182,3 +197,5 @@ __all__ += [
     "mark_statement_settled",
     "record_settlement_lines",
 ]
+
+__all__ += ["InvalidNotification", "mark_notifications_read", "notify"]

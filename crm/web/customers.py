@@ -27,7 +27,9 @@ from crm.models import (
     DuplicateCandidate,
     DuplicateStatus,
     IdentityType,
+    LifecycleStage,
     Merge,
+    RfmSegment,
     Tag,
 )
 from crm.money import format_money
@@ -54,6 +56,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     kind = kind if kind in CustomerKind.values else ""
     unit_id = _int_or_none(request.GET.get("unit"))
     tag_id = _int_or_none(request.GET.get("tag"))
+    stage = request.GET.get("stage", "")
+    stage = stage if stage in LifecycleStage.values else ""
+    segment = request.GET.get("segment", "")
+    segment = segment if segment in RfmSegment.values else ""
     sort = request.GET.get("sort", "-id")
     try:
         services.check_identity_search(user=request.user, query=query)
@@ -63,6 +69,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             kind=kind,
             business_unit=unit_id,
             tag=tag_id,
+            stage=stage,
+            segment=segment,
             sort=sort,
             after=request.GET.get("after", ""),
         )
@@ -78,7 +86,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             customers=page.rows,
             ip=client_ip(request),
         )
-    filtered = bool(query or kind or unit_id or tag_id)
+    filtered = bool(query or kind or unit_id or tag_id or stage or segment)
     can_add_tag = request.user.has_perm("crm.add_customertag")
     can_remove_tag = request.user.has_perm("crm.delete_customertag")
     context = {
@@ -87,6 +95,10 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "kind": kind,
         "unit_id": unit_id,
         "tag_id": tag_id,
+        "stage": stage,
+        "segment": segment,
+        "stages": LifecycleStage.choices,
+        "segments": RfmSegment.choices,
         "sort": page.sort,
         "kinds": CustomerKind.choices,
         "units": BusinessUnit.objects.visible_to(request.user).order_by("code"),

@@ -6,6 +6,8 @@ from crm.web import (
     customer_notes,
     customers,
     exports,
+    metrics,
+    notifications,
     views,
     workspace,
 )
@@ -68,4 +70,17 @@ urlpatterns += [
     path("blacklist/<int:pk>/decide/", blacklist.blacklist_decide, name="blacklist-decide"),
     path("blacklist/<int:pk>/lift/", blacklist.blacklist_lift, name="blacklist-lift"),
     path("customers/<int:pk>/blacklist/", blacklist.blacklist_propose, name="blacklist-propose"),
+]
+
+urlpatterns += [
+    path("notifications/", notifications.notification_list_view, name="notification-list"),
+    path(
+        "notifications/read-all/",
+        notifications.notification_read_all,
+        name="notification-read-all",
+    ),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification-read"),
+    path("notifications/<int:pk>/open/", notifications.notification_open, name="notification-open"),
+    path("metrics/", metrics.dashboard, name="metrics-dashboard"),
+    path("metrics/churn/", metrics.churn_list, name="metrics-churn"),
 ]

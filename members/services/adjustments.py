@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.services.blacklist import assert_not_blacklisted
 from crm.services.customers import record_event
 from members.errors import (
     AdjustmentRefused,
@@ -35,6 +34,7 @@ from members.services.ledger import (
     expire_member_lots,
     lock_member,
     move_balance,
+    refuse_if_blacklisted,
     replayed,
     require_open,
     usable_lots,
@@ -87,7 +87,7 @@ def apply_adjustment(
             return PointsResult(locked, earlier, replayed=True)
         require_open(locked)
         if points > 0:
-            assert_not_blacklisted(locked.customer_id)
+            refuse_if_blacklisted(locked)
         if expires_at is not None and expires_at <= now:
             raise InvalidPointsRequest(
                 _("The expiry date must be in the future."), field="expires_at"

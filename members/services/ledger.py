@@ -19,10 +19,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
+from crm.models.blacklist import BINDING_STATUSES, BlacklistEntry
+from crm.services.blacklist import assert_not_blacklisted
 from crm.services.settlement import record_settlement_lines
 from members.errors import NotAMember, ReferenceReused
 from members.models import (
@@ -59,18 +61,36 @@ class PointsResult:
 
 
 def lock_member(member: Member | int) -> Member:
-    """Lock the member's row (following a merge to the survivor); ``NotAMember`` if gone."""
+    """Lock the member's row (following a merge to the survivor); ``NotAMember`` if gone.
+
+    The same statement says whether the customer is blacklisted (``locked.blacklisted``, an
+    ``EXISTS`` sub-select, not a join: a row re-read after waiting for the lock would be
+    joined to the old version of an outer-joined row, i.e. to nothing), so a points request
+    needs no second round trip for the check; ``assert_not_blacklisted`` reads the entry
+    only to word the refusal."""
     pk = member if isinstance(member, int) else member.pk
+    binding = BlacklistEntry.objects.filter(
+        customer_id=OuterRef("customer_id"), status__in=BINDING_STATUSES
+    )
     for _hop in range(3):
-        # No join: a row re-read after waiting for the lock would be joined to the old
-        # version of an outer-joined row (PostgreSQL's re-check), i.e. to nothing.
-        locked = Member.objects.select_for_update().filter(pk=pk).first()
+        locked = (
+            Member.objects.select_for_update(of=("self",))
+            .annotate(blacklisted=Exists(binding))
+            .filter(pk=pk)
+            .first()
+        )
         if locked is None:
             raise NotAMember(_("No such member."))
         if locked.merged_into_id is None:
             return locked
         pk = locked.merged_into_id
     raise NotAMember(_("No such member."))  # pragma: no cover
+
+
+def refuse_if_blacklisted(locked: Member) -> None:
+    """Refuse (naming since when and why) when ``lock_member`` saw a binding entry."""
+    if getattr(locked, "blacklisted", True):
+        assert_not_blacklisted(locked.customer_id)
 
 
 def require_open(member: Member) -> None:

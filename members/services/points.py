@@ -22,7 +22,6 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from crm.models import Customer
-from crm.services.blacklist import assert_not_blacklisted
 from crm.services.customers import record_event
 from members.errors import (
     InsufficientPoints,
@@ -39,6 +38,7 @@ from members.services.ledger import (
     expire_member_lots,
     lock_member,
     move_balance,
+    refuse_if_blacklisted,
     replayed,
     require_open,
     settle_consumption,
@@ -138,7 +138,7 @@ def earn_points(
                 )
             return PointsResult(locked, earlier, replayed=True)
         _require_active(locked)
-        assert_not_blacklisted(locked.customer_id)
+        refuse_if_blacklisted(locked)
         rule = EarningRule.objects.filter(business_unit_id=unit_id, is_active=True).first()
         if rule is None:
             raise NoEarningRule(_("This business unit has no active earning rule."))
@@ -230,7 +230,7 @@ def redeem_points(
                 )
             return PointsResult(locked, earlier, replayed=True)
         _require_active(locked)
-        assert_not_blacklisted(locked.customer_id)
+        refuse_if_blacklisted(locked)
         lots = spendable_lots(locked, now)  # the due ones expired first
         if locked.points_balance < points:
             raise InsufficientPoints(

@@ -28,7 +28,7 @@ from crm import selectors, services
 from crm.models import BusinessUnit, User
 from crm.roles import ADMIN
 from crm.services import IdentityInput, TransactionInput
-from tests.bench import accounts, file_import, http_load
+from tests.bench import accounts, file_import, http_load, metrics
 from tests.bench.config import BenchConfig
 from tests.bench.generate import GIVEN, SURNAMES, Layout
 from tests.bench.measure import (
@@ -713,6 +713,8 @@ def run_all(ctx: Context) -> dict[str, Any]:
         ("accounts_list", accounts.accounts_list),
         ("accounts_page", accounts.accounts_page),
         ("accounts_pipeline", accounts.accounts_pipeline),
+        ("metrics_recompute", metrics.metrics_recompute),
+        ("metrics_list_by_stage", metrics.metrics_list_by_stage),
     ]
     only = {s for s in _only() if s}
     for key, step in steps:

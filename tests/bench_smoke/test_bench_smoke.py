@@ -105,6 +105,8 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         "accounts_list",
         "accounts_page",
         "accounts_pipeline",
+        "metrics_recompute",
+        "metrics_list_by_stage",
     }
     rows = results["sizes"]["rows"]
     # 300 master customers, then the accounts' 60 organizations and 300 contact persons.
@@ -114,6 +116,7 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     assert {"customers", "identities", "transactions", "timeline"} <= set(steps)
     assert any(step.startswith("build index identity_value_trgm") for step in steps)
     _check_accounts(results, steps)
+    _check_metrics(results)
     http = results["figures"]["http_under_load"]
     for key in ("customer_list", "phone_search", "customer_360_largest", "api_lookup"):
         assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]
@@ -157,3 +160,15 @@ def _check_accounts(results: dict[str, Any], steps: dict[str, float]) -> None:
         figures["accounts_pipeline"]["view"],
     ]:
         assert view["product"]["p95_ms"] > 0 and view["ratio_p95"] > 0, view
+
+
+def _check_metrics(results: dict[str, Any]) -> None:
+    """Every master customer got its metrics; both figures beside their bare SQL."""
+    recompute = results["figures"]["metrics_recompute"]
+    assert recompute["customers"] == results["sizes"]["rows"]["crm_customer"]
+    assert 0 < recompute["with_purchase"] <= recompute["customers"]
+    assert recompute["ratio_p50"] > 0 and recompute["bare_sql"]["p50_ms"] > 0
+    assert sum(recompute["stages"].values()) == recompute["customers"]
+    by_stage = results["figures"]["metrics_list_by_stage"]
+    assert by_stage["stages"] and by_stage["product"]["queries"]["max"] > 0
+    assert by_stage["ratio_p95"] > 0

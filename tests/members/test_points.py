@@ -189,3 +189,49 @@ def test_expiry_walks_the_members_in_batches_and_misses_none(make_member, unit_a
     for member in members:
         assert_ledger_consistent(member)
         assert member.points_balance == 7
+
+
+def test_a_member_blacklisted_after_enrolment_earns_and_redeems_nothing_until_lifted(
+    make_member, unit_a, admin_user
+) -> None:
+    """The check rides on the member's lock (an EXISTS in the same statement): proposed does
+    not bind, active and lifting do, lifted does not."""
+    from crm.roles import DATA_STEWARD
+    from crm.services import (
+        approve_blacklisting,
+        approve_lifting,
+        propose_blacklisting,
+        propose_lifting,
+    )
+    from crm.services.blacklist import CustomerBlacklisted
+    from tests.factories import UserFactory
+
+    member = make_member()
+    services.earn_points(member=member, business_unit=unit_a, reference="B-0", amount=Decimal(50))
+    steward = UserFactory(roles=[DATA_STEWARD], units=[unit_a])
+    entry = propose_blacklisting(
+        customer=member.customer, user=admin_user, reason="fraud", evidence="x"
+    )
+    services.earn_points(member=member, business_unit=unit_a, reference="B-1", amount=Decimal(10))
+    approve_blacklisting(entry=entry, user=steward)
+    for call in (
+        lambda: services.earn_points(
+            member=member, business_unit=unit_a, reference="B-2", amount=Decimal(10)
+        ),
+        lambda: services.redeem_points(
+            member=member, business_unit=unit_a, points=5, reference="R"
+        ),
+    ):
+        with pytest.raises(CustomerBlacklisted) as refused:
+            call()
+        assert refused.value.code == "customer_blacklisted"
+        assert entry.get_reason_display() in str(refused.value)  # why, in the reader's language
+    propose_lifting(entry=entry, user=admin_user, reason="paid")
+    with pytest.raises(CustomerBlacklisted):  # lifting not yet approved: still binding
+        services.redeem_points(member=member, business_unit=unit_a, points=5, reference="R")
+    approve_lifting(entry=entry, user=steward)
+    assert (
+        services.redeem_points(member=member, business_unit=unit_a, points=5, reference="R").points
+        == -5
+    )
+    assert_ledger_consistent(member)

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from crm.demo import DEMO_PASSWORD, USERS, load_platform_demo
 from crm.demo_master import load_master_demo
+from crm.demo_metrics import load_metrics_demo
 from crm.demo_workspace import load_workspace_demo
 from crm.models import BusinessUnit
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
                 name = f"load_{config.label}_demo"
                 if config.name != "crm" and name in commands:
                     call_command(name, verbosity=0)
+            master["metrics"] = load_metrics_demo()  # after every app's data
             rejected = master.pop("rejected")
             counts.update(master)
         else:
