@@ -122,3 +122,6 @@ class LeadsConfig(AppConfig):
 
         register_importers()
         _register_screens()
+        from leads.web.registration import register_screens
+
+        register_screens()

@@ -43,7 +43,16 @@ def test_rep_dashboard_has_no_team_card_and_no_admin_link(client, rep_a):
 def test_navigation_follows_permissions(client, rep_a, admin_user):
     client.force_login(rep_a)
     rep_nav = [i.key for i in client.get(reverse("home")).context["nav_items"]]
-    assert rep_nav == ["home", "customers", "accounts", "pipeline", "business-units", "jobs"]
+    assert rep_nav == [
+        "home",
+        "customers",
+        "accounts",
+        "leads-pool",
+        "leads-mine",
+        "pipeline",
+        "business-units",
+        "jobs",
+    ]
     nobody = UserFactory()
     client.force_login(nobody)
     assert [i.key for i in client.get(reverse("home")).context["nav_items"]] == ["home"]
