@@ -7,7 +7,6 @@ from leads.models.activity import (
     FollowUpOutcome,
     LeadEvent,
     LeadEventKind,
-    LeadNotification,
 )
 from leads.models.leads import (
     CLOSED_STATUSES,
@@ -48,7 +47,6 @@ __all__ = [
     "LeadEvent",
     "LeadEventKind",
     "LeadKind",
-    "LeadNotification",
     "LeadPool",
     "LeadPoolMember",
     "LeadQuerySet",

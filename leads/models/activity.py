@@ -177,36 +177,3 @@ class LeadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.lead_id}"
-
-
-class LeadNotification(models.Model):
-    """An in-app notice to a rep: a lead about to be recycled, recycled, assigned to them."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="lead_notifications",
-        verbose_name=_("user"),
-    )
-    lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("lead")
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=LeadEventKind.choices)
-    message = models.CharField(_("message"), max_length=300)
-    created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
-    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("lead notification")
-        verbose_name_plural = _("lead notifications")
-        ordering = ["-created_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["user", "created_at"],
-                name="leads_notification_unread",
-                condition=Q(read_at__isnull=True),
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.message

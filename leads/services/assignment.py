@@ -73,7 +73,8 @@ def assign_on_intake(*, lead: Lead, now: datetime) -> Lead:
             rep.pk,
             lead,
             LeadEventKind.ASSIGNED,
-            _("New lead “%(lead)s” assigned to you.") % {"lead": lead_label(lead)},
+            lambda lead=lead: _("New lead “%(lead)s” assigned to you.")
+            % {"lead": lead_label(lead)},
             at=now,
         )
         if pool.strategy == AssignmentStrategy.ROUND_ROBIN:

@@ -281,7 +281,7 @@ def assign_leads(
                 to_user.pk,
                 lead,
                 kind,
-                _("“%(lead)s” was assigned to you.") % {"lead": lead_label(lead)},
+                lambda lead=lead: _("“%(lead)s” was assigned to you.") % {"lead": lead_label(lead)},
                 at=now,
             )
             if previous:
@@ -289,7 +289,8 @@ def assign_leads(
                     previous,
                     lead,
                     kind,
-                    _("“%(lead)s” was transferred to another rep.") % {"lead": lead_label(lead)},
+                    lambda lead=lead: _("“%(lead)s” was transferred to another rep.")
+                    % {"lead": lead_label(lead)},
                     at=now,
                 )
     return locked

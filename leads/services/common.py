@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import BusinessUnit
 from crm.services import record_event
-from leads.models import Lead, LeadEvent, LeadNotification, LeadPool, PoolKind
+from leads.models import Lead, LeadEvent, LeadPool, PoolKind
 
 # Timeline event types (registered in ``LeadsConfig.ready``).
 EVENT_CREATED = "lead.created"
@@ -81,11 +81,14 @@ def timeline(
     )
 
 
-def notify(user_id: int | None, lead: Lead, kind: str, message: str, *, at: datetime) -> None:
+def notify(user_id: int | None, lead: Lead, kind: str, message: Any, *, at: datetime) -> None:
+    """An in-app notification (``crm.services.notify``) about one lead, in the recipient's
+    language (``message`` is a callable rendering it), linking to the lead."""
+    from crm.services.notifications import notify as crm_notify
+    from leads.selectors.panels import lead_url
+
     if user_id is not None:
-        LeadNotification.objects.create(
-            user_id=user_id, lead=lead, kind=kind, message=message[:300], created_at=at
-        )
+        crm_notify(user_id, kind=f"leads.{kind}", title=message, link=lead_url(lead.pk), now=at)
 
 
 def public_pool(unit: BusinessUnit | int) -> LeadPool:

@@ -16,6 +16,7 @@ committed, moved the deadline); a lead recycled first refuses the late follow-up
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,13 +26,14 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from crm.services.notifications import notify
 from leads.models import (
     HELD_STATUSES,
     Lead,
     LeadEvent,
     LeadEventKind,
-    LeadNotification,
     LeadPool,
     LeadStatus,
     PoolKind,
@@ -117,7 +119,8 @@ def _recycle(pool: LeadPool, target: LeadPool, now: datetime, batch_size: int) -
                 updated_at=now,
             )
             convert_limit = now - timedelta(days=pool.convert_days)
-            events, notices = [], []
+            events: list[LeadEvent] = []
+            notices: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
             leads = Lead.objects.in_bulk(locked_ids)
             for row in rows:
                 reason = (
@@ -139,21 +142,8 @@ def _recycle(pool: LeadPool, target: LeadPool, now: datetime, batch_size: int) -
                         reason=reason,
                     )
                 )
-                message = (
-                    _("“%(lead)s” went back to the public pool: not converted in %(n)d days.")
-                    if reason == REASON_NOT_CONVERTED
-                    else _("“%(lead)s” went back to the public pool: no follow-up in %(n)d days.")
-                )
                 days = pool.convert_days if reason == REASON_NOT_CONVERTED else pool.follow_up_days
-                notices.append(
-                    LeadNotification(
-                        user_id=row["owner_id"],
-                        lead_id=row["pk"],
-                        kind=LeadEventKind.RECYCLED,
-                        message=(message % {"lead": lead_label(lead), "n": days})[:300],
-                        created_at=now,
-                    )
-                )
+                notices[row["owner_id"]].append((lead_label(lead), reason, days))
                 if row["customer_id"] is not None:
                     timeline(
                         lead,
@@ -163,9 +153,34 @@ def _recycle(pool: LeadPool, target: LeadPool, now: datetime, batch_size: int) -
                         reason=reason,
                     )
             LeadEvent.objects.bulk_create(events)
-            LeadNotification.objects.bulk_create(notices)
+            for owner_id, lines in notices.items():
+                _tell_recycled(owner_id, lines, now)
             done += len(rows)
     return done
+
+
+def _recycled_line(label: str, reason: str, days: int) -> str:
+    if reason == REASON_NOT_CONVERTED:
+        message = _("“%(lead)s” went back to the public pool: not converted in %(n)d days.")
+    else:
+        message = _("“%(lead)s” went back to the public pool: no follow-up in %(n)d days.")
+    return message % {"lead": label, "n": days}
+
+
+def _tell_recycled(owner_id: int, lines: list[tuple[str, str, int]], now: datetime) -> None:
+    """One notification per rep and batch, in the rep's language (one INSERT)."""
+    notify(
+        owner_id,
+        kind="leads.recycled",
+        title=lambda: ngettext(
+            "%(n)d of your leads went back to the public pool",
+            "%(n)d of your leads went back to the public pool",
+            len(lines),
+        )
+        % {"n": len(lines)},
+        body=lambda: "\n".join(_recycled_line(*line) for line in lines[:50]),
+        now=now,
+    )
 
 
 def _warn(pool: LeadPool, now: datetime, batch_size: int) -> int:
@@ -184,7 +199,8 @@ def _warn(pool: LeadPool, now: datetime, batch_size: int) -> int:
             if not leads:
                 continue
             Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(recycle_warned_at=now)
-            events, notices = [], []
+            events: list[LeadEvent] = []
+            notices: dict[int, list[tuple[str, datetime | None, int]]] = defaultdict(list)
             for lead in leads:
                 due_at = lead.recycle_due_at(pool)
                 days_left = max(0, (due_at - now).days) if due_at else 0
@@ -198,33 +214,42 @@ def _warn(pool: LeadPool, now: datetime, batch_size: int) -> int:
                         data={"due_at": due_at.isoformat() if due_at else None},
                     )
                 )
-                notices.append(
-                    LeadNotification(
-                        user_id=int(lead.owner_id or 0),  # held: never empty
-                        lead_id=lead.pk,
-                        kind=LeadEventKind.RECYCLE_WARNING,
-                        message=(
-                            _(
-                                "“%(lead)s” goes back to the public pool on %(date)s "
-                                "(%(days)d days left) unless you follow it up."
-                            )
-                            % {
-                                "lead": lead_label(lead),
-                                "date": formats.date_format(
-                                    timezone.localtime(due_at), "SHORT_DATE_FORMAT"
-                                )
-                                if due_at
-                                else "",
-                                "days": days_left,
-                            }
-                        )[:300],
-                        created_at=now,
-                    )
-                )
+                notices[int(lead.owner_id or 0)].append((lead_label(lead), due_at, days_left))
             LeadEvent.objects.bulk_create(events)
-            LeadNotification.objects.bulk_create(notices)
+            for owner_id, lines in notices.items():
+                _tell_warned(owner_id, lines, now)
             done += len(leads)
     return done
+
+
+def _warned_line(label: str, due_at: datetime | None, days_left: int) -> str:
+    return _(
+        "“%(lead)s” goes back to the public pool on %(date)s (%(days)d days left) unless you "
+        "follow it up."
+    ) % {
+        "lead": label,
+        "date": formats.date_format(timezone.localtime(due_at), "SHORT_DATE_FORMAT")
+        if due_at
+        else "",
+        "days": days_left,
+    }
+
+
+def _tell_warned(
+    owner_id: int, lines: list[tuple[str, datetime | None, int]], now: datetime
+) -> None:
+    notify(
+        owner_id,
+        kind="leads.recycle_warning",
+        title=lambda: ngettext(
+            "%(n)d of your leads go back to the public pool soon",
+            "%(n)d of your leads go back to the public pool soon",
+            len(lines),
+        )
+        % {"n": len(lines)},
+        body=lambda: "\n".join(_warned_line(*line) for line in lines[:50]),
+        now=now,
+    )
 
 
 def _move_unclaimed(pool: LeadPool, target: LeadPool, now: datetime, batch_size: int) -> int:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from crm.errors import DomainError
-from crm.models import TimelineEvent
+from crm.models import Notification, TimelineEvent
 from crm.services import IdentityInput, resolve_customer
-from leads.models import Lead, LeadEvent, LeadNotification, LeadPool, LeadPoolMember
+from leads.models import Lead, LeadEvent, LeadPool, LeadPoolMember
 from leads.services import LeadInput, intake_lead
 from tests.factories import UserFactory
 
@@ -131,7 +131,7 @@ def test_a_round_robin_team_pool_assigns_new_leads_in_turn_within_hold_limits(un
         for i in range(4)
     ]
     assert owners == [reps[0].pk, reps[1].pk, reps[2].pk, None]  # the 4th: everybody is full
-    assert LeadNotification.objects.filter(kind="assigned").count() == 3
+    assert Notification.objects.filter(kind="leads.assigned").count() == 3
 
 
 def test_a_least_loaded_team_pool_gives_the_lead_to_the_rep_holding_fewest(unit_a, make_lead):

@@ -10,7 +10,8 @@ import time_machine
 from django.utils import timezone
 
 from crm.errors import DomainError
-from leads.models import Lead, LeadEvent, LeadNotification, LeadPool
+from crm.models import Notification
+from leads.models import Lead, LeadEvent, LeadPool
 from leads.services import (
     claim_lead,
     log_follow_up,
@@ -90,8 +91,8 @@ def test_warning_then_recycling_with_reason_then_cooldown_and_idempotent_runs(
     with time_machine.travel(start + timedelta(days=2, hours=1), tick=False):
         assert recycle_overdue_leads().as_dict() == {"recycled": 0, "warned": 1, "moved": 0}
         assert recycle_overdue_leads().warned == 0  # warned once
-        notice = LeadNotification.objects.get(user=rep_a, kind="recycle_warning")
-        assert "公海" in notice.message or "public pool" in notice.message
+        notice = Notification.objects.get(recipient=rep_a, kind="leads.recycle_warning")
+        assert "公海" in notice.title and "公海" in notice.body  # the rep's language
     with time_machine.travel(start + timedelta(days=3, hours=1), tick=False):
         assert recycle_overdue_leads().as_dict() == {"recycled": 1, "warned": 0, "moved": 0}
         assert recycle_overdue_leads().as_dict() == {"recycled": 0, "warned": 0, "moved": 0}
@@ -104,7 +105,7 @@ def test_warning_then_recycling_with_reason_then_cooldown_and_idempotent_runs(
             team_pool,
             public_pool,
         )
-        assert LeadNotification.objects.filter(user=rep_a, kind="recycled").count() == 1
+        assert Notification.objects.filter(recipient=rep_a, kind="leads.recycled").count() == 1
         assert code_of(lambda: claim_lead(lead=lead, user=rep_a)) == "cooldown"
         assert code_of(lambda: log_follow_up(lead=lead, user=rep_a, kind="call")) == (
             "lead_not_held"
