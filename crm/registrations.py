@@ -57,7 +57,16 @@ def register_segments() -> None:
     the export of a segment's members."""
     from crm import exports, rules, selectors  # noqa: F401  (rules registers its fields)
     from crm.exports_segments import SEGMENT_EXPORT
-    from crm.registry import ListSpec, NavItem, register_list, register_nav
+    from crm.registry import (
+        ListSpec,
+        NavItem,
+        register_card,
+        register_list,
+        register_nav,
+        work_list_card,
+    )
+    from crm.roles import MARKETING
+    from crm.web.segments import my_segments_work
 
     register_list(
         ListSpec(
@@ -77,5 +86,15 @@ def register_segments() -> None:
             icon="filter",
             permission="crm.view_segment",
             order=40,
+        )
+    )
+    register_card(
+        work_list_card(
+            "my-segments",
+            _("Your segments"),
+            my_segments_work,
+            permission="crm.change_segment",
+            roles=frozenset({MARKETING}),
+            order=9,
         )
     )

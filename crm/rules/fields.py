@@ -104,7 +104,9 @@ Sql = tuple[str, list[Any]]
 @dataclass(frozen=True)
 class RuleField:
     """``sql(params)``: the value for the customer ``c`` (a scalar expression, or for a
-    ``set`` field a query of one column listing its elements); ``value(facts, params)``: the
+    ``set`` field a query listing its elements, shaped ``SELECT <element> FROM … WHERE …``
+    with that ``WHERE`` last and at the top level: the compiler appends ``AND <element> =
+    ANY(…)`` to it); ``value(facts, params)``: the
     same in Python; ``load(ids)``, for fields whose facts are not the master's: each
     customer's value (``Facts.extra[key]``). ``choices()``: the values a choice or set field
     takes, ``(value, label)``. ``sql_type``: what parameters are cast to (``bigint``,

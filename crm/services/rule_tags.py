@@ -1,12 +1,13 @@
 """Rule-based tags: a tag whose rule (``TagRule``) decides who carries it.
 
-Applying a rule is set-based: one statement computes the customers it matches now, inserts
-the links they lack (``ON CONFLICT DO NOTHING``: a tag already set by hand stays as it was)
-and deletes the links this rule set on customers it no longer matches (links set by hand or
-by another rule are never touched). The links record the rule (``CustomerTag.rule =
-TagRule.key``) and when. The rule's row is locked while it applies, so two runs of one
-rule follow each other; running it again changes nothing. The nightly run (beat, 04:30
-Asia/Shanghai) and the admin's "apply now" are the job ``crm.apply_tag_rules``.
+Applying a rule is set-based: one statement computes the customers it matches now (into a
+temporary table), one inserts the links they lack (``ON CONFLICT DO NOTHING``: a tag already
+set by hand stays as it was) and one deletes the links this rule set on customers it no
+longer matches (links set by hand or by another rule are never touched). The links record
+the rule (``CustomerTag.rule = TagRule.key``) and when. The rule's row is locked while it
+applies, so two runs of one rule follow each other; running it again changes nothing. The
+nightly run (beat, 04:30 Asia/Shanghai) and the admin's "apply now" are the job
+``crm.apply_tag_rules``.
 """
 
 from __future__ import annotations
@@ -27,23 +28,21 @@ from crm.rules import matching_ids_sql, validate_rule
 
 APPLY_TAG_RULES_JOB_KIND = "crm.apply_tag_rules"
 
-_APPLY_SQL = """
-WITH matched AS ({matched}),
-added AS (
-    INSERT INTO crm_customertag (customer_id, tag_id, set_by_id, rule, created_at)
-    SELECT m.id, %s, NULL, %s, %s FROM matched m
-    ON CONFLICT (customer_id, tag_id) DO NOTHING
-    RETURNING customer_id
-),
-removed AS (
-    DELETE FROM crm_customertag ct
-    WHERE ct.tag_id = %s AND ct.rule = %s
-      AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.id = ct.customer_id)
-    RETURNING customer_id
-)
-SELECT (SELECT count(*) FROM matched), (SELECT count(*) FROM added),
-       (SELECT count(*) FROM removed)
-"""
+# The customers matched are kept in a temporary table with a primary key, so that removing
+# the links of those no longer matched is an index lookup per link whatever the planner
+# believes of freshly inserted links (one statement with a CTE took 60 s instead of 2 s on a
+# re-run when the statistics did not yet know the links: a nested loop over the CTE).
+_MATCHED_TABLE = "rule_tag_matched"
+_ADD_SQL = f"""
+INSERT INTO crm_customertag (customer_id, tag_id, set_by_id, rule, created_at)
+SELECT m.id, %s, NULL, %s, %s FROM pg_temp.{_MATCHED_TABLE} m
+ON CONFLICT (customer_id, tag_id) DO NOTHING
+"""  # noqa: S608 (a constant)
+_REMOVE_SQL = f"""
+DELETE FROM crm_customertag ct
+WHERE ct.tag_id = %s AND ct.rule = %s
+  AND NOT EXISTS (SELECT 1 FROM pg_temp.{_MATCHED_TABLE} m WHERE m.id = ct.customer_id)
+"""  # noqa: S608 (a constant)
 
 
 @dataclass(frozen=True)
@@ -82,11 +81,18 @@ def apply_tag_rule(*, tag_rule: TagRule, now: datetime | None = None) -> RuleTag
         normalized = validate_rule(locked.rule)
         matched_sql, params = matching_ids_sql(normalized, now=now, validated=True)
         with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_MATCHED_TABLE}")
             cursor.execute(
-                _APPLY_SQL.format(matched=matched_sql),
-                [*params, locked.tag_id, locked.key, now, locked.tag_id, locked.key],
+                f"CREATE TEMP TABLE {_MATCHED_TABLE} (id bigint PRIMARY KEY) ON COMMIT DROP"
             )
-            matched, added, removed = cursor.fetchone()
+            cursor.execute(f"INSERT INTO pg_temp.{_MATCHED_TABLE} {matched_sql}", params)
+            matched = cursor.rowcount
+            cursor.execute(f"ANALYZE pg_temp.{_MATCHED_TABLE}")
+            cursor.execute(_ADD_SQL, [locked.tag_id, locked.key, now])
+            added = cursor.rowcount
+            cursor.execute(_REMOVE_SQL, [locked.tag_id, locked.key])
+            removed = cursor.rowcount
+            cursor.execute(f"DROP TABLE pg_temp.{_MATCHED_TABLE}")
         TagRule.objects.filter(pk=locked.pk).update(
             applied_at=now, matched=matched, added=added, removed=removed
         )

@@ -103,16 +103,18 @@ class RuleBuilderWidget(forms.Widget):
         return json.dumps(value, ensure_ascii=False)
 
 
-def _value_text(spec: RuleField, value: Any) -> str:
+def _value_text(spec: RuleField, value: Any, cache: dict[str, Any]) -> str:
     if isinstance(value, list):
         if spec.choices:
-            labels = {str(v): str(label) for v, label in spec.choices()}
+            if spec.key not in cache:  # a list of rules reads each field's choices once
+                cache[spec.key] = {str(v): str(label) for v, label in spec.choices()}
+            labels = cache[spec.key]
             return "、".join(labels.get(str(v), str(v)) for v in value)
         return " – ".join(str(v) for v in value)
     return str(value)
 
 
-def _params_text(node: dict[str, Any]) -> str:
+def _params_text(node: dict[str, Any], cache: dict[str, Any]) -> str:
     from crm.models import BusinessUnit
 
     params = node.get("params") or {}
@@ -120,28 +122,32 @@ def _params_text(node: dict[str, Any]) -> str:
     if params.get("days"):
         parts.append(_("in the last %(days)d days") % {"days": params["days"]})
     if params.get("unit"):
-        unit = BusinessUnit.objects.filter(pk=params["unit"]).first()
-        parts.append(_("in %(unit)s") % {"unit": unit.name if unit else params["unit"]})
+        if "units" not in cache:
+            cache["units"] = dict(BusinessUnit.objects.values_list("pk", "name"))
+        name = cache["units"].get(params["unit"], params["unit"])
+        parts.append(_("in %(unit)s") % {"unit": name})
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def describe_rule(rule: Any) -> str:
-    """The rule as a sentence: ``Customer kind is one of Person AND (…)``."""
+def describe_rule(rule: Any, cache: dict[str, Any] | None = None) -> str:
+    """The rule as a sentence: ``Customer kind is one of Person AND (…)``. ``cache``: shared
+    by the rules of one page, so that each field's choices are read once."""
+    cache = {} if cache is None else cache
     if not isinstance(rule, dict):
         return ""
     if "all" in rule or "any" in rule:
         key = "all" if "all" in rule else "any"
         joiner = _(" AND ") if key == "all" else _(" OR ")
-        parts = [describe_rule(child) for child in rule[key]]
+        parts = [describe_rule(child, cache) for child in rule[key]]
         text = joiner.join(parts)
         return text if len(parts) == 1 else f"({text})"
     if "not" in rule:
-        return _("NOT %(rule)s") % {"rule": describe_rule(rule["not"])}
+        return _("NOT %(rule)s") % {"rule": describe_rule(rule["not"], cache)}
     spec = rule_field(str(rule.get("field")))
     if spec is None:
         return str(rule.get("field"))
     op = str(rule.get("op"))
-    text = f"{spec.label}{_params_text(rule)} {OPERATOR_LABELS.get(op, op)}"
+    text = f"{spec.label}{_params_text(rule, cache)} {OPERATOR_LABELS.get(op, op)}"
     if op not in NO_VALUE and "value" in rule:
-        text += f" {_value_text(spec, rule['value'])}"
+        text += f" {_value_text(spec, rule['value'], cache)}"
     return text

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from crm import selectors, services
 from crm.errors import DomainError
 from crm.models import Segment
+from crm.registry import WorkItem, WorkList
 from crm.rules import RuleInvalid, validate_rule
 from crm.web.components import paginate
 from crm.web.rule_builder import describe_rule
@@ -31,8 +32,9 @@ def segment_list(request: HttpRequest) -> HttpResponse:
     if sort not in selectors.SEGMENT_SORTS:
         sort = "name"
     page = paginate(request, selectors.segment_list(query=query, sort=sort))
+    labels: dict[str, Any] = {}  # each field's choices read once for the page
     for segment in page.object_list:
-        segment.summary = describe_rule(segment.rule)
+        segment.summary = describe_rule(segment.rule, labels)
     return render(request, "crm/segments/list.html", {"page": page, "q": query, "sort": sort})
 
 
@@ -190,3 +192,29 @@ def segment_make_live(request: HttpRequest, pk: int) -> HttpResponse:
     services.make_segment_live(segment=segment)
     messages.success(request, _("The segment is live again: its rule decides who is in it."))
     return redirect("segment-detail", pk=segment.pk)
+
+
+def my_segments_work(user: Any) -> WorkList:
+    """Marketing's home card: their segments, most recently changed first (two queries)."""
+    from django.urls import reverse
+
+    mine = Segment.objects.filter(owner=user).order_by("-updated_at", "-id")
+    items = [
+        WorkItem(
+            segment.name,
+            reverse("segment-detail", args=[segment.pk]),
+            subtitle=segment.get_mode_display(),
+            when=segment.updated_at,
+        )
+        for segment in mine[:5]
+    ]
+    return WorkList(
+        items=items,
+        total=mine.count(),
+        empty_text=_(
+            "You have no segment yet: build one from who bought where, when and how much."
+        ),
+        see_all_url=reverse("segment-list"),
+        see_all_label=_("All segments"),
+        icon="filter",
+    )

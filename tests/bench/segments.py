@@ -135,8 +135,8 @@ def rule_tag_apply(ctx: Any) -> dict[str, Any]:
         counts["bare"].add(result[0][1])
     clear()
     return figure(
-        "A rule tag applied from no link (match, insert, delete in one statement) beside the "
-        "hand-written diff",
+        "A rule tag applied from no link (match into a keyed temporary table, insert, delete) "
+        "beside the hand-written diff in one statement",
         product,
         floor,
         rerun_idempotent=again.stats(),

@@ -173,17 +173,34 @@ def test_the_list_searches_sorts_pages_and_says_when_it_is_empty(client, markete
     assert "没有符合此搜索的人群。" in none
 
 
-def test_the_list_runs_a_fixed_number_of_queries(client, marketer, django_assert_num_queries):
+def test_the_list_runs_a_fixed_number_of_queries(
+    client, marketer, unit_a, django_assert_num_queries
+):
+    from crm.models import Tag, TagCategory
+
+    tag = Tag.objects.create(category=TagCategory.objects.create(name="价值"), name="VIP")
     for n in range(5):
         services.create_segment(name=f"人群{n}", rule=BUYERS, owner=marketer)
     client.force_login(marketer)
     client.get(reverse("segment-list"))
     with django_assert_num_queries(5) as first:
         client.get(reverse("segment-list"))
-    for n in range(5, 20):
-        services.create_segment(name=f"人群{n}", rule=BUYERS, owner=marketer)
-    with django_assert_num_queries(len(first.captured_queries)):
-        client.get(reverse("segment-list"))
+    for n in range(5, 20):  # rules naming tags and units: their names read once per page
+        rule = {
+            "all": [
+                {"field": "customer.tags", "op": "has_any", "value": [tag.pk]},
+                {
+                    "field": "purchases.count",
+                    "op": "gte",
+                    "value": 1,
+                    "params": {"unit": unit_a.pk},
+                },
+            ]
+        }
+        services.create_segment(name=f"人群{n}", rule=rule, owner=marketer)
+    with django_assert_num_queries(len(first.captured_queries) + 2):  # tag and unit names
+        page = client.get(reverse("segment-list"))
+    assert "价值: VIP" in page.content.decode()
 
 
 def test_the_members_export_through_the_shared_job_masked_and_formula_safe(
@@ -210,3 +227,12 @@ def test_the_members_export_through_the_shared_job_masked_and_formula_safe(
     text = body.decode("utf-8-sig")
     assert "138****8000" in text and "13800138000" not in text
     assert "'=HYPERLINK(1)" in text
+
+
+def test_marketing_finds_their_segments_on_the_home_page(client, marketer):
+    client.force_login(marketer)
+    empty = client.get(reverse("home")).content.decode()
+    assert "你还没有人群" in empty
+    services.create_segment(name="复购人群", rule=BUYERS, owner=marketer)
+    html = client.get(reverse("home")).content.decode()
+    assert "我的人群" in html and "复购人群" in html
