@@ -35,8 +35,11 @@ from crm.rules.language import (
     validate_rule,
 )
 from crm.rules.master_fields import register_master_fields
+from crm.rules.metrics_fields import METRICS_FIELDS
 
 register_master_fields()
+for _field in METRICS_FIELDS:
+    register_rule_field(_field)
 
 __all__ = [
     "BOOL",

@@ -260,3 +260,51 @@ def test_the_apps_register_their_fields_and_they_evaluate_alike(unit_a):
             cursor.execute(sql, params)
             assert {row[0] for row in cursor.fetchall()} == expected, rule
         assert matching_ids_python(rule, ids) == expected, rule
+
+
+def test_the_metrics_are_rule_fields_and_evaluate_alike():
+    """Segments target the metrics' one row per customer; a customer never recomputed has no
+    value (only "is empty" matches it)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from crm.models import CustomerMetrics
+
+    loyal = Customer.objects.create(display_name="忠诚")
+    fading = Customer.objects.create(display_name="流失")
+    never = Customer.objects.create(display_name="无指标")
+    common = {"as_of": date(2026, 12, 1), "frequency": 3}
+    CustomerMetrics.objects.create(
+        customer=loyal,
+        recency_days=5,
+        rfm_segment="champions",
+        lifecycle_stage="active",
+        churn_risk=False,
+        lifetime_value=Decimal("12000.00"),
+        **common,
+    )
+    CustomerMetrics.objects.create(
+        customer=fading,
+        recency_days=200,
+        rfm_segment="at_risk",
+        lifecycle_stage="at_risk",
+        churn_risk=True,
+        lifetime_value=Decimal("800.00"),
+        **common,
+    )
+    ids = [loyal.pk, fading.pk, never.pk]
+    cases = [
+        ({"field": "metrics.lifecycle_stage", "op": "in", "value": ["at_risk"]}, {fading.pk}),
+        ({"field": "metrics.rfm_segment", "op": "not_in", "value": ["at_risk"]}, {loyal.pk}),
+        ({"field": "metrics.churn_risk", "op": "is_true"}, {fading.pk}),
+        ({"field": "metrics.recency_days", "op": "gte", "value": 90}, {fading.pk}),
+        ({"field": "metrics.lifetime_value", "op": "gt", "value": "10000"}, {loyal.pk}),
+        ({"field": "metrics.lifecycle_stage", "op": "is_empty"}, {never.pk}),
+    ]
+    for rule, expected in cases:
+        assert validate_rule(rule) is not None
+        sql, params = matching_ids_sql(rule)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            assert {row[0] for row in cursor.fetchall()} & set(ids) == expected, rule
+        assert matching_ids_python(rule, ids) == expected, rule
