@@ -56,14 +56,13 @@ def change_campaign_status(
             )
         now = now or timezone.now()
         fields = ["status", "status_changed_at"]
+        segment = locked.target_segment
         if (
             status == CampaignStatus.ACTIVE
-            and locked.target_segment_id is not None
+            and segment is not None
             and locked.audience_snapshot_id is None
         ):
-            locked.audience_snapshot = snapshot_segment(
-                segment=locked.target_segment, actor=user, now=now
-            )
+            locked.audience_snapshot = snapshot_segment(segment=segment, actor=user, now=now)
             fields.append("audience_snapshot")
         locked.status = status
         locked.status_changed_at = now
