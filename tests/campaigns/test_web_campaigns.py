@@ -209,3 +209,51 @@ def test_the_page_moves_the_status_and_issues_to_the_frozen_audience(
     with django_assert_num_queries(len(first.captured_queries)):
         client.get(url)
     assert Job.objects.filter(pk=bulk.job_id).exists()
+
+
+def test_editing_keeps_the_frozen_audience_and_the_issued_budget(
+    client, marketer, unit_a, admin_user
+) -> None:
+    segment = create_segment(
+        name="全部", rule={"field": "customer.tags", "op": "is_not_empty"}, owner=marketer
+    )
+    other = create_segment(
+        name="另一群", rule={"field": "customer.tags", "op": "is_empty"}, owner=marketer
+    )
+    campaign = make_campaign(unit_a, marketer, target_segment=segment)
+    for status in ("scheduled", "active"):
+        campaign = services.change_campaign_status(campaign=campaign, status=status)
+    Campaign.objects.filter(pk=campaign.pk).update(issued_value=Decimal("800"))
+    client.force_login(marketer)
+    url = reverse("campaigns:campaign-edit", args=[campaign.pk])
+    assert "活动开始时已冻结受众" in client.get(url).content.decode()
+    refused = client.post(
+        url,
+        {
+            "business_unit": unit_a.pk,
+            "name": "改名",
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-03-31",
+            "budget": "500",
+            "target_segment": other.pk,
+        },
+    )
+    assert "已发放面值 800.00 的券，预算不能低于此数。" in refused.content.decode()
+    saved = client.post(
+        url,
+        {
+            "business_unit": unit_a.pk,
+            "name": "改名",
+            "starts_on": "2027-01-01",
+            "ends_on": "2027-03-31",
+            "budget": "900",
+            "target_segment": other.pk,
+        },
+    )
+    assert saved.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.name == "改名" and campaign.target_segment_id == segment.pk
+
+    ended = services.change_campaign_status(campaign=campaign, status=CampaignStatus.ENDED)
+    gone = client.get(reverse("campaigns:campaign-edit", args=[ended.pk]), follow=True)
+    assert "已结束的活动不能编辑。" in gone.content.decode()
