@@ -19,7 +19,7 @@ class CampaignForm(forms.ModelForm):
         label=gettext_lazy("channels"),
         choices=CampaignChannel.choices,
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
 
     class Meta:
