@@ -68,7 +68,13 @@ class CampaignAdmin(ScopedAdminMixin, admin.ModelAdmin[Campaign]):
     search_fields = ["name", "goal"]
     autocomplete_fields = ["business_unit", "owner"]
     # the budget spent moves only with the coupons issued (a conditional UPDATE)
-    readonly_fields = ["status", "status_changed_at", "issued_value", "created_at"]
+    readonly_fields = [
+        "status",
+        "status_changed_at",
+        "issued_value",
+        "audience_snapshot",
+        "created_at",
+    ]
     actions = [
         _move(CampaignStatus.SCHEDULED, _("Schedule the selected campaigns")),
         _move(CampaignStatus.ACTIVE, _("Start the selected campaigns")),

@@ -110,7 +110,8 @@ class CampaignsConfig(AppConfig):
 
 
 def _register_screens() -> None:
-    """The coupon desk's navigation entry and the customer's coupons on the 360 view."""
+    """The navigation entries of marketing's campaigns and of the coupon desk, and the
+    customer's coupons on the 360 view."""
     from campaigns.web import desk
     from crm.registry import CustomerPanel, NavItem, register_nav, register_panel
 
@@ -122,6 +123,16 @@ def _register_screens() -> None:
             icon="gift",
             permission="campaigns.redeem_coupon",
             order=35,
+        )
+    )
+    register_nav(
+        NavItem(
+            "campaigns",
+            _("Campaigns"),
+            "campaigns:campaign-list",
+            icon="speakerphone",
+            permission="campaigns.view_campaign",
+            order=34,
         )
     )
     register_panel(

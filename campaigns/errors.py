@@ -119,3 +119,8 @@ class InvalidCouponRequest(CouponError):
 class CampaignTransitionRefused(DomainError):
     code = "campaign_transition_refused"
     status = 409
+
+
+class NoAudience(DomainError):
+    code = "campaign_no_audience"
+    status = 409

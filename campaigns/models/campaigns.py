@@ -13,7 +13,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models import BusinessUnit
+from crm.models import BusinessUnit, Segment, SegmentSnapshot
 from crm.policy import ScopedQuerySet
 
 
@@ -89,6 +89,24 @@ class Campaign(models.Model):
         related_name="+",
         verbose_name=_("owner"),
     )
+    target_segment = models.ForeignKey(
+        Segment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+        verbose_name=_("target segment"),
+    )
+    # The segment's members as they were when the campaign started (taken on the first move
+    # to active and kept through pauses): the campaign's audience.
+    audience_snapshot = models.ForeignKey(
+        SegmentSnapshot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("audience snapshot"),
+    )
     status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
 
@@ -115,6 +133,10 @@ class Campaign(models.Model):
 
     def can_become(self, status: str) -> bool:
         return status in CAMPAIGN_TRANSITIONS.get(self.status, frozenset())
+
+    @property
+    def audience_frozen(self) -> bool:
+        return self.audience_snapshot_id is not None
 
     def allowed_statuses(self) -> list[Any]:
         return [s for s in CampaignStatus if self.can_become(s)]

@@ -1,9 +1,11 @@
 """Use cases of campaigns and coupons. Callers import from ``campaigns.services``."""
 
 from campaigns.services.campaigns import (
+    audience_ids,
     change_campaign_status,
     check_funding_shares,
     set_funding,
+    start_audience_issue,
     void_coupons,
 )
 from campaigns.services.expiry import expire_due_coupons
@@ -36,6 +38,7 @@ __all__ = [
     "Redemption",
     "Reversal",
     "Validation",
+    "audience_ids",
     "change_campaign_status",
     "check_funding_shares",
     "exchange_points_for_coupon",
@@ -51,6 +54,7 @@ __all__ = [
     "run_bulk_issue",
     "save_trigger_rule",
     "set_funding",
+    "start_audience_issue",
     "start_bulk_issue",
     "validate_coupon",
     "void_coupons",

@@ -11,8 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.errors import CampaignTransitionRefused, CouponError, InvalidCouponRequest
+from campaigns.errors import (
+    CampaignTransitionRefused,
+    CouponError,
+    InvalidCouponRequest,
+    NoAudience,
+)
 from campaigns.models import (
+    BulkIssue,
     Campaign,
     CampaignStatus,
     Coupon,
@@ -20,7 +26,9 @@ from campaigns.models import (
     CouponTemplate,
     TemplateFunding,
 )
-from crm.services import record_event
+from campaigns.services.issuing import start_bulk_issue
+from crm.selectors import snapshot_customers
+from crm.services import record_event, snapshot_segment
 
 EVENT_VOIDED = "coupon.voided"
 
@@ -29,7 +37,9 @@ def change_campaign_status(
     *, campaign: Campaign | int, status: str, user: Any = None, now: datetime | None = None
 ) -> Campaign:
     """Move a campaign along draft → scheduled → active ⇄ paused → ended; anything else is
-    refused with the moves allowed from where it is."""
+    refused with the moves allowed from where it is. The first move to active freezes the
+    target segment's members as the campaign's audience (a snapshot, in the same
+    transaction); resuming after a pause keeps that audience."""
     pk = campaign if isinstance(campaign, int) else campaign.pk
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=pk)
@@ -44,10 +54,64 @@ def change_campaign_status(
                 },
                 field="status",
             )
+        now = now or timezone.now()
+        fields = ["status", "status_changed_at"]
+        segment = locked.target_segment
+        if (
+            status == CampaignStatus.ACTIVE
+            and segment is not None
+            and locked.audience_snapshot_id is None
+        ):
+            locked.audience_snapshot = snapshot_segment(segment=segment, actor=user, now=now)
+            fields.append("audience_snapshot")
         locked.status = status
-        locked.status_changed_at = now or timezone.now()
-        locked.save(update_fields=["status", "status_changed_at"])
+        locked.status_changed_at = now
+        locked.save(update_fields=fields)
     return locked
+
+
+def audience_ids(campaign: Campaign) -> list[int]:
+    """The customers of the campaign's frozen audience (each as the customer it is now, a
+    merged one as its survivor), in id order."""
+    if campaign.audience_snapshot_id is None:
+        return []
+    snapshot = campaign.audience_snapshot
+    assert snapshot is not None
+    return list(snapshot_customers(snapshot).order_by("pk").values_list("pk", flat=True))
+
+
+def start_audience_issue(
+    *,
+    campaign: Campaign,
+    template: CouponTemplate,
+    user: Any = None,
+    run_now: bool = False,
+) -> BulkIssue:
+    """Issue ``template`` to the campaign's audience (its segment as frozen when it started)
+    as a bulk issue job. The run's key names the campaign, template and snapshot, so starting
+    it again resumes the same run: nobody gets a second coupon from it."""
+    if campaign.status != CampaignStatus.ACTIVE:
+        raise NoAudience(
+            _("Coupons go to a campaign's audience only while it is active."), field="status"
+        )
+    if campaign.audience_snapshot_id is None:
+        raise NoAudience(
+            _("This campaign has no target segment, so it has no audience to issue to."),
+            field="target_segment",
+        )
+    if template.business_unit_id != campaign.business_unit_id:
+        raise InvalidCouponRequest(
+            _("Choose a template of the campaign's issuing unit."), field="template"
+        )
+    key = f"campaign-{campaign.pk}-template-{template.pk}-audience-{campaign.audience_snapshot_id}"
+    return start_bulk_issue(
+        template=template,
+        customer_ids=audience_ids(campaign),
+        key=key,
+        campaign=campaign,
+        user=user,
+        run_now=run_now,
+    )
 
 
 def set_funding(

@@ -76,6 +76,7 @@ from crm.services.segments import (
     delete_segment,
     freeze_segment,
     make_segment_live,
+    snapshot_segment,
     update_segment,
 )
 from crm.services.transaction_bulk import ingest_transactions_bulk
@@ -185,6 +186,7 @@ __all__ = [
     "snapshot_metrics",
     "snapshot_metrics_job",
     "snapshot_month",
+    "snapshot_segment",
     "start_job",
     "start_tag_rules_job",
     "tag_customers",

@@ -93,10 +93,11 @@ def delete_segment(*, segment: Segment) -> None:
     segment.delete()
 
 
-def freeze_segment(
+def snapshot_segment(
     *, segment: Segment, actor: Any = None, now: datetime | None = None
 ) -> SegmentSnapshot:
-    """Snapshot the customers the rule matches now and make the segment frozen on them."""
+    """Record the customers the rule matches now as a snapshot (one ``INSERT … SELECT``),
+    leaving the segment's mode as it is (a campaign freezes its audience this way)."""
     now = now or timezone.now()
     with transaction.atomic():
         locked = Segment.objects.select_for_update().get(pk=segment.pk)
@@ -117,7 +118,17 @@ def freeze_segment(
             count = cursor.rowcount
         SegmentSnapshot.objects.filter(pk=snapshot.pk).update(member_count=count)
         snapshot.member_count = count
-        Segment.objects.filter(pk=locked.pk).update(mode=SegmentMode.FROZEN, updated_at=now)
+    return snapshot
+
+
+def freeze_segment(
+    *, segment: Segment, actor: Any = None, now: datetime | None = None
+) -> SegmentSnapshot:
+    """Snapshot the customers the rule matches now and make the segment frozen on them."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        snapshot = snapshot_segment(segment=segment, actor=actor, now=now)
+        Segment.objects.filter(pk=segment.pk).update(mode=SegmentMode.FROZEN, updated_at=now)
     segment.mode = SegmentMode.FROZEN
     return snapshot
 
