@@ -253,6 +253,7 @@ def test_merge_moves_everything_and_records_it(unit_a, admin_user) -> None:
         "accounts": 0,  # the accounts app's handler: neither was a contact or an account
         "members": 0,  # the members app's handler: neither was a member
         "campaigns": 0,  # the campaigns app's handler: neither held a coupon
+        "leads": 0,  # the leads app's handler: neither had a lead
         "notes": 0,
         "timeline_events": merge.summary["timeline_events"],
         "duplicate_candidates": 1,
