@@ -175,3 +175,35 @@ def campaign_issue(request: HttpRequest, pk: int) -> HttpResponse:
             % {"template": template.name},
         )
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
+@require_GET
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_results(request: HttpRequest, pk: int) -> HttpResponse:
+    """The campaign's results: three charts and the same figures as tables."""
+    campaign = get_visible_or_404(
+        Campaign.objects.select_related("business_unit"), request.user, pk=pk
+    )
+    results = selectors.campaign_results(campaign)
+    context = {
+        "campaign": campaign,
+        "results": results,
+        "days_data": [
+            {
+                "day": d.day.isoformat(),
+                "issued": d.issued,
+                "redeemed": d.redeemed,
+                "discount": str(d.discount),
+            }
+            for d in results.days
+        ],
+        "templates_data": [
+            {"name": t.name, "issued": t.issued, "redeemed": t.redeemed, "rate": round(t.rate, 1)}
+            for t in results.templates
+        ],
+        "settlements_data": [
+            {"source": s.debtor, "target": s.creditor, "amount": str(s.amount)}
+            for s in results.settlements
+        ],
+    }
+    return render(request, "campaigns/campaign_results.html", context)

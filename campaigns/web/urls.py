@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:pk>/", campaigns.campaign_detail, name="campaign-detail"),
     path("<int:pk>/edit/", campaigns.campaign_edit, name="campaign-edit"),
     path("<int:pk>/status/", campaigns.campaign_move, name="campaign-move"),
+    path("<int:pk>/results/", campaigns.campaign_results, name="campaign-results"),
     path("<int:pk>/issue/", campaigns.campaign_issue, name="campaign-issue"),
 ]
