@@ -197,3 +197,27 @@ def test_the_page_runs_a_fixed_number_of_queries(
     assert page.count('data-testid="results-day-row"') == 8
     with django_assert_num_queries(9):
         client.get(url)
+
+
+def test_a_reversed_redemption_nets_out_of_the_settlement(
+    campaign, make_template, make_customer, unit_a, unit_b
+) -> None:
+    fee = make_template(
+        name="可退券",
+        value=Decimal("200"),
+        minimum_spend=Decimal("0"),
+        reversible_on_refund=True,
+        reversal_window_days=30,
+    )
+    first, second = issue(fee, campaign, [make_customer(), make_customer()], DAY1)
+    for coupon, ref in ((first, "PO-1"), (second, "PO-2")):
+        services.redeem_coupon(
+            code=coupon.code, business_unit=unit_b, reference=ref, order_amount="900", now=DAY2
+        )
+    services.reverse_redemption(code=first.code, business_unit=unit_b, reference="RF-1", now=DAY3)
+    results = selectors.campaign_results(campaign)
+    assert (results.issued, results.redeemed) == (2, 1)
+    assert SettlementLine.objects.count() == 3  # two redemptions, one reversal
+    assert [(s.debtor_id, s.creditor_id, s.amount) for s in results.settlements] == [
+        (unit_a.pk, unit_b.pk, Decimal("200.00"))
+    ]
