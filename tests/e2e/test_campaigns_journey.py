@@ -91,6 +91,11 @@ def test_create_start_and_issue_a_campaign_to_its_frozen_audience(page):
     expect(page.get_by_test_id("budget-used")).to_have_text("1%")
     shoot(page, "campaigns-detail-issued")
 
+    page.get_by_test_id("campaign-results-link").click()
+    for chart in ("chart-days", "chart-rates"):  # drawn by ECharts (its SVG renderer)
+        expect(page.get_by_test_id(chart).locator("svg").first).to_be_visible()
+    shoot(page, "campaigns-results")
+
     page.goto("/campaigns/?status=active")
     expect(page.get_by_test_id("campaign-row")).to_contain_text("新车主物业礼遇")
     shoot(page, "campaigns-list")
