@@ -13,10 +13,10 @@ from urllib.parse import unquote
 
 import django_stubs_ext
 import environ
-from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy
 
+from crm import beat
 from crm.embedded import ensure_database_url
 
 django_stubs_ext.monkeypatch()
@@ -276,53 +276,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    "purge-idempotency-keys": {
-        "task": "crm.tasks.purge_idempotency_keys",
-        "schedule": 3600.0,
-    },
-    "purge-finished-jobs": {
-        "task": "crm.tasks.purge_finished_jobs",
-        "schedule": 24 * 3600.0,
-    },
-    "fail-stale-jobs": {
-        "task": "crm.tasks.fail_stale_jobs",
-        "schedule": 300.0,
-    },
-    "find-duplicate-customers": {
-        "task": "crm.tasks.find_duplicates",
-        "schedule": crontab(hour=2, minute=30),  # nightly, Asia/Shanghai
-    },
-    "recompute-customer-metrics": {
-        "task": "crm.tasks.recompute_metrics",
-        "schedule": crontab(hour=2, minute=0),  # nightly, Asia/Shanghai (crm/METRICS.md)
-    },
-    "metrics-monthly-snapshot": {
-        "task": "crm.tasks.snapshot_metrics",
-        "schedule": crontab(day_of_month=1, hour=1, minute=30),
-    },
-    "flag-due-credit-reviews": {
-        "task": "accounts.tasks.flag_due_credit_reviews",
-        "schedule": crontab(hour=6, minute=0),  # before the working day, Asia/Shanghai
-    },
-    "members-expire-points": {
-        "task": "members.tasks.expire_points",
-        "schedule": crontab(hour=1, minute=10),  # nightly, Asia/Shanghai
-    },
-    "members-evaluate-levels": {
-        "task": "members.tasks.evaluate_levels",
-        "schedule": crontab(hour=3, minute=40),
-    },
-    "apply-tag-rules": {
-        "task": "crm.tasks.apply_tag_rules",
-        "schedule": crontab(hour=4, minute=30),  # nightly, after the levels, Asia/Shanghai
-    },
-    "campaigns-expire-coupons": {
-        "task": "campaigns.tasks.expire_coupons",
-        "schedule": crontab(hour=0, minute=20),  # just after midnight, Asia/Shanghai
-    },
-    "leads-recycle": {"task": "leads.tasks.recycle_leads", "schedule": crontab(minute=5)},
-}
+CELERY_BEAT_SCHEDULE = beat.CELERY_BEAT_SCHEDULE  # crm/beat.py
 # A running job whose worker died (acks_late redelivers it, but it is no longer queued) is
 # marked failed once it has shown no progress for this long.
 JOB_STALE_AFTER = timedelta(minutes=env.int("JOB_STALE_MINUTES", default=30))
