@@ -15,17 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.db.models import Exists, F, OuterRef
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from crm.models.blacklist import BINDING_STATUSES, BlacklistEntry
 from crm.services.blacklist import assert_not_blacklisted
-from crm.services.settlement import record_settlement_lines
 from members.errors import NotAMember, ReferenceReused
 from members.models import (
     EntryKind,
@@ -34,7 +31,6 @@ from members.models import (
     MemberStatus,
     PointsEntry,
     PointsLot,
-    PointValue,
 )
 
 
@@ -180,40 +176,6 @@ def consume(entry: PointsEntry, lots: list[PointsLot], points: int) -> list[tupl
             ]
         )
     return taken
-
-
-def settle_consumption(entry: PointsEntry, taken: list[tuple[PointsLot, int]]) -> None:
-    """Points funded by unit A and redeemed in unit B: a settlement line "A owes B" per lot
-    consumed, valued at the point value of the day."""
-    cross = [(lot, n) for lot, n in taken if lot.funding_business_unit_id != entry.business_unit_id]
-    if not cross:
-        return
-    value = PointValue.on(localtime(entry.created_at).date())
-    record_settlement_lines(
-        [
-            (
-                lot.funding_business_unit_id,
-                entry.business_unit_id,
-                (value * n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
-                n,
-                f"entry:{entry.pk}:lot:{lot.pk}",
-            )
-            for lot, n in cross
-        ],
-        at=entry.created_at,
-    )
-
-
-def spendable_lots(member: Member, at: datetime) -> list[PointsLot]:
-    """One locked read of the member's open lots: those due at ``at`` are expired (as
-    ``expire_member_lots`` does), the others returned oldest first (``usable_lots``)."""
-    lots = list(
-        PointsLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0)
-        .order_by("earned_at", "id")
-    )
-    _expire_lots(member, [lot for lot in lots if lot.expires_at <= at], at)
-    return [lot for lot in lots if lot.expires_at > at]
 
 
 def expire_member_lots(member: Member, at: datetime) -> int:

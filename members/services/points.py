@@ -11,29 +11,41 @@ names one request.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
 
+from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from crm.models import Customer
 from crm.services.customers import record_event
+from crm.services.settlement import record_settlement_lines
 from members.errors import (
     InsufficientPoints,
     InvalidPointsRequest,
     MemberFrozen,
     NoEarningRule,
+    NotAMember,
     ReferenceReused,
 )
-from members.models import REFERENCE_MAX, EarningRule, EntryKind, Member, MemberStatus, PointsEntry
+from members.models import (
+    REFERENCE_MAX,
+    EarningRule,
+    EntryKind,
+    LevelChangeReason,
+    Member,
+    MemberStatus,
+    PointsEntry,
+    PointValue,
+)
+from members.services import hotpath
 from members.services.ledger import (
     PointsResult,
-    add_lot,
     consume,
     expire_member_lots,
     lock_member,
@@ -41,12 +53,10 @@ from members.services.ledger import (
     refuse_if_blacklisted,
     replayed,
     require_open,
-    settle_consumption,
-    spendable_lots,
     usable_lots,
     write_entry,
 )
-from members.services.levels import levels, upgrade_if_qualified
+from members.services.levels import change_level, qualified_level
 
 EVENT_EARNED = "points.earned"
 EVENT_REDEEMED = "points.redeemed"
@@ -92,19 +102,33 @@ def base_points(rule: EarningRule, amount: Decimal, multiplier: Decimal, birthda
     return max(points, 0)
 
 
-def _earned_today(member: Member, unit_id: int, at: datetime) -> int:
-    """Rule-based points (not bonuses) earned in this unit on ``at``'s local day."""
-    day = localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (
-        PointsEntry.objects.filter(
-            member=member,
-            business_unit_id=unit_id,
-            kind=EntryKind.EARN,
-            created_at__gte=day,
-            reference=F("order_reference"),
-        ).aggregate(total=Sum("points"))["total"]
-        or 0
-    )
+def _lock(member: Member | int, unit_id: int, *, with_rule: bool) -> hotpath.Locked:
+    """The member's row locked (following a merge to the survivor), with the reads that do
+    not depend on the lock (``hotpath.lock_for_points``); ``NotAMember`` if gone."""
+    pk = member if isinstance(member, int) else member.pk
+    for _hop in range(3):
+        head = hotpath.lock_for_points(pk, unit_id=unit_id, with_rule=with_rule)
+        if head is None:
+            raise NotAMember(_("No such member."))
+        if head.member.merged_into_id is None:
+            head.member.blacklisted = head.blacklisted  # type: ignore[attr-defined]
+            return head
+        pk = head.member.merged_into_id
+    raise NotAMember(_("No such member."))  # pragma: no cover
+
+
+def _earn_replayed(locked: Member, unit_id: int, reference: str, amount: Decimal) -> Any:
+    """The result of an earlier earn with this reference, or ``None``; a different amount is
+    refused."""
+    earlier = replayed(locked, unit_id, [EntryKind.EARN], reference, f"{reference}#first")
+    if earlier is None:
+        return None
+    if any(e.reference == reference and e.spend != amount for e in earlier):
+        raise ReferenceReused(
+            _("Order “%(ref)s” already earned points for another amount.") % {"ref": reference},
+            field="reference",
+        )
+    return PointsResult(locked, earlier, replayed=True)
 
 
 def earn_points(
@@ -119,86 +143,83 @@ def earn_points(
 ) -> PointsResult:
     """Points for an order of ``amount`` in ``business_unit`` (reference = the order id), by
     the unit's earning rule, plus the first-purchase-in-this-unit bonus. Each earn forms a
-    lot that expires after the rule's validity. Crossing a level threshold upgrades now."""
+    lot that expires after the rule's validity. Crossing a level threshold upgrades now.
+
+    Two statements in the transaction (``hotpath``): the member's lock with the rule and the
+    ladder, then one statement that writes everything. A replay, a refusal or an upgrade
+    costs more statements, on those paths only."""
     reference = _reference(reference)
     amount = Decimal(amount)
     if amount < 0:
         raise InvalidPointsRequest(_("The amount cannot be negative."), field="amount")
     unit_id = _unit_id(business_unit)
     now = now or timezone.now()
+    actor_id = getattr(actor, "pk", None)
     with transaction.atomic():
-        locked = lock_member(member)
-        earlier = replayed(locked, unit_id, [EntryKind.EARN], reference, f"{reference}#first")
-        if earlier is not None:
-            if any(e.reference == reference and e.spend != amount for e in earlier):
-                raise ReferenceReused(
-                    _("Order “%(ref)s” already earned points for another amount.")
-                    % {"ref": reference},
-                    field="reference",
-                )
-            return PointsResult(locked, earlier, replayed=True)
-        _require_active(locked)
-        refuse_if_blacklisted(locked)
-        rule = EarningRule.objects.filter(business_unit_id=unit_id, is_active=True).first()
-        if rule is None:
+        head = _lock(member, unit_id, with_rule=True)
+        locked, rule = head.member, head.rule
+        if locked.status != MemberStatus.ACTIVE or head.blacklisted or rule is None:
+            earlier = _earn_replayed(locked, unit_id, reference, amount)
+            if earlier is not None:
+                return earlier
+            _require_active(locked)
+            refuse_if_blacklisted(locked)
             raise NoEarningRule(_("This business unit has no active earning rule."))
-        ladder = levels()  # the member's level from it (and the upgrade's check below)
-        locked.level = next((lv for lv in ladder if lv.pk == locked.level_id), None)
         multiplier = locked.level.multiplier if locked.level is not None else Decimal("1")
-        birthday = (
-            Customer.objects.filter(pk=locked.customer_id).values_list("birthday", flat=True)[0]
-            if rule.birthday_multiplier != 1
-            else None
-        )
         occurred = localtime(occurred_at or now)
-        points = base_points(
+        birthday = head.birthday if rule.birthday_multiplier != 1 else None
+        base = base_points(
             rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)
         )
-        if rule.cap_per_day is not None and points:
-            points = max(0, min(points, rule.cap_per_day - _earned_today(locked, unit_id, now)))
-        first_in_unit = (
-            rule.first_purchase_bonus
-            and not PointsEntry.objects.filter(
-                member=locked, business_unit_id=unit_id, kind=EntryKind.EARN
-            )
-            .exclude(order_reference="")
-            .exists()
+        current_rank = locked.level.rank if locked.level is not None else -1
+        windows = sorted({lv.window_months for lv in head.ladder if lv.rank > current_rank})
+        earned = hotpath.write_earn(
+            locked,
+            unit_id=unit_id,
+            reference=reference,
+            bonus_reference=f"{reference}#first",
+            base=base,
+            cap_per_day=rule.cap_per_day,
+            day=localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+            bonus=rule.first_purchase_bonus,
+            amount=amount,
+            now=now,
+            expires_at=now + relativedelta(months=rule.validity_months),
+            actor_id=actor_id,
+            event=EVENT_EARNED,
+            window_starts=[now - relativedelta(months=months) for months in windows],
         )
-        result = PointsResult(locked)
-        for kind_points, ref, why in (
-            (points, reference, "purchase"),
-            (rule.first_purchase_bonus if first_in_unit else 0, f"{reference}#first", "first"),
-        ):
-            if kind_points <= 0:
-                continue
-            entry = write_entry(
+        if not earned.entries:
+            earlier = _earn_replayed(locked, unit_id, reference, amount)
+            return earlier if earlier is not None else PointsResult(locked)
+        values: dict[tuple[int, int], tuple[Decimal, Decimal]] = defaultdict(
+            lambda: (Decimal("0"), Decimal("0"))
+        )
+        values.update({(locked.pk, m): v for m, v in zip(windows, earned.measures, strict=True)})
+        target, measure = qualified_level(locked.pk, head.ladder, values)
+        if target is not None and target.rank > current_rank:
+            change_level(
                 locked,
-                business_unit_id=unit_id,
-                kind=EntryKind.EARN,
-                points=kind_points,
-                spend=amount if ref == reference else Decimal("0"),
-                reason=why,
-                reference=ref,
-                order_reference=reference,
+                target,
+                reason=LevelChangeReason.UPGRADE,
+                at=now,
+                measure=measure,
                 actor=actor,
-                created_at=now,
             )
-            add_lot(locked, entry, at=now, expires_at=None, months=rule.validity_months)
-            result.entries.append(entry)
-        if not result.entries:
-            return result
-        move_balance(locked, result.points)
-        record_event(
-            customer=locked.customer_id,
-            type=EVENT_EARNED,
-            summary=f"+{result.points} points",
-            business_unit=unit_id,
-            actor=actor,
-            occurred_at=now,
-            data={"points": result.points, "reference": reference, "amount": str(amount)},
+    return PointsResult(locked, earned.entries)
+
+
+def _redeem_replayed(locked: Member, unit_id: int, reference: str, points: int) -> Any:
+    earlier = replayed(locked, unit_id, [EntryKind.REDEEM], reference)
+    if earlier is None:
+        return None
+    if -earlier[0].points != points:
+        raise ReferenceReused(
+            _("Redemption “%(ref)s” was already made for another number of points.")
+            % {"ref": reference},
+            field="reference",
         )
-        upgrade_if_qualified(locked, at=now, actor=actor, ladder=ladder)
-    return result
+    return PointsResult(locked, earlier, replayed=True)
 
 
 def redeem_points(
@@ -212,55 +233,64 @@ def redeem_points(
     now: datetime | None = None,
 ) -> PointsResult:
     """Spend ``points`` in ``business_unit``: lots are consumed oldest first (never an
-    expired one); lots funded by another unit write settlement lines."""
+    expired one: the due ones are expired first); lots funded by another unit write
+    settlement lines.
+
+    Two statements in the transaction (``hotpath``): the member's lock, then one statement
+    that expires, consumes (set-based FIFO), records and settles. A replay or a refusal
+    costs more statements, on those paths only."""
     reference = _reference(reference)
     if not isinstance(points, int) or points <= 0:
         raise InvalidPointsRequest(_("Redeem a positive whole number of points."), field="points")
     unit_id = _unit_id(business_unit)
     now = now or timezone.now()
     with transaction.atomic():
-        locked = lock_member(member)
-        earlier = replayed(locked, unit_id, [EntryKind.REDEEM], reference)
-        if earlier is not None:
-            if -earlier[0].points != points:
-                raise ReferenceReused(
-                    _("Redemption “%(ref)s” was already made for another number of points.")
-                    % {"ref": reference},
-                    field="reference",
-                )
-            return PointsResult(locked, earlier, replayed=True)
-        _require_active(locked)
-        refuse_if_blacklisted(locked)
-        lots = spendable_lots(locked, now)  # the due ones expired first
-        if locked.points_balance < points:
+        head = _lock(member, unit_id, with_rule=False)
+        locked = head.member
+        if locked.status != MemberStatus.ACTIVE or head.blacklisted:
+            earlier = _redeem_replayed(locked, unit_id, reference, points)
+            if earlier is not None:
+                return earlier
+            _require_active(locked)
+            refuse_if_blacklisted(locked)
+        day = localtime(now).date()
+        done = hotpath.write_redeem(
+            locked,
+            unit_id=unit_id,
+            points=points,
+            reference=reference,
+            reason=(reason or "")[:300],
+            now=now,
+            day=day,
+            month=day.replace(day=1),
+            actor_id=getattr(actor, "pk", None),
+            event=EVENT_REDEEMED,
+        )
+        if done.entry is None:
+            earlier = _redeem_replayed(locked, unit_id, reference, points)
+            if earlier is not None:
+                return earlier
             raise InsufficientPoints(
                 _("Only %(balance)d points are available; %(points)d were asked for.")
-                % {"balance": locked.points_balance, "points": points},
+                % {"balance": done.available, "points": points},
                 field="points",
             )
-        entry = write_entry(
-            locked,
-            business_unit_id=unit_id,
-            kind=EntryKind.REDEEM,
-            points=-points,
-            reason=(reason or "")[:300],
-            reference=reference,
-            actor=actor,
-            created_at=now,
-        )
-        taken = consume(entry, lots, points)
-        settle_consumption(entry, taken)
-        move_balance(locked, -points)
-        record_event(
-            customer=locked.customer_id,
-            type=EVENT_REDEEMED,
-            summary=f"-{points} points",
-            business_unit=unit_id,
-            actor=actor,
-            occurred_at=now,
-            data={"points": points, "reference": reference},
-        )
-    return PointsResult(locked, [entry])
+        if done.unsettled:  # the first line of the month between these units
+            value = PointValue.on(day)
+            record_settlement_lines(
+                [
+                    (
+                        u["unit"],
+                        unit_id,
+                        (value * u["points"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                        u["points"],
+                        f"entry:{done.entry.pk}:lot:{u['lot']}",
+                    )
+                    for u in done.unsettled
+                ],
+                at=now,
+            )
+    return PointsResult(locked, [done.entry])
 
 
 def order_outstanding(member: Member, unit_id: int, order_reference: str) -> tuple[int, Decimal]:

@@ -235,3 +235,50 @@ def test_a_member_blacklisted_after_enrolment_earns_and_redeems_nothing_until_li
         == -5
     )
     assert_ledger_consistent(member)
+
+
+def test_earn_and_redeem_each_take_two_statements(
+    make_member, unit_a, unit_b, django_assert_num_queries
+) -> None:
+    """Pinned: the member's lock, then one statement writing everything (entries, lots, the
+    FIFO consumption, expiry of due lots, settlement lines, balance, timeline), inside the
+    service's transaction (a savepoint here: the test runs in a transaction). One statement
+    more, whatever the member's history, fails this test."""
+    member = make_member()
+    now = timezone.now()
+    old = now - timedelta(days=800)  # its lots are due: a redemption expires them first
+    services.earn_points(member=member, business_unit=unit_a, reference="P-0", amount=40, now=old)
+    for i, days in ((1, 3), (2, 2)):
+        services.earn_points(
+            member=member,
+            business_unit=unit_b,
+            reference=f"P-{i}",
+            amount=Decimal("30"),
+            now=now - timedelta(days=days),
+        )
+    with django_assert_num_queries(4) as earn:
+        services.earn_points(member=member, business_unit=unit_a, reference="P-3", amount=50)
+    sql = [q["sql"] for q in earn.captured_queries]
+    assert "FOR UPDATE OF m" in sql[1] and sql[2].lstrip().startswith("WITH")
+    # the first cross-unit redemption of the month also creates the B -> A statement
+    services.redeem_points(member=member, business_unit=unit_a, points=10, reference="R-1")
+    services.earn_points(member=member, business_unit=unit_a, reference="P-4", amount=7, now=old)
+    with django_assert_num_queries(4) as redeem:
+        result = services.redeem_points(
+            member=member, business_unit=unit_a, points=60, reference="R-2"
+        )
+    sql = [q["sql"] for q in redeem.captured_queries]
+    assert "FOR UPDATE OF m" in sql[1] and sql[2].lstrip().startswith("WITH")
+    # FIFO: 20 left of P-1, all 30 of P-2 (both funded by B), 10 of P-3; P-4 expired
+    taken = LotConsumption.objects.filter(entry=result.entry).order_by("lot__earned_at")
+    assert [(c.lot.order_reference, c.points) for c in taken] == [
+        ("P-1", 20),
+        ("P-2", 30),
+        ("P-3", 10),
+    ]
+    assert PointsEntry.objects.filter(member=member, kind=EntryKind.EXPIRE).count() == 2
+    lines = SettlementLine.objects.filter(source_reference__startswith=f"entry:{result.entry.pk}:")
+    assert sorted(line.points for line in lines) == [20, 30]
+    assert {(line.debtor_id, line.creditor_id) for line in lines} == {(unit_b.pk, unit_a.pk)}
+    assert result.balance == 40 and result.entry.points == -60
+    assert_ledger_consistent(member)
