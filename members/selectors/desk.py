@@ -63,13 +63,17 @@ def _phones(customer_ids: list[int]) -> dict[int, str]:
 def desk_search(*, user: Any, query: str, limit: int = DESK_SEARCH_LIMIT) -> DeskSearch:
     """The search box: members by phone (full, last four digits, or a fragment for those who
     may reveal: ``audit`` says the caller must record it), member number or QR value, name
-    (1–2 characters through the master's character index) or WeChat id. Two queries (the
-    members, their phones), or none for an empty box."""
+    (1–2 characters through the master's character index) or WeChat id. One query (the
+    members with their first mobile), two for a member number (the member, its phone), none
+    for an empty box."""
     text = (query or "").strip()
     if not text:
         return DeskSearch()
-    found: MemberSearch = find_members(user=user, query=text, limit=limit)
-    phones = _phones([m.customer_id for m in found.rows]) if found.rows else {}
+    found: MemberSearch = find_members(user=user, query=text, limit=limit, with_phone=True)
+    phones = {m.customer_id: m.phone for m in found.rows if hasattr(m, "phone") and m.phone}
+    missing = [m.customer_id for m in found.rows if not hasattr(m, "phone")]
+    if missing:
+        phones.update(_phones(missing))
     rows = [
         DeskRow(m, mask_phone(phones[m.customer_id]) if m.customer_id in phones else "")
         for m in found.rows
