@@ -28,6 +28,8 @@ amount (CHECK), entries are only inserted (the trigger refuses the rest).
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -53,13 +55,13 @@ SELECT {", ".join(f"m.{c}" for c in _MEMBER_COLUMNS)},
                    'cap_per_transaction', r.cap_per_transaction, 'cap_per_day', r.cap_per_day,
                    'validity_months', r.validity_months,
                    'birthday_multiplier', r.birthday_multiplier::text,
-                   'first_purchase_bonus', r.first_purchase_bonus)
+                   'first_purchase_bonus', r.first_purchase_bonus)::text
         FROM members_earningrule r
         WHERE %(rule)s AND r.business_unit_id = %(unit)s AND r.is_active) AS rule,
        (SELECT json_agg(json_build_object(
                    'id', l.id, 'code', l.code, 'name', l.name, 'rank', l.rank, 'basis', l.basis,
                    'threshold', l.threshold::text, 'window_months', l.window_months,
-                   'multiplier', l.multiplier::text, 'benefits', l.benefits) ORDER BY l.rank)
+                   'multiplier', l.multiplier::text, 'benefits', l.benefits) ORDER BY l.rank)::text
         FROM members_level l WHERE %(rule)s) AS ladder
 FROM members_member m
 WHERE m.id = %(member)s
@@ -224,16 +226,23 @@ SELECT go.available, go.fresh, (SELECT id FROM red), (SELECT points_balance FROM
 FROM go
 """  # noqa: S608 (a constant)
 
+# One line each: psycopg caches the parsing of a statement's placeholders only up to 4,096
+# bytes (``MAX_CACHED_STATEMENT_LENGTH``), and the redeem's indentation is close to that.
+_LOCK_SQL, _EARN_SQL, _REDEEM_SQL = (
+    re.sub(r"\s+", " ", sql).strip() for sql in (_LOCK_SQL, _EARN_SQL, _REDEEM_SQL)
+)
+
 
 @dataclass
 class Locked:
-    """The locked member and the lock-independent reads of the same statement."""
+    """The locked member and the lock-independent reads of the same statement. ``ladder``:
+    the levels by rank as plain data (``level()`` makes a ``Level`` of one, when needed)."""
 
     member: Member
     blacklisted: bool
     birthday: date | None
     rule: EarningRule | None
-    ladder: list[Level]
+    ladder: list[dict[str, Any]]
 
 
 def lock_for_points(member_id: int, *, unit_id: int, with_rule: bool) -> Locked | None:
@@ -256,26 +265,27 @@ def lock_for_points(member_id: int, *, unit_id: int, with_rule: bool) -> Locked 
     n = len(_MEMBER_ATTNAMES)
     member = Member.from_db(connection.alias, _MEMBER_ATTNAMES, row[:n])
     blacklisted, birthday, rule, ladder = row[n:]
-    levels = [_level(data) for data in ladder or []]
-    member.level = next((lv for lv in levels if lv.pk == member.level_id), None)
-    return Locked(member, bool(blacklisted), birthday, _rule(rule, unit_id), levels)
+    levels = json.loads(ladder) if ladder else []
+    current = next((data for data in levels if data["id"] == member.level_id), None)
+    member.level = level(current) if current is not None else None
+    rule = _rule(json.loads(rule), unit_id) if rule else None
+    return Locked(member, bool(blacklisted), birthday, rule, levels)
 
 
-def _level(data: dict[str, Any]) -> Level:
-    level = Level(
+def level(data: dict[str, Any]) -> Level:
+    """A ``Level`` of the ladder's data (as stored: no query)."""
+    made = Level(
         **{
             **data,
             "threshold": Decimal(data["threshold"]),
             "multiplier": Decimal(data["multiplier"]),
         }
     )
-    level._state.adding, level._state.db = False, connection.alias
-    return level
+    made._state.adding, made._state.db = False, connection.alias
+    return made
 
 
-def _rule(data: dict[str, Any] | None, unit_id: int) -> EarningRule | None:
-    if data is None:
-        return None
+def _rule(data: dict[str, Any], unit_id: int) -> EarningRule:
     rule = EarningRule(
         **{
             **data,

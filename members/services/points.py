@@ -11,7 +11,6 @@ names one request.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Any
@@ -42,6 +41,7 @@ from members.models import (
     MemberStatus,
     PointsEntry,
     PointValue,
+    QualificationBasis,
 )
 from members.services import hotpath
 from members.services.ledger import (
@@ -56,7 +56,7 @@ from members.services.ledger import (
     usable_lots,
     write_entry,
 )
-from members.services.levels import change_level, qualified_level
+from members.services.levels import change_level
 
 EVENT_EARNED = "points.earned"
 EVENT_REDEEMED = "points.redeemed"
@@ -172,7 +172,8 @@ def earn_points(
             rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)
         )
         current_rank = locked.level.rank if locked.level is not None else -1
-        windows = sorted({lv.window_months for lv in head.ladder if lv.rank > current_rank})
+        higher = [data for data in head.ladder if data["rank"] > current_rank]
+        windows = sorted({data["window_months"] for data in higher})
         earned = hotpath.write_earn(
             locked,
             unit_id=unit_id,
@@ -192,15 +193,18 @@ def earn_points(
         if not earned.entries:
             earlier = _earn_replayed(locked, unit_id, reference, amount)
             return earlier if earlier is not None else PointsResult(locked)
-        values: dict[tuple[int, int], tuple[Decimal, Decimal]] = defaultdict(
-            lambda: (Decimal("0"), Decimal("0"))
-        )
-        values.update({(locked.pk, m): v for m, v in zip(windows, earned.measures, strict=True)})
-        target, measure = qualified_level(locked.pk, head.ladder, values)
-        if target is not None and target.rank > current_rank:
+        # crossing a threshold upgrades now (the highest level reached; ``levels`` has the rule)
+        measured = dict(zip(windows, earned.measures, strict=True))
+        target: dict[str, Any] | None = None
+        for data in higher:
+            points, spend = measured[data["window_months"]]
+            value = spend if data["basis"] == QualificationBasis.SPEND else points
+            if value >= Decimal(data["threshold"]):
+                target, measure = data, value
+        if target is not None:
             change_level(
                 locked,
-                target,
+                hotpath.level(target),
                 reason=LevelChangeReason.UPGRADE,
                 at=now,
                 measure=measure,
