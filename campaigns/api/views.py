@@ -78,6 +78,9 @@ COUPON_EXAMPLE = {
 }
 
 
+_SHOWN = ("template", "business_unit", "redeemed_business_unit")  # what coupon_data reads
+
+
 def coupon_data(coupon: Coupon) -> dict[str, Any]:
     template = coupon.template
     redeemed = coupon.redeemed_business_unit
@@ -258,9 +261,9 @@ class CouponViewSet(ApiViewSet):
             order_amount=data["order_amount"],
             actor=self._actor(),
         )
-        coupon = Coupon.objects.select_related(
-            "template", "business_unit", "redeemed_business_unit"
-        ).get(pk=result.coupon.pk)
+        coupon = result.coupon
+        if not all(Coupon._meta.get_field(name).is_cached(coupon) for name in _SHOWN):
+            coupon = Coupon.objects.select_related(*_SHOWN).get(pk=coupon.pk)
         body = {
             "replayed": result.replayed,
             "discount": result.discount,

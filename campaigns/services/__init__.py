@@ -19,13 +19,12 @@ from campaigns.services.issuing import (
 from campaigns.services.merge import move_coupon_data
 from campaigns.services.redemption import (
     Redemption,
-    Reversal,
     Validation,
     parse_code,
     redeem_coupon,
-    reverse_redemption,
     validate_coupon,
 )
+from campaigns.services.reversal import Reversal, reverse_redemption
 from campaigns.services.triggers import (
     fire_for_event,
     fire_for_transactions,

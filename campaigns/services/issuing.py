@@ -352,6 +352,16 @@ _RAISE_SQL = f"""
      WHERE template_id = %(template)s AND customer_id = ANY(%(customers)s::bigint[])
        AND issued <= %(limit)s - 1
 """  # noqa: S608
+# The usual batch (stock and budget enough for all of it): the holdings counted in one upsert,
+# a new holding row born with its coupon counted (no second write of the same rows).
+_TAKE_HOLDINGS_SQL = f"""
+    INSERT INTO {_HOLDING} AS h (template_id, customer_id, issued, allowed)
+    SELECT %(template)s, c, 1, %(limit)s FROM unnest(%(customers)s::bigint[]) AS c
+    ON CONFLICT (template_id, customer_id) DO UPDATE
+       SET issued = h.issued + 1, allowed = greatest(h.allowed, EXCLUDED.allowed)
+     WHERE h.issued <= EXCLUDED.allowed - 1
+    RETURNING customer_id
+"""  # noqa: S608
 _COUPONS_SQL = f"""
     INSERT INTO {_COUPON} (code, template_id, business_unit_id, campaign_id, customer_id,
                            face_value, source, source_reference, bulk_issue_id, issued_at,
@@ -411,25 +421,43 @@ def _issue_batch(bulk: BulkIssue, batch: list[int]) -> dict[str, int]:
         todo = [c for c in todo if c not in barred]
         limit = template.per_customer_limit
         holding = {"template": template.pk, "limit": limit, "customers": todo}
-        _write(_HOLDINGS_SQL, holding)
-        # Under the template's row lock no other issuer of this template moves its holdings.
-        under = _ids(_UNDER_SQL, holding)
-        eligible = [c for c in todo if c in under]
-        counts["skipped_limit"] = len(todo) - len(eligible)
         room = max(template.stock - template.issued_count, 0)
-        taken = eligible[:room]
-        counts["skipped_stock"] = len(eligible) - len(taken)
-        if taken and bulk.campaign_id is not None:
-            affordable = _campaign_room(bulk.campaign_id, template.face_value)
-            counts["skipped_budget"] = max(len(taken) - affordable, 0)
-            taken = taken[:affordable]
-            if taken and not take_campaign_budget(
+        affordable = (
+            None
+            if bulk.campaign_id is None or not todo
+            else _campaign_room(bulk.campaign_id, template.face_value)
+        )
+        pays = affordable is None or affordable >= len(todo)
+        if todo and limit >= 1 and room >= len(todo) and pays:
+            # Stock and budget pay for the whole batch: one upsert counts each customer's
+            # coupon where the limit allows it (row by row, atomically).
+            under = _ids(_TAKE_HOLDINGS_SQL, holding)
+            taken = [c for c in todo if c in under]
+            counts["skipped_limit"] = len(todo) - len(taken)
+            raised = len(taken)
+        else:
+            _write(_HOLDINGS_SQL, holding)
+            # Under the template's row lock no other issuer of this template moves its
+            # holdings.
+            under = _ids(_UNDER_SQL, holding)
+            eligible = [c for c in todo if c in under]
+            counts["skipped_limit"] = len(todo) - len(eligible)
+            taken = eligible[:room]
+            counts["skipped_stock"] = len(eligible) - len(taken)
+            if affordable is not None:
+                counts["skipped_budget"] = max(len(taken) - affordable, 0)
+                taken = taken[:affordable]
+            raised = _write(_RAISE_SQL, {**holding, "customers": taken}) if taken else 0
+        if (
+            taken
+            and bulk.campaign_id is not None
+            and not take_campaign_budget(
                 bulk.campaign_id, template.face_value * len(taken), template.face_value
-            ):
-                raise RuntimeError("bulk issue: the campaign's budget moved under its lock")
+            )
+        ):
+            raise RuntimeError("bulk issue: the campaign's budget moved under its lock")
         if not taken:
             return counts
-        raised = _write(_RAISE_SQL, {**holding, "customers": taken})
         if raised != len(taken) or not take_stock(
             template.pk, len(taken), campaign_id=bulk.campaign_id
         ):

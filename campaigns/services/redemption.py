@@ -1,71 +1,67 @@
-"""Validating, redeeming and reversing coupons, and the settlement they owe.
+"""Validating and redeeming coupons, and the settlement they owe.
 
 - ``validate_coupon`` answers the discount, or the one precise reason it cannot be used;
   a malformed code or a wrong check character is refused before any lookup.
-- ``redeem_coupon`` applies exactly once under concurrency: the coupon's row is locked, every
-  rule re-checked, then a conditional ``UPDATE … WHERE status = 'issued'``. A unit's
-  ``reference`` names one redemption: sent again (a POS retry), the first redemption is
-  answered with ``replayed=True``; with another code or amount it is ``reference_reused``.
+- ``redeem_coupon`` applies exactly once under concurrency. Its usual path is two statements
+  (``redemption_sql``): one read of everything it decides on, then one conditional
+  ``UPDATE … WHERE status = 'issued'`` that writes the settlement lines and the timeline event
+  in the same statement only if it changed the row. PostgreSQL runs that statement
+  atomically: a concurrent redemption of the same code waits for the row, finds it redeemed
+  and writes nothing. A unit's ``reference`` names one redemption: sent again (a POS retry),
+  the first redemption is answered with ``replayed=True``; with another code or amount it is
+  ``reference_reused`` — those cases, an unknown code and a lost race that still looks
+  redeemable take the locked path (one transaction: lock the coupon, re-check, update).
 - A redemption at a unit other than a funding unit owes that unit its share of the discount:
   one settlement line per funding unit, in the group's ledger (the same as points).
-- ``reverse_redemption`` on a refund: within the template's window, a template marked
-  "restored on refund" gives the coupon back (and the settlement is reversed by lines the
-  other way round); otherwise the refund is recorded and the coupon stays used.
+- Reversal on refund: ``reversal.reverse_redemption``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
-from campaigns import codes
 from campaigns.errors import (
-    BelowMinimumSpend,
     CouponAlreadyRedeemed,
-    CouponCheckFailed,
-    CouponCodeMalformed,
-    CouponExpired,
-    CouponNotYetValid,
     CouponUnknown,
-    CouponVoided,
     InvalidCouponRequest,
-    NotRedeemableHere,
     ReferenceReused,
-    ReversalRefused,
 )
-from campaigns.models import (
-    REFERENCE_MAX,
-    Coupon,
-    CouponReversal,
-    CouponStatus,
-    CouponTemplate,
-    TemplateFunding,
+from campaigns.models import REFERENCE_MAX, Coupon, CouponReversal, CouponStatus, TemplateFunding
+from campaigns.services import redemption_sql
+from campaigns.services.validation import (
+    CENT,
+    Validation,
+    _amount,
+    _redeemable,
+    _unit_id,
+    check_coupon,
+    parse_code,
+    validate_coupon,
 )
-from crm.models import BusinessUnit
+from crm.models import BusinessUnit, TimelineEvent
 from crm.models.settlement import SettlementSource
+from crm.registry import notify_event_recorded
 from crm.services import record_event
-from crm.services.blacklist import assert_not_blacklisted
-from crm.services.settlement import record_settlement_lines
+from crm.services.settlement import month_of, record_settlement_lines, statement_id
+
+__all__ = [  # validation's names stay importable from here
+    "Redemption",
+    "Validation",
+    "check_coupon",
+    "parse_code",
+    "redeem_coupon",
+    "validate_coupon",
+]
 
 EVENT_REDEEMED = "coupon.redeemed"
 EVENT_REVERSED = "coupon.reversed"
-CENT = Decimal("0.01")
-
-
-@dataclass
-class Validation:
-    coupon: Coupon
-    discount: Decimal
-    order_amount: Decimal
 
 
 @dataclass
@@ -75,134 +71,13 @@ class Redemption:
     replayed: bool = False
 
 
-def _unit_id(unit: BusinessUnit | int) -> int:
-    return unit if isinstance(unit, int) else unit.pk
-
-
-def parse_code(raw: str) -> str:
-    """The normalized code, or the refusal of a malformed one or a typo (no lookup)."""
-    code = codes.normalize(raw)
-    if not codes.is_well_formed(code):
-        raise CouponCodeMalformed(
-            _(
-                "A coupon code has %(n)d characters (letters and digits, without 0, O, 1, I "
-                "or L). Check what was typed."
-            )
-            % {"n": codes.CODE_LENGTH},
-            field="code",
-        )
-    if not codes.has_valid_check(code):
-        raise CouponCheckFailed(
-            _("This code contains a typo (its check character does not match): type it again."),
-            field="code",
-        )
-    return code
-
-
-def _amount(value: Any, field: str = "order_amount") -> Decimal:
-    try:
-        amount = Decimal(value)
-    except Exception as exc:
-        raise InvalidCouponRequest(_("Give the order amount."), field=field) from exc
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-        raise InvalidCouponRequest(_("The order amount must be zero or more."), field=field)
-    return amount.quantize(CENT)
-
-
-def _when(moment: datetime) -> str:
-    return date_format(localtime(moment), "DATETIME_FORMAT")
-
-
-def check_coupon(
-    coupon: Coupon, unit_id: int, order_amount: Decimal, now: datetime, redeemable: set[int]
-) -> Decimal:
-    """The discount ``coupon`` gives on an order at ``unit_id``, or the precise refusal."""
-    template = coupon.template
-    if coupon.status == CouponStatus.VOIDED:
-        raise CouponVoided(
-            _("This coupon was voided on %(when)s%(why)s.")
-            % {
-                "when": _when(coupon.voided_at or now),
-                "why": f" ({coupon.void_reason})" if coupon.void_reason else "",
-            }
-        )
-    if coupon.status == CouponStatus.REDEEMED:
-        unit = coupon.redeemed_business_unit
-        raise CouponAlreadyRedeemed(
-            _("This coupon was already redeemed on %(when)s at %(unit)s (reference %(ref)s).")
-            % {
-                "when": _when(coupon.redeemed_at or now),
-                "unit": unit.name if unit else "?",
-                "ref": coupon.redemption_reference,
-            }
-        )
-    if coupon.status == CouponStatus.EXPIRED or coupon.valid_until <= now:
-        raise CouponExpired(
-            _("This coupon expired on %(when)s.") % {"when": _when(coupon.valid_until)}
-        )
-    if now < coupon.valid_from:
-        raise CouponNotYetValid(
-            _("This coupon is valid from %(when)s.") % {"when": _when(coupon.valid_from)}
-        )
-    if unit_id not in redeemable:
-        raise NotRedeemableHere(
-            _("This coupon (“%(name)s”) cannot be redeemed in this business unit.")
-            % {"name": template.name}
-        )
-    if order_amount < template.minimum_spend:
-        raise BelowMinimumSpend(
-            _("This coupon needs a minimum spend of %(min)s; the order is %(amount)s.")
-            % {"min": template.minimum_spend, "amount": order_amount},
-            field="order_amount",
-        )
-    assert_not_blacklisted(coupon.customer_id)
-    return template.discount_for(order_amount)
-
-
-def _redeemable(coupon: Coupon) -> set[int]:
-    return set(coupon.template.redeemable_units.values_list("pk", flat=True))
-
-
-def validate_coupon(
-    *, code: str, business_unit: BusinessUnit | int, order_amount: Any, now: datetime | None = None
-) -> Validation:
-    """The discount the coupon ``code`` gives on an order of ``order_amount`` at
-    ``business_unit``, or a ``CouponError`` naming the reason."""
-    normalized = parse_code(code)
-    amount = _amount(order_amount)
-    now = now or timezone.now()
-    unit_id = _unit_id(business_unit)
-    coupon = (
-        Coupon.objects.select_related("template", "redeemed_business_unit")
-        .annotate(  # where it may be redeemed, asked in the same query
-            redeemable_here=Exists(
-                CouponTemplate.redeemable_units.through.objects.filter(
-                    coupontemplate_id=OuterRef("template_id"), businessunit_id=unit_id
-                )
-            )
-        )
-        .filter(code=normalized)
-        .first()
-    )
-    if coupon is None:
-        raise CouponUnknown(_("No coupon has this code."), field="code")
-    redeemable = {unit_id} if coupon.redeemable_here else set()  # type: ignore[attr-defined]
-    discount = check_coupon(coupon, unit_id, amount, now, redeemable)
-    return Validation(coupon, discount, amount)
-
-
-def _settle(
-    coupon: Coupon, unit_id: int, discount: Decimal, at: datetime, suffix: str = ""
-) -> None:
-    """One line per funding unit other than the redeeming one, by its share of ``discount``
-    (the last share takes the rounding remainder). ``suffix`` marks a reversal: the lines
-    then run the other way round."""
-    shares = list(
-        TemplateFunding.objects.filter(template_id=coupon.template_id)
-        .order_by("-share", "business_unit_id")
-        .values_list("business_unit_id", "share")
-    )
-    lines = []
+def _owed(
+    shares: list[tuple[int, Decimal]], unit_id: int, discount: Decimal
+) -> list[tuple[int, Decimal]]:
+    """``(funding unit, amount)`` each funding unit other than ``unit_id`` owes for
+    ``discount``, by its share (``shares`` largest first; the last share takes the rounding
+    remainder)."""
+    owed = []
     left = discount
     for index, (funder, share) in enumerate(shares):
         amount = (
@@ -211,11 +86,30 @@ def _settle(
             else (discount * share / 100).quantize(CENT, rounding=ROUND_DOWN)
         )
         left -= amount
-        if funder == unit_id or amount <= 0:
-            continue
-        reference = f"coupon:{coupon.pk}:{coupon.redemption_reference or ''}:{funder}{suffix}"
+        if funder != unit_id and amount > 0:
+            owed.append((funder, amount))
+    return owed
+
+
+def _line_reference(coupon_id: int, reference: str | None, funder: int, suffix: str = "") -> str:
+    return f"coupon:{coupon_id}:{reference or ''}:{funder}{suffix}"[:120]
+
+
+def _settle(
+    coupon: Coupon, unit_id: int, discount: Decimal, at: datetime, suffix: str = ""
+) -> None:
+    """One line per funding unit other than the redeeming one, by its share of ``discount``.
+    ``suffix`` marks a reversal: the lines then run the other way round."""
+    shares = list(
+        TemplateFunding.objects.filter(template_id=coupon.template_id)
+        .order_by("-share", "business_unit_id")
+        .values_list("business_unit_id", "share")
+    )
+    lines = []
+    for funder, amount in _owed(shares, unit_id, discount):
+        reference = _line_reference(coupon.pk, coupon.redemption_reference, funder, suffix)
         debtor, creditor = (unit_id, funder) if suffix else (funder, unit_id)
-        lines.append((debtor, creditor, amount, 0, reference[:120]))
+        lines.append((debtor, creditor, amount, 0, reference))
     if lines:
         record_settlement_lines(
             lines, source_kind=SettlementSource.COUPON, currency=coupon.template.currency, at=at
@@ -268,6 +162,111 @@ def redeem_coupon(
         )
     unit_id = _unit_id(business_unit)
     now = now or timezone.now()
+    for _attempt in range(2):  # a lost race is read again, to say when and where
+        found = redemption_sql.read(normalized, unit_id, reference, month_of(now))
+        if found is None or found.reference_used:
+            break  # an unknown code, a replay, a reused reference: the locked path says which
+        coupon = found.coupon
+        discount = check_coupon(
+            coupon,
+            unit_id,
+            amount,
+            now,
+            {unit_id} if found.redeemable_here else set(),
+            blacklisted=found.blacklisted,
+        )
+        done = _redeem_found(found, business_unit, reference, amount, discount, actor, now)
+        if done is not None:
+            return done
+    return _redeem_locked(normalized, unit_id, reference, amount, actor, now)
+
+
+def _redeem_found(
+    found: redemption_sql.Found,
+    business_unit: BusinessUnit | int,
+    reference: str,
+    amount: Decimal,
+    discount: Decimal,
+    actor: Any,
+    now: datetime,
+) -> Redemption | None:
+    """Redeem the coupon ``found`` read as redeemable, in one statement with its settlement
+    lines and timeline event; ``None`` if it was no longer issued by then."""
+    coupon, unit_id = found.coupon, _unit_id(business_unit)
+    template = coupon.template
+    statements = {funder: statement for funder, _share, statement in found.funding}
+    lines = [
+        (
+            statements.get(funder) or statement_id(now, funder, unit_id),
+            funder,
+            owed,
+            _line_reference(coupon.pk, reference, funder),
+        )
+        for funder, owed in _owed([(f, share) for f, share, _s in found.funding], unit_id, discount)
+    ]
+    actor_id = actor.pk if getattr(actor, "pk", None) else None
+    summary = f"Coupon “{template.name}” redeemed"
+    data = {
+        "coupon": coupon.pk,
+        "name": template.name,
+        "discount": str(discount),
+        "currency": template.currency,
+        "reference": reference,
+    }
+
+    def write() -> int | None:
+        return redemption_sql.write(
+            coupon=coupon,
+            unit_id=unit_id,
+            reference=reference,
+            amount=amount,
+            discount=discount,
+            now=now,
+            actor_id=actor_id,
+            lines=lines,
+            event_type=EVENT_REDEEMED,
+            summary=summary,
+            data=data,
+            source_kind=SettlementSource.COUPON,
+        )
+
+    try:
+        if connection.in_atomic_block:  # inside a caller's transaction: a savepoint
+            with transaction.atomic():
+                event_id = write()
+        else:  # one statement: atomic on its own
+            event_id = write()
+    except IntegrityError as exc:  # the same reference, at the same instant, for another code
+        raise ReferenceReused(
+            _("Reference “%(ref)s” already redeemed another coupon here.") % {"ref": reference},
+            field="reference",
+        ) from exc
+    if event_id is None:
+        return None
+    coupon.status, coupon.redeemed_business_unit_id = CouponStatus.REDEEMED, unit_id
+    if isinstance(business_unit, BusinessUnit):
+        coupon.redeemed_business_unit = business_unit
+    coupon.redeemed_at, coupon.redemption_reference = now, reference
+    coupon.order_amount, coupon.discount, coupon.redeemed_by_id = amount, discount, actor_id
+    event = TimelineEvent(
+        pk=event_id,
+        customer_id=coupon.customer_id,
+        business_unit_id=unit_id,
+        type=EVENT_REDEEMED,
+        actor_id=actor_id,
+        occurred_at=now,
+        summary=summary[:300],
+        data=data,
+    )
+    event._state.adding, event._state.db = False, connection.alias
+    notify_event_recorded(event)  # what record_event does after its INSERT
+    return Redemption(coupon, discount)
+
+
+def _redeem_locked(
+    normalized: str, unit_id: int, reference: str, amount: Decimal, actor: Any, now: datetime
+) -> Redemption:
+    """The locked path: one transaction, the coupon's row locked, every rule re-checked."""
     try:
         with transaction.atomic():
             earlier = _replay(unit_id, reference, normalized, amount)
@@ -330,100 +329,3 @@ def redeem_coupon(
             field="reference",
         ) from exc
     return Redemption(coupon, discount)
-
-
-@dataclass
-class Reversal:
-    record: CouponReversal
-    replayed: bool = False
-
-
-def reverse_redemption(
-    *,
-    code: str,
-    business_unit: BusinessUnit | int,
-    reference: str,
-    reason: str = "",
-    actor: Any = None,
-    now: datetime | None = None,
-) -> Reversal:
-    """The order that redeemed ``code`` at ``business_unit`` was refunded (``reference`` is
-    the refund's id): record it, and give the coupon back if its template says so and the
-    refund comes within the template's window."""
-    normalized = parse_code(code)
-    reference = (reference or "").strip()
-    if not reference or len(reference) > REFERENCE_MAX:
-        raise InvalidCouponRequest(_("Give the refund's reference."), field="reference")
-    unit_id = _unit_id(business_unit)
-    now = now or timezone.now()
-    with transaction.atomic():
-        done = CouponReversal.objects.filter(business_unit_id=unit_id, reference=reference).first()
-        if done is not None:
-            if done.coupon.code != normalized:
-                raise ReferenceReused(
-                    _("Refund “%(ref)s” already reversed another coupon.") % {"ref": reference},
-                    field="reference",
-                )
-            return Reversal(done, replayed=True)
-        locked = Coupon.objects.select_for_update().filter(code=normalized).first()
-        if locked is None:
-            raise CouponUnknown(_("No coupon has this code."), field="code")
-        coupon = Coupon.objects.select_related("template").get(pk=locked.pk)
-        if coupon.status != CouponStatus.REDEEMED or coupon.redeemed_business_unit_id != unit_id:
-            raise ReversalRefused(
-                _("This coupon was not redeemed in this business unit: nothing to reverse.")
-            )
-        template = coupon.template
-        assert coupon.redeemed_at is not None and coupon.discount is not None
-        within = now <= coupon.redeemed_at + timedelta(days=template.reversal_window_days)
-        restore = template.reversible_on_refund and within
-        why = (reason or "").strip()[:300]
-        if not restore:
-            why = (
-                why
-                or (
-                    _("Refund after the %(days)d-day window: the coupon stays used.")
-                    % {"days": template.reversal_window_days}
-                    if template.reversible_on_refund
-                    else _("This template's coupons are not restored on refund.")
-                )
-            )[:300]
-        record = CouponReversal.objects.create(
-            coupon=coupon,
-            business_unit_id=unit_id,
-            reference=reference,
-            redemption_reference=coupon.redemption_reference or "",
-            redeemed_at=coupon.redeemed_at,
-            order_amount=coupon.order_amount,
-            discount=coupon.discount,
-            restored=restore,
-            reason=why,
-            actor=actor if getattr(actor, "pk", None) else None,
-            created_at=now,
-        )
-        if restore:
-            _settle(coupon, unit_id, coupon.discount, now, suffix=f":rev:{record.pk}")
-            Coupon.objects.filter(pk=coupon.pk, status=CouponStatus.REDEEMED).update(
-                status=CouponStatus.ISSUED,
-                redeemed_business_unit=None,
-                redeemed_at=None,
-                redemption_reference=None,
-                order_amount=None,
-                discount=None,
-                redeemed_by=None,
-            )
-        record_event(
-            customer=coupon.customer_id,
-            type=EVENT_REVERSED,
-            summary=f"Coupon “{template.name}” redemption reversed",
-            business_unit=unit_id,
-            actor=actor,
-            occurred_at=now,
-            data={
-                "coupon": coupon.pk,
-                "name": template.name,
-                "restored": restore,
-                "reference": reference,
-            },
-        )
-    return Reversal(record)

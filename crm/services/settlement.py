@@ -64,6 +64,12 @@ def _statement(month: date, debtor_id: int, creditor_id: int) -> SettlementState
         )
 
 
+def statement_id(at: datetime, debtor_id: int, creditor_id: int) -> int:
+    """The id of the (debtor, creditor) statement of ``at``'s month, created on first use:
+    for a writer that inserts its lines itself (a coupon redemption's single statement)."""
+    return _statement(month_of(at), debtor_id, creditor_id).pk
+
+
 def record_settlement_lines(
     lines: list[tuple[int, int, Decimal, int, str]],
     *,

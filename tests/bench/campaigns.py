@@ -46,7 +46,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS") or HERE / "results.json").resolve()
 DEFAULT_COUPONS = 1_000_000
-FIGURES = ("campaigns_validation", "campaigns_bulk_issue", "campaigns_redemption")
+FIGURES = (
+    "campaigns_validation",
+    "campaigns_bulk_issue",
+    "campaigns_redemption",
+    "campaigns_redemption_http",
+)
 VALIDATION_GOAL_MS = 20.0
 BULK_GOAL_RATIO = 3.0
 SOURCE = "bench_campaigns"
@@ -62,7 +67,7 @@ def _int(name: str, default: int) -> int:
 COUPONS = _int("BENCH_COUPONS", DEFAULT_COUPONS)
 CUSTOMERS = _int("BENCH_COUPON_CUSTOMERS", max(COUPONS // 5, 10))
 TEMPLATES = _int("BENCH_COUPON_TEMPLATES", 20)
-BULK = _int("BENCH_COUPON_BULK", 20_000)
+BULK = _int("BENCH_COUPON_BULK", 100_000)
 THREADS = _int("BENCH_COUPON_THREADS", 16)
 OPS = _int("BENCH_COUPON_OPS", 4000)  # redemption attempts per side (two per code)
 VALIDATIONS = _int("BENCH_ITERATIONS", 200)
@@ -524,12 +529,89 @@ def _plan(ids: list[int]) -> list[list[int]]:
     return per_thread
 
 
+def checked_in_db(conn: Any, ids: list[int], answered_redeemed: int) -> dict[str, int]:
+    """What the database holds for the coupons ``ids`` after a run: the redeemed ones, their
+    settlement lines and timeline events; a double redemption is a success answered more than
+    once for a coupon, or a second line or event."""
+    check = conn.execute(
+        """
+        SELECT count(*) FILTER (WHERE c.status = 'redeemed'),
+               coalesce(sum((SELECT count(*) FROM crm_settlementline l
+                             WHERE l.source_kind = 'coupon'
+                               AND l.source_reference LIKE 'coupon:' || c.id || ':%%')), 0),
+               coalesce(sum((SELECT count(*) FROM crm_timelineevent e
+                             WHERE e.customer_id = c.customer_id AND e.type = 'coupon.redeemed'
+                               AND (e.data ->> 'coupon')::bigint = c.id)), 0)
+        FROM campaigns_coupon c WHERE c.id = ANY(%s)
+        """,
+        [ids],
+    ).fetchone()
+    redeemed_rows, settlement_lines, events = (int(x) for x in check)
+    return {
+        "coupons_redeemed_in_db": redeemed_rows,
+        "settlement_lines": settlement_lines,
+        "timeline_events": events,
+        "double_redemptions": answered_redeemed
+        - redeemed_rows
+        + max(settlement_lines - redeemed_rows, 0)
+        + max(events - redeemed_rows, 0),
+    }
+
+
+def floor_figure(conn: Any, ids: list[int], prop: int, run: str, tag: str = "f") -> dict[str, Any]:
+    """The bare-SQL floor: per attempt one transaction ``UPDATE … WHERE code = … AND status =
+    'issued'`` (row count checked), each of ``ids`` sent by two of ``THREADS`` threads."""
+    from tests.bench.measure import bare_connection, percentile
+
+    lock = threading.Lock()
+    floor_plan = _plan(ids)
+    floor_latencies: list[list[float]] = [[] for _ in range(THREADS)]
+    floor_outcomes = {"redeemed": 0, "refused": 0}
+
+    def floor(i: int) -> None:
+        with bare_connection() as own:
+            for k, n in enumerate(floor_plan[i]):
+                started = time.perf_counter()
+                with own.transaction():
+                    done = own.execute(
+                        "UPDATE campaigns_coupon SET status = 'redeemed', "
+                        "redeemed_business_unit_id = %s, redeemed_at = now(), "
+                        "redemption_reference = %s, order_amount = 800, discount = 200 "
+                        "WHERE code = %s AND status = 'issued'",
+                        [prop, f"{run}-{tag}{i}-{k}", code_of(n)],
+                    ).rowcount
+                floor_latencies[i].append((time.perf_counter() - started) * 1000)
+                with lock:
+                    floor_outcomes["redeemed" if done else "refused"] += 1
+
+    floor_seconds = _barrier_threads(THREADS, floor)
+    floor_flat = [x for per in floor_latencies for x in per]
+    floor_redeemed = _one(
+        conn,
+        "SELECT count(*) FROM campaigns_coupon WHERE id = ANY(%s) AND status = 'redeemed'",
+        [ids],
+    )
+    return {
+        "attempts": len(floor_flat),
+        "distinct_codes": len(ids),
+        "seconds": round(floor_seconds, 2),
+        "attempts_per_s": round(len(floor_flat) / floor_seconds, 1),
+        "redemptions_per_s": round(floor_outcomes["redeemed"] / floor_seconds, 1),
+        "p50_ms": round(percentile(floor_flat, 50), 1),
+        "p95_ms": round(percentile(floor_flat, 95), 1),
+        "outcomes": floor_outcomes,
+        "double_redemptions": floor_outcomes["redeemed"] - floor_redeemed,
+        "threads": THREADS,
+        "load_average_1min": round(os.getloadavg()[0], 1),
+    }
+
+
 def redemption_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
     from django.db import connection
 
     from campaigns.errors import CouponAlreadyRedeemed, CouponError
     from campaigns.services import redeem_coupon
-    from tests.bench.measure import bare_connection, percentile
+    from tests.bench.measure import percentile
 
     rng = random.Random(f"{run}-redeem")
     taken: set[int] = set()
@@ -567,21 +649,6 @@ def redemption_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
 
     seconds = _barrier_threads(THREADS, service)
     flat = [x for per in latencies for x in per]
-    check = conn.execute(
-        """
-        SELECT count(*) FILTER (WHERE c.status = 'redeemed'),
-               coalesce(sum((SELECT count(*) FROM crm_settlementline l
-                             WHERE l.source_kind = 'coupon'
-                               AND l.source_reference LIKE 'coupon:' || c.id || ':%%')), 0),
-               coalesce(sum((SELECT count(*) FROM crm_timelineevent e
-                             WHERE e.customer_id = c.customer_id AND e.type = 'coupon.redeemed'
-                               AND (e.data ->> 'coupon')::bigint = c.id)), 0)
-        FROM campaigns_coupon c WHERE c.id = ANY(%s)
-        """,
-        [ours_ids],
-    ).fetchone()
-    redeemed_rows, settlement_lines, events = (int(x) for x in check)
-    double = outcomes.get("redeemed", 0) - redeemed_rows
     ours = {
         "attempts": len(flat),
         "distinct_codes": len(ours_ids),
@@ -591,52 +658,10 @@ def redemption_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         "p50_ms": round(percentile(flat, 50), 1),
         "p95_ms": round(percentile(flat, 95), 1),
         "outcomes": outcomes,
-        "coupons_redeemed_in_db": redeemed_rows,
-        "settlement_lines": settlement_lines,
-        "timeline_events": events,
-        "double_redemptions": double
-        + max(settlement_lines - redeemed_rows, 0)
-        + max(events - redeemed_rows, 0),
+        **checked_in_db(conn, ours_ids, outcomes.get("redeemed", 0)),
     }
 
-    floor_plan = _plan(floor_ids)
-    floor_latencies: list[list[float]] = [[] for _ in range(THREADS)]
-    floor_outcomes = {"redeemed": 0, "refused": 0}
-
-    def floor(i: int) -> None:
-        with bare_connection() as own:
-            for k, n in enumerate(floor_plan[i]):
-                started = time.perf_counter()
-                with own.transaction():
-                    done = own.execute(
-                        "UPDATE campaigns_coupon SET status = 'redeemed', "
-                        "redeemed_business_unit_id = %s, redeemed_at = now(), "
-                        "redemption_reference = %s, order_amount = 800, discount = 200 "
-                        "WHERE code = %s AND status = 'issued'",
-                        [prop, f"{run}-f{i}-{k}", code_of(n)],
-                    ).rowcount
-                floor_latencies[i].append((time.perf_counter() - started) * 1000)
-                with lock:
-                    floor_outcomes["redeemed" if done else "refused"] += 1
-
-    floor_seconds = _barrier_threads(THREADS, floor)
-    floor_flat = [x for per in floor_latencies for x in per]
-    floor_redeemed = _one(
-        conn,
-        "SELECT count(*) FROM campaigns_coupon WHERE id = ANY(%s) AND status = 'redeemed'",
-        [floor_ids],
-    )
-    floor_stats = {
-        "attempts": len(floor_flat),
-        "distinct_codes": len(floor_ids),
-        "seconds": round(floor_seconds, 2),
-        "attempts_per_s": round(len(floor_flat) / floor_seconds, 1),
-        "redemptions_per_s": round(floor_outcomes["redeemed"] / floor_seconds, 1),
-        "p50_ms": round(percentile(floor_flat, 50), 1),
-        "p95_ms": round(percentile(floor_flat, 95), 1),
-        "outcomes": floor_outcomes,
-        "double_redemptions": floor_outcomes["redeemed"] - floor_redeemed,
-    }
+    floor_stats = floor_figure(conn, floor_ids, prop, run)
     ratio = round(ours["attempts_per_s"] / floor_stats["attempts_per_s"], 3)
     return {
         "what": f"redeem_coupon at PROP of {len(ours_ids):,} live codes of AUTO's templates, "
@@ -729,6 +754,11 @@ def main() -> None:
         if "campaigns_redemption" in wanted:
             print("measuring campaigns_redemption ...", flush=True)
             figures["campaigns_redemption"] = redemption_figure(conn, units, run)
+        if "campaigns_redemption_http" in wanted:
+            from tests.bench.campaigns_http import http_redemption_figure
+
+            print("measuring campaigns_redemption_http ...", flush=True)
+            figures["campaigns_redemption_http"] = http_redemption_figure(conn, units, run)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.setdefault("figures", {}).update(figures)
@@ -791,7 +821,26 @@ def table(figures: dict[str, Any]) -> str:
             f"{_fmt(f['redemptions_per_s'])} | {_fmt(f['p50_ms'])} / {_fmt(f['p95_ms'])} | "
             f"{f['double_redemptions']} |",
             f"| service / floor | {r['throughput_vs_floor']} (goal >= 0.333) | | | |",
+            "",
         ]
+    h = figures.get("campaigns_redemption_http")
+    if h:
+        lines += [
+            "| redemption over HTTP | attempts/s | redemptions/s | p50 / p95 (ms) "
+            "| double redemptions |",
+            "|---|---|---|---|---|",
+        ]
+        for label, x in (("1 client", h["single_client"]), ("16 clients", h["concurrent"])):
+            lines.append(
+                f"| {label} | {_fmt(x['attempts_per_s'])} | {_fmt(x['redemptions_per_s'])} | "
+                f"{_fmt(x['p50_ms'])} / {_fmt(x['p95_ms'])} | {x['double_redemptions']} |"
+            )
+        f = h["bare_sql"]
+        lines.append(
+            f"| bare conditional UPDATE | {_fmt(f['attempts_per_s'])} | "
+            f"{_fmt(f['redemptions_per_s'])} | {_fmt(f['p50_ms'])} / {_fmt(f['p95_ms'])} | "
+            f"{f['double_redemptions']} |"
+        )
     return "\n".join(lines)
 
 

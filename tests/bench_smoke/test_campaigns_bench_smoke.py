@@ -21,6 +21,10 @@ TINY = {
     "BENCH_COUPON_THREADS": "4",
     "BENCH_CHUNK": "1000",  # several chunks per stage
     "BENCH_ITERATIONS": "10",
+    "BENCH_COUPON_HTTP_SINGLE": "8",
+    "BENCH_COUPON_HTTP_OPS": "32",
+    "BENCH_HTTP_WORKERS": "1",
+    "BENCH_HTTP_THREADS": "4",
 }
 
 
@@ -49,7 +53,12 @@ def test_campaigns_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Pat
 
     results = json.loads(out.read_text())
     figures = results["figures"]
-    assert set(figures) == {"campaigns_validation", "campaigns_bulk_issue", "campaigns_redemption"}
+    assert set(figures) == {
+        "campaigns_validation",
+        "campaigns_bulk_issue",
+        "campaigns_redemption",
+        "campaigns_redemption_http",
+    }
     data = results["campaigns"]
     assert data["rows"]["campaigns_coupon"] == 3000
     assert data["rows"]["coupons_by_status"] == {
@@ -72,5 +81,12 @@ def test_campaigns_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Pat
     assert product["double_redemptions"] == 0 == redemption["bare_sql"]["double_redemptions"]
     assert product["outcomes"]["redeemed"] == product["distinct_codes"] == 32
     assert product["settlement_lines"] == product["timeline_events"] == 32
+    http = figures["campaigns_redemption_http"]
+    for side, codes in (("single_client", 8), ("concurrent", 16)):
+        answered = http[side]
+        assert answered["outcomes"] == {"redeemed": codes, "coupon_redeemed": codes}, answered
+        assert answered["coupons_redeemed_in_db"] == answered["settlement_lines"] == codes
+        assert answered["timeline_events"] == codes and answered["double_redemptions"] == 0
+    assert http["bare_sql"]["double_redemptions"] == 0
     # Never the committed figures.
     assert COMMITTED_RESULTS.read_bytes() == committed

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -238,22 +239,39 @@ def test_expiry_marks_past_coupons_expired(coupon, template, make_customer) -> N
     assert coupon.status == CouponStatus.EXPIRED
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_cross_unit_redemption_in_a_pinned_number_of_statements(
     template, make_customer, unit_b, django_assert_num_queries
 ) -> None:
-    """Replay check (coupon, reversal), the coupon locked with its template, where it may be
-    redeemed, the blacklist, the conditional UPDATE, the funding shares, the month's statement
-    and its line, the timeline event, inside a savepoint (the bench's redemptions/s follow
-    this count)."""
+    """Two statements (the bench's redemptions/s follow this count): one read (the coupon by
+    code with its template and units, where it may be redeemed, the blacklist, whether the
+    reference was used, the funding shares with the month's statements), then one statement
+    writing the conditional UPDATE, the settlement line and the timeline event. The refusal
+    of a redeemed code is the read alone. Outside any transaction (as a POS request)."""
     first = services.issue_coupon(template=template, customer=make_customer())
     services.redeem_coupon(
         code=first.code, business_unit=unit_b, reference="POS-0", order_amount="800"
     )  # the month's statement exists from here on, as on any day but the first
     coupon = services.issue_coupon(template=template, customer=make_customer())
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(2) as captured:
         done = services.redeem_coupon(
             code=coupon.code, business_unit=unit_b, reference="POS-1", order_amount="800"
         )
+    read, write = (q["sql"].split(None, 1)[0] for q in captured.captured_queries)
+    assert (read, write) == ("SELECT", "WITH")
     assert (
         done.coupon.status == CouponStatus.REDEEMED and done.coupon.redemption_reference == "POS-1"
     )
+    lines = SettlementLine.objects.filter(source_reference__startswith=f"coupon:{coupon.pk}:")
+    assert [(x.amount, x.statement.month) for x in lines] == [
+        (Decimal("200.00"), month_of(done.coupon.redeemed_at))
+    ]
+    with django_assert_num_queries(1), pytest.raises(errors.CouponAlreadyRedeemed):
+        services.redeem_coupon(
+            code=coupon.code, business_unit=unit_b, reference="POS-2", order_amount="800"
+        )
+    third = services.issue_coupon(template=template, customer=make_customer())
+    with transaction.atomic(), django_assert_num_queries(4):  # in a caller's transaction,
+        services.redeem_coupon(  # the write in a savepoint (SAVEPOINT, RELEASE)
+            code=third.code, business_unit=unit_b, reference="POS-3", order_amount="800"
+        )
