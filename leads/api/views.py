@@ -321,11 +321,18 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         user = self._staff()
         incoming = s.ClaimNextInSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        pool = LeadPool.objects.visible_to(user).filter(pk=incoming.validated_data["pool"]).first()
+        pool = (
+            LeadPool.objects.visible_to(user)
+            .select_related("business_unit")
+            .filter(pk=incoming.validated_data["pool"])
+            .first()
+        )
         if pool is None:
             raise ValidationError({"pool": [_("No such pool in your business units.")]})
         lead = services.claim_next(pool=pool, user=user)
-        return Response(s.LeadSerializer(self._lead_body(lead)).data)
+        # The claimed lead as written (claim_next read it whole under its lock): no re-read.
+        codes = {pool.business_unit_id: pool.business_unit.code}
+        return Response(s.LeadSerializer(lead_data(lead, codes)).data)
 
     @extend_schema(
         summary=gettext_lazy("Record a follow-up of a lead you hold"),

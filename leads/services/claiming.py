@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,11 +78,39 @@ def held_count(user: Any, unit_id: int) -> int:
 
 
 def lock_holding(user: Any, unit_id: int) -> RepHolding:
-    """The rep's lock row for the unit (created on first use; safe when two callers race)."""
+    """The rep's lock row for the unit, locked (created on first use; safe when two callers
+    race): one statement once the row exists."""
+    mine = RepHolding.objects.select_for_update().filter(user_id=user.pk, business_unit_id=unit_id)
+    holding = mine.first()
+    if holding is not None:
+        return holding
     RepHolding.objects.bulk_create(
         [RepHolding(user_id=user.pk, business_unit_id=unit_id)], ignore_conflicts=True
     )
-    return RepHolding.objects.select_for_update().get(user_id=user.pk, business_unit_id=unit_id)
+    return mine.get()
+
+
+# Locks the rep's holding row as ``SELECT … FOR UPDATE`` would (a concurrent claim of the same
+# rep waits here, then counts on the row it committed) and counts this claim in the day's quota.
+_LOCK_AND_COUNT_CLAIM_SQL = """
+UPDATE leads_repholding
+SET claims_today = CASE WHEN claims_on = %s THEN claims_today + 1 ELSE 1 END, claims_on = %s
+WHERE user_id = %s AND business_unit_id = %s
+RETURNING claims_today
+"""
+
+
+def lock_for_claim(user: Any, unit_id: int, today: Any) -> int:
+    """Lock the rep's holding row and count this claim in the day's quota, in one statement;
+    the day's claims including this one. Any refusal raised afterwards in the transaction
+    rolls the count back with the rest."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_AND_COUNT_CLAIM_SQL, [today, today, user.pk, unit_id])
+        row = cursor.fetchone()
+    if row is None:  # the rep's first claim in the unit: make the row, then count
+        lock_holding(user, unit_id)
+        return lock_for_claim(user, unit_id, today)
+    return int(row[0])
 
 
 def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
@@ -98,14 +126,13 @@ def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
     return held
 
 
-def _count_claim(holding: RepHolding, limits: Limits, today: Any) -> None:
-    claims = holding.claims_today if holding.claims_on == today else 0
-    if claims + 1 > limits.daily_quota:
+def check_quota(claims: int, limits: Limits) -> None:
+    """``claims``: the day's claims including this one (``lock_for_claim``)."""
+    if claims > limits.daily_quota:
         raise DailyQuotaReached(
             _("You have claimed %(n)d leads today, the daily quota. Claim again tomorrow.")
-            % {"n": claims}
+            % {"n": claims - 1}
         )
-    RepHolding.objects.filter(pk=holding.pk).update(claims_on=today, claims_today=claims + 1)
 
 
 def _in_cooldown(user: Any, pool: LeadPool, now: datetime) -> Any:
@@ -171,7 +198,7 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
         raise LeadNotAllowed(_("You do not work this pool."))
     limits = limits_for(user, pool)
     with transaction.atomic():
-        holding = lock_holding(user, unit_id)
+        claims = lock_for_claim(user, unit_id, timezone.localdate(now))
         locked = Lead.objects.select_for_update().get(pk=lead_id)
         if locked.owner_id is not None or locked.status != LeadStatus.NEW:
             if locked.owner_id == user.pk:
@@ -189,7 +216,7 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
                 % {"n": pool.cooldown_days}
             )
         check_hold(user, unit_id, limits)
-        _count_claim(holding, limits, timezone.localdate(now))
+        check_quota(claims, limits)
         take_lead(locked, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
         timeline(locked, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
     return locked
@@ -202,9 +229,9 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
         raise LeadNotAllowed(_("You do not work this pool."))
     limits = limits_for(user, pool)
     with transaction.atomic():
-        holding = lock_holding(user, pool.business_unit_id)
+        claims = lock_for_claim(user, pool.business_unit_id, timezone.localdate(now))
         check_hold(user, pool.business_unit_id, limits)
-        _count_claim(holding, limits, timezone.localdate(now))
+        check_quota(claims, limits)
         lead = (
             Lead.objects.select_for_update(skip_locked=True)
             .filter(pool=pool, owner__isnull=True, status=LeadStatus.NEW, quarantined=False)
@@ -354,6 +381,7 @@ __all__ = [
     "claim_next",
     "held_count",
     "limits_for",
+    "lock_for_claim",
     "lock_holding",
     "may_manage",
     "may_work_pool",

@@ -134,3 +134,25 @@ def test_staff_claim_follow_up_and_convert_over_the_api(rep_a, rep_b, unit_a, pu
     early = post(a, f"{URL}{first.pk}/convert/", {})
     assert early.status_code == 409 and early.json()["code"] == "invalid_transition"
     assert post(vendor, f"{URL}claim-next/", {"pool": public_pool.pk}).status_code == 403
+
+
+def test_claim_next_answers_the_claimed_lead_without_reading_it_again(
+    rep_a, unit_a, public_pool, django_assert_num_queries
+):
+    from rest_framework.test import APIClient
+
+    intake_lead(business_unit=unit_a, data=LeadInput(name="甲", phone="13800138001"))
+    intake_lead(business_unit=unit_a, data=LeadInput(name="乙", phone="13800138002"))
+    api = APIClient()
+    api.force_login(rep_a)
+    first = api.post(URL + "claim-next/", {"pool": public_pool.pk}, format="json")
+    assert first.status_code == 200 and first.json()["name"] == "甲"
+    # Session, user, permissions, units, throttle; the pool with its unit; the claim (2, then
+    # 5 between SAVEPOINT and RELEASE here); nothing after it (17 when it re-read the lead
+    # and its unit).
+    with django_assert_num_queries(15):
+        answer = api.post(URL + "claim-next/", {"pool": public_pool.pk}, format="json")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert (body["name"], body["status"], body["business_unit"]) == ("乙", "assigned", "AUTO")
+    assert body["updated_at"] and Lead.objects.get(pk=body["id"]).owner == rep_a

@@ -243,6 +243,17 @@ def test_my_leads_due_first_with_recycle_deadline(client, rep_a, make_lead):
     assert overdue.count('data-testid="my-row"') == 1
 
 
+def test_my_leads_rows_made_in_the_view_escape_and_translate(client, rep_a, make_lead):
+    lead = held(make_lead, rep_a, name="<b>韩</b>", region="上海")
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=None)
+    client.force_login(rep_a)
+    html = client.get(reverse("leads:mine"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "&lt;b&gt;韩&lt;/b&gt;" in html and "<b>韩</b>" not in html
+    assert "未安排" in html and "剩余" in html  # not planned; days left before recycling
+    assert f'hx-get="{reverse("leads:follow-up", args=[lead.pk])}?compact=1"' in html
+    assert f'<div id="fu-{lead.pk}"></div>' in html and " · 上海" in html
+
+
 def test_my_leads_only_mine_and_empty_state(client, rep_a, rep_b, make_lead):
     held(make_lead, rep_b, name="别人的")
     client.force_login(rep_a)

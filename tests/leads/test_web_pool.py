@@ -269,3 +269,29 @@ def test_pool_page_in_both_languages(client, rep_a, public_pool, make_lead):
     client.cookies["django_language"] = "en"
     en = client.get(POOL, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Claim next" in en and "0 of 5 held" in en
+
+
+def test_pool_rows_made_in_the_view_escape_and_carry_the_claim_form(
+    rep_a: User, public_pool: LeadPool, make_lead
+):
+    from django.test import Client
+
+    lead = make_lead(name="<i>韩</i>", channel="汽车之家", region="上海", score=42)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(rep_a)
+    response = client.get(POOL, {"pool": public_pool.pk, "source": "web_form"})
+    html = response.content.decode()
+    assert "&lt;i&gt;韩&lt;/i&gt;" in html and "<i>韩</i>" not in html
+    assert html.count("&lt;i&gt;韩&lt;/i&gt;") == 2  # the link and the checkbox's label
+    assert 'data-testid="bulk-select"' in html and "汽车之家" in html
+    assert f'action="{reverse("leads:claim", args=[lead.pk])}"' in html
+    # The row's claim form posts with the page's CSRF token and keeps the filters.
+    token = html.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert f'value="pool={public_pool.pk}&amp;source=web_form" data-current-query' in html
+    claimed = client.post(
+        reverse("leads:claim", args=[lead.pk]),
+        {"csrfmiddlewaretoken": token, "query": f"pool={public_pool.pk}"},
+    )
+    assert claimed.status_code == 302
+    lead.refresh_from_db()
+    assert lead.owner == rep_a

@@ -1,0 +1,95 @@
+"""The lead pools' benchmark (``python -m tests.bench.leads``) at a tiny scale inside
+``make test``: its generator (secondary indexes dropped and rebuilt), every figure including
+claim-next over HTTP through gunicorn, in a copy of this worker's test database, results in a
+temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.bench_smoke.test_bench_smoke import COMMITTED_RESULTS, ROOT, bench_database
+
+__all__ = ["bench_database"]  # the fixture: a copy of the migrated test database
+
+TINY = {
+    "BENCH_LEADS": "3000",
+    "BENCH_LEAD_REPS": "8",
+    "BENCH_CHUNK": "1000",  # several chunks per stage
+    "BENCH_ITERATIONS": "4",
+    "BENCH_LEAD_CLAIMS": "20",
+    "BENCH_HTTP_WORKERS": "1",
+    "BENCH_HTTP_THREADS": "2",
+    "BENCH_HTTP_CLIENTS": "2",
+    "BENCH_HTTP_REQUESTS": "4",
+    "BENCH_HTTP_SINGLE_REQUESTS": "2",
+}
+
+
+def test_leads_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -> None:
+    committed = COMMITTED_RESULTS.read_bytes()
+    out = tmp_path / "results.json"
+    env = {
+        **os.environ,
+        **TINY,
+        "BENCH_DATABASE": bench_database,
+        "BENCH_RESULTS": str(out),
+        "DEBUG": "true",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("BENCH_ONLY", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench.leads"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+
+    results = json.loads(out.read_text())
+    figures = results["figures"]
+    assert set(figures) == {
+        "leads_pool_list",
+        "leads_my_leads",
+        "leads_claim_next",
+        "leads_claim_http",
+        "leads_recycle",
+    }
+    data = results["leads"]
+    rows = data["rows"]
+    assert rows["leads_lead"] == 3000 and rows["crm_customer"] == 150
+    by_status = rows["leads_by_status"]
+    assert by_status["new"] == 1440 and by_status["quarantined"] == 60
+    assert by_status["converted"] == 661 and by_status["lost"] == 749
+    assert by_status["assigned"] + by_status["contacted"] + by_status["qualified"] == 90
+    steps = data["generation_seconds_by_step"]
+    assert {"leads: leads", "leads: events", "leads: follow-ups"} <= set(steps)
+    assert any(step.startswith("build index leads_pool_waiting") for step in steps)
+    for key in ("leads_pool_list", "leads_my_leads"):
+        assert figures[key]["view"]["product"]["n"] == figures[key]["view"]["bare_sql"]["n"] == 4
+        assert figures[key]["selector"]["product"]["n"] == 4
+    claims = figures["leads_claim_next"]
+    assert claims["product"]["claims"] == claims["bare_sql"]["claims"] == 20
+    assert claims["product"]["violations"] == {
+        "claimed_twice": 0,
+        "reps_over_hold_limit": 0,
+        "claims_without_history": 0,
+    }
+    assert claims["bare_sql"]["claimed_twice"] == 0
+    http = figures["leads_claim_http"]
+    assert set(http["concurrent"]["statuses"]) == {"200"}
+    assert http["claims"]["total"] == 6 and not any(http["violations"].values())
+    recycle = figures["leads_recycle"]
+    assert recycle["product"]["counts"] == recycle["bare_sql"]["counts"]
+    assert recycle["product"]["counts"]["recycled"] > 0
+    assert recycle["second_run"]["counts"] == {"recycled": 0, "warned": 0, "moved": 0}
+    # Everything the figures did is undone: the data set is as generated.
+    assert data["unchanged_after_run"] is True
+    # Never the committed figures.
+    assert COMMITTED_RESULTS.read_bytes() == committed
