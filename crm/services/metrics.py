@@ -30,6 +30,7 @@ from crm.models import (
     RfmSegment,
 )
 from crm.registry import engagement_event_types
+from crm.services.unit_metrics import write_unit_metrics
 
 LOCK_KEY = 20_2020  # pg_advisory_xact_lock key of the metrics writers
 
@@ -85,8 +86,9 @@ def _engagement_cte(types: dict[str, list[str]]) -> str:
 # The figures of every live customer as of %(as_of)s, in the words of crm/METRICS.md:
 # - tx: transactions up to the end of the reference date (group time zone), each with its
 #   calendar day and whether it is a purchase (crm.models.COMPLETED_PURCHASE);
+# - seq: each transaction beside the customer's previous purchase day (a running max);
 # - agg: frequency, monetary (every amount), first/last purchase, units used, purchases of the
-#   engagement window; gaps/med: the median of the days between consecutive purchases;
+#   engagement window, the median of the days between consecutive purchases;
 # - ranked: R, F, M scores 1 + floor(5 (rank - 1) / n) among customers with a purchase,
 #   RANK() giving ties the lowest rank; then segment (table), stage, churn, forecast, engagement.
 METRICS_SQL = """
@@ -96,6 +98,15 @@ WITH tx AS (
            (t.kind = 'purchase' AND t.amount > 0 AND t.status <> 'refunded') AS is_purchase
     FROM crm_transaction t
     WHERE t.customer_id IS NOT NULL AND t.occurred_at < %(end)s
+), seq AS (
+    -- Each row beside the day of the customer's last purchase before it: one pass per
+    -- customer in time order (read from the customer index, sorted customer by customer),
+    -- so the gaps of the median need no sort of their own.
+    SELECT tx.*,
+           max(day) FILTER (WHERE is_purchase) OVER (
+               PARTITION BY customer_id ORDER BY occurred_at
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_day
+    FROM tx
 ), agg AS (
     SELECT customer_id,
            count(*) FILTER (WHERE is_purchase) AS frequency,
@@ -104,20 +115,12 @@ WITH tx AS (
            max(occurred_at) FILTER (WHERE is_purchase) AS last_at,
            min(day) FILTER (WHERE is_purchase) AS first_day,
            max(day) FILTER (WHERE is_purchase) AS last_day,
-           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases
-    FROM tx GROUP BY customer_id
-), units AS (
-    -- a hashed DISTINCT first: array_agg(DISTINCT …) above would sort every transaction
-    SELECT customer_id, array_agg(business_unit_id ORDER BY business_unit_id) AS units
-    FROM (SELECT DISTINCT customer_id, business_unit_id FROM tx WHERE is_purchase) d
-    GROUP BY customer_id
-), gaps AS (
-    SELECT customer_id, day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
-    FROM tx WHERE is_purchase
-), med AS (
-    SELECT customer_id,
-           (percentile_cont(0.5) WITHIN GROUP (ORDER BY gap))::numeric AS median_gap
-    FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id
+           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases,
+           array_agg(DISTINCT business_unit_id ORDER BY business_unit_id)
+               FILTER (WHERE is_purchase) AS units,
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY day - previous_day)
+               FILTER (WHERE is_purchase AND previous_day IS NOT NULL))::numeric AS median_gap
+    FROM seq GROUP BY customer_id
 ), ev AS ({engagement}
 ), base AS (
     SELECT c.id AS customer_id,
@@ -126,15 +129,13 @@ WITH tx AS (
            a.first_at, a.last_at, a.first_day,
            %(as_of)s::date - a.last_day AS recency,
            coalesce(a.window_purchases, 0) AS window_purchases,
-           coalesce(u.units, '{{}}') AS units,
-           m.median_gap,
+           coalesce(a.units, '{{}}') AS units,
+           a.median_gap,
            coalesce(ev.follows, 0) AS follows,
            coalesce(ev.interactions, 0) AS interactions,
            coalesce(ev.referrals, 0) AS referrals
     FROM crm_customer c
     LEFT JOIN agg a ON a.customer_id = c.id
-    LEFT JOIN units u ON u.customer_id = c.id
-    LEFT JOIN med m ON m.customer_id = c.id
     LEFT JOIN ev ON ev.customer_id = c.id
     WHERE c.merged_into_id IS NULL
 ), ranked AS (
@@ -288,6 +289,7 @@ def recompute_metrics(*, as_of: date | str | None = None) -> MetricsRun:
         params = metrics_params(day, config)
         cursor.execute(metrics_sql(), params)
         customers = cursor.rowcount
+        write_unit_metrics(cursor, params, _segment_values())
         # Rows not written now: customers merged away (or gone) since the last run.
         cursor.execute("DELETE FROM crm_customermetrics WHERE computed_at <> %(now)s", params)
     counts = CustomerMetrics.objects.filter(frequency__gt=0).count()
