@@ -1,12 +1,14 @@
 """The per-unit customer metrics (``crm/METRICS.md``, "Per business unit"), written by
-``recompute_metrics`` in its transaction beside the group-wide rows: one
-``INSERT … SELECT … ON CONFLICT DO UPDATE`` grouped by customer and unit (read in the order of
-the ``transaction_customer_totals`` index, so neither sorted nor hashed), then a ``DELETE`` of
-the pairs it did not write."""
+``recompute_metrics`` in its transaction before the group-wide rows: one ``INSERT … SELECT``
+grouped by customer and unit (read in the order of the ``transaction_customer_totals`` index,
+so neither sorted nor hashed) into a fresh table that replaces the old one
+(``crm.services.table_swap``)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from crm.services.table_swap import finish_rebuild, start_rebuild
 
 # The figures of every live customer in every unit with a transaction of theirs, as of
 # %(as_of)s: frequency, monetary, first/last purchase and recency over that unit's rows; R, F, M
@@ -32,18 +34,20 @@ WITH agg AS (
            %(as_of)s::date - (a.last_at AT TIME ZONE %(tz)s)::date AS recency
     FROM agg a JOIN crm_customer c ON c.id = a.customer_id
     WHERE c.merged_into_id IS NULL
+), scores AS (
+    SELECT customer_id, business_unit_id,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY recency DESC) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS r_score,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY frequency) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS f_score,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY monetary) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS m_score
+    FROM base WHERE frequency > 0
 ), ranked AS (
-    SELECT b.*,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.business_unit_id, b.frequency > 0 ORDER BY b.recency DESC) - 1))
-               / count(*) OVER (PARTITION BY b.business_unit_id, b.frequency > 0) END AS r_score,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.business_unit_id, b.frequency > 0 ORDER BY b.frequency) - 1))
-               / count(*) OVER (PARTITION BY b.business_unit_id, b.frequency > 0) END AS f_score,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.business_unit_id, b.frequency > 0 ORDER BY b.monetary) - 1))
-               / count(*) OVER (PARTITION BY b.business_unit_id, b.frequency > 0) END AS m_score
+    SELECT b.*, s.r_score, s.f_score, s.m_score
     FROM base b
+    LEFT JOIN scores s
+      ON s.customer_id = b.customer_id AND s.business_unit_id = b.business_unit_id
 ), limits AS (
     SELECT u.id AS business_unit_id,
            coalesce(th.new_days, %(new_days)s) AS new_days,
@@ -53,7 +57,7 @@ WITH agg AS (
     FROM crm_businessunit u
     LEFT JOIN crm_unitstagethresholds th ON th.business_unit_id = u.id
 )
-INSERT INTO crm_customerunitmetrics (
+INSERT INTO {table} (
     customer_id, business_unit_id, as_of, recency_days, frequency, monetary,
     r_score, f_score, m_score, rfm_segment, lifecycle_stage,
     first_purchase_at, last_purchase_at, computed_at
@@ -71,26 +75,21 @@ SELECT r.customer_id, r.business_unit_id, %(as_of)s, r.recency, r.frequency, r.m
 FROM ranked r
 JOIN limits l ON l.business_unit_id = r.business_unit_id
 LEFT JOIN (VALUES {segments}) AS g(r, f, segment) ON g.r = r.r_score AND g.f = r.f_score
-ON CONFLICT (customer_id, business_unit_id) DO UPDATE SET
-    as_of = EXCLUDED.as_of,
-    recency_days = EXCLUDED.recency_days,
-    frequency = EXCLUDED.frequency,
-    monetary = EXCLUDED.monetary,
-    r_score = EXCLUDED.r_score,
-    f_score = EXCLUDED.f_score,
-    m_score = EXCLUDED.m_score,
-    rfm_segment = EXCLUDED.rfm_segment,
-    lifecycle_stage = EXCLUDED.lifecycle_stage,
-    first_purchase_at = EXCLUDED.first_purchase_at,
-    last_purchase_at = EXCLUDED.last_purchase_at,
-    computed_at = EXCLUDED.computed_at
 """
 
 
+TABLE = "crm_customerunitmetrics"
+
+
 def write_unit_metrics(cursor: Any, params: dict[str, Any], segments: str) -> int:
-    """Write every (customer, unit) row as of ``params['as_of']`` and drop the pairs not
-    written (customers merged away, transactions moved); inside the caller's transaction."""
-    cursor.execute(UNIT_METRICS_SQL.format(segments=segments), params)
+    """Replace every (customer, unit) row by the figures as of ``params['as_of']`` (pairs of
+    customers merged away, or whose transactions moved, are simply not written again); inside
+    the caller's transaction."""
+    fresh = start_rebuild(cursor, TABLE)
+    # Grouped in the order of the (customer, unit) index: no hash table of a million groups.
+    cursor.execute("SET LOCAL enable_hashagg = off")
+    cursor.execute(UNIT_METRICS_SQL.format(segments=segments, table=fresh), params)
     written = int(cursor.rowcount)
-    cursor.execute("DELETE FROM crm_customerunitmetrics WHERE computed_at <> %(now)s", params)
+    cursor.execute("SET LOCAL enable_hashagg = on")
+    finish_rebuild(cursor, TABLE)
     return written

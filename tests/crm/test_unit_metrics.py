@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -217,3 +217,35 @@ def test_metrics_rule_fields_read_a_units_row_when_given_one(unit_a, unit_b) -> 
             cursor.execute(sql, params)
             assert {r[0] for r in cursor.fetchall()} & set(ids) == expected, rule
         assert matching_ids_python(rule, ids) == expected, rule
+
+
+def _schema(table: str) -> tuple[list, list]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass ORDER BY 1",
+            [table],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table]
+        )
+        return constraints, cursor.fetchall()
+
+
+def test_the_rebuilt_tables_keep_every_index_and_constraint(unit_a, unit_b) -> None:
+    """The recompute swaps fresh tables in: same names and definitions as the migrations
+    made, the checks and the foreign key still enforced."""
+    tables = ["crm_customermetrics", "crm_customerunitmetrics"]
+    before = {table: _schema(table) for table in tables}
+    assert all(len(indexes) >= 2 for _c, indexes in before.values())
+    who = Customer.objects.create(display_name="客户")
+    buy(who, unit_a, 3, 100)
+    services.recompute_metrics(as_of=AS_OF)
+    services.recompute_metrics(as_of=AS_OF)
+    assert {table: _schema(table) for table in tables} == before
+    assert CustomerUnitMetrics.objects.get(customer=who).frequency == 1
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerUnitMetrics.objects.filter(customer=who).update(r_score=9)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerUnitMetrics.objects.create(customer=who, business_unit=unit_a, as_of=AS_OF)
