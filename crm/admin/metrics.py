@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.admin.base import ReadOnlyAdmin
 from crm.errors import DomainError
-from crm.models import CustomerMetrics, MetricsSettings, MetricsSnapshot
+from crm.models import (
+    CustomerMetrics,
+    CustomerUnitMetrics,
+    MetricsSettings,
+    MetricsSnapshot,
+    UnitStageThresholds,
+)
 from crm.services import reference_date, start_job
 
 RECOMPUTE_PERMISSION = "crm.recompute_customermetrics"
@@ -159,3 +165,38 @@ class MetricsSnapshotAdmin(ReadOnlyAdmin):
     list_filter = ["month", "lifecycle_stage", "rfm_segment"]
     list_select_related = ["customer"]
     raw_id_fields = ["customer"]
+
+
+@admin.register(UnitStageThresholds)
+class UnitStageThresholdsAdmin(admin.ModelAdmin[UnitStageThresholds]):
+    """A unit's own lifecycle thresholds (its per-unit stages); others use the settings'."""
+
+    list_display = ["business_unit", "new_days", "active_days", "at_risk_days", "dormant_days"]
+    list_select_related = ["business_unit"]
+    autocomplete_fields = ["business_unit"]
+    search_fields = ["business_unit__name", "business_unit__code"]
+    ordering = ["business_unit__code"]
+
+
+@admin.register(CustomerUnitMetrics)
+class CustomerUnitMetricsAdmin(ReadOnlyAdmin):
+    list_display = [
+        "customer",
+        "business_unit",
+        "lifecycle_stage",
+        "rfm_segment",
+        "rfm_code",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "as_of",
+    ]
+    list_filter = ["business_unit", "lifecycle_stage", "rfm_segment"]
+    list_select_related = ["customer", "business_unit"]
+    raw_id_fields = ["customer"]
+    search_fields = ["customer__display_name"]
+    show_full_result_count = False
+
+    @admin.display(description=_("R-F-M"))
+    def rfm_code(self, obj: CustomerUnitMetrics) -> str:
+        return obj.rfm_code or "—"

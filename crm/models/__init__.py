@@ -68,6 +68,7 @@ from crm.models.transactions import (
     TransactionKind,
     TransactionStatus,
 )
+from crm.models.unit_metrics import CustomerUnitMetrics, UnitStageThresholds
 from crm.models.workspace import RecentView, SavedView
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "CustomerKind",
     "CustomerNote",
     "CustomerTag",
+    "CustomerUnitMetrics",
     "DuplicateCandidate",
     "DuplicateReason",
     "DuplicateStatus",
@@ -112,6 +114,7 @@ __all__ = [
     "Transaction",
     "TransactionKind",
     "TransactionStatus",
+    "UnitStageThresholds",
     "User",
 ]
 from crm.models.blacklist import (

@@ -156,7 +156,7 @@ DAYS_DEFINITION = _(
 )
 
 
-def _score_field(name: Any, key: str) -> models.PositiveSmallIntegerField:
+def score_field(name: Any, key: str) -> models.PositiveSmallIntegerField:
     return models.PositiveSmallIntegerField(
         name,
         null=True,
@@ -192,9 +192,9 @@ class CustomerMetrics(models.Model):
         db_default=Decimal(0),
         help_text=HELP["monetary"],
     )
-    r_score = _score_field(_("R score"), "r_score")
-    f_score = _score_field(_("F score"), "f_score")
-    m_score = _score_field(_("M score"), "m_score")
+    r_score = score_field(_("R score"), "r_score")
+    f_score = score_field(_("F score"), "f_score")
+    m_score = score_field(_("M score"), "m_score")
     rfm_segment = models.CharField(
         _("RFM segment"),
         max_length=20,

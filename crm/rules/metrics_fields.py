@@ -1,18 +1,35 @@
 """The customer metrics (crm/METRICS.md) as rule fields: segments and rule tags can target
 "at risk", "champions" or "lifetime value above ¥10,000" from the one narrow row per customer
-the nightly recompute writes (``crm_customermetrics``), not by aggregating transactions. A
-customer without a metrics row (never recomputed) has no value: only "is empty" matches."""
+the nightly recompute writes (``crm_customermetrics``), not by aggregating transactions; with a
+business ``unit`` parameter, the stage, segment, recency, frequency and spend read that unit's
+row instead (``crm_customerunitmetrics``): "active at the dealership", "champions of the
+supermarket". A customer without a metrics row (never recomputed, or no transaction in the
+unit) has no value: only "is empty" matches."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
 
-from crm.rules.fields import BOOL, CHOICE, MONEY, NUMBER, RuleField, column_field
+from crm.rules.fields import (
+    BOOL,
+    CHOICE,
+    MONEY,
+    NUMBER,
+    PARAM_UNIT,
+    Facts,
+    Params,
+    RuleField,
+    Sql,
+    column_field,
+)
 
 METRICS = _("Customer metrics")
 TABLE = "crm_customermetrics"
+UNIT_TABLE = "crm_customerunitmetrics"
 
 
 def _stages() -> list[tuple[Any, Any]]:
@@ -27,26 +44,83 @@ def _segments() -> list[tuple[Any, Any]]:
     return list(RfmSegment.choices)
 
 
+def unit_metric_field(
+    key: str,
+    label: Any,
+    type_: str,
+    *,
+    column: str,
+    choices: Callable[[], list[tuple[Any, Any]]] | None = None,
+    order: int = 100,
+    help: Any = "",
+) -> RuleField:
+    """A metrics column, group-wide without a ``unit`` parameter and that unit's with one.
+    ``column`` is code (an identifier), never user input; the unit travels as a parameter."""
+    name = connection.ops.quote_name(column)
+    group_sql = f"(SELECT x.{name} FROM {TABLE} x WHERE x.customer_id = c.id)"  # noqa: S608
+    unit_sql = (
+        f"(SELECT x.{name} FROM {UNIT_TABLE} x "  # noqa: S608 (code, not input)
+        "WHERE x.customer_id = c.id AND x.business_unit_id = %s)"
+    )
+
+    def sql(params: Params) -> Sql:
+        if params.unit is None:
+            return group_sql, []
+        return unit_sql, [params.unit]
+
+    def load(ids: list[int]) -> dict[int, Any]:
+        """Each customer's values: ``{None: group value, unit id: that unit's value}``."""
+        values: dict[int, dict[int | None, Any]] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT x.customer_id, NULL, x.{name} FROM {TABLE} x "  # noqa: S608
+                "WHERE x.customer_id = ANY(%s) "
+                f"UNION ALL SELECT x.customer_id, x.business_unit_id, x.{name} "
+                f"FROM {UNIT_TABLE} x WHERE x.customer_id = ANY(%s)",
+                [list(ids), list(ids)],
+            )
+            for customer_id, unit_id, value in cursor.fetchall():
+                values.setdefault(customer_id, {})[unit_id] = value
+        return values
+
+    def value(facts: Facts, params: Params) -> Any:
+        return (facts.extra.get(key) or {}).get(params.unit)
+
+    return RuleField(
+        key,
+        label,
+        type_,
+        sql=sql,
+        value=value,
+        group=METRICS,
+        choices=choices,
+        params=(PARAM_UNIT,),
+        help=help,
+        load=load,
+        order=order,
+    )
+
+
+UNIT_HELP = _("Choose a business unit to read that unit's figures instead of the group's.")
+
 METRICS_FIELDS: list[RuleField] = [
-    column_field(
+    unit_metric_field(
         "metrics.lifecycle_stage",
         _("Lifecycle stage"),
         CHOICE,
-        table=TABLE,
         column="lifecycle_stage",
         choices=_stages,
-        group=METRICS,
         order=40,
+        help=UNIT_HELP,
     ),
-    column_field(
+    unit_metric_field(
         "metrics.rfm_segment",
         _("RFM segment"),
         CHOICE,
-        table=TABLE,
         column="rfm_segment",
         choices=_segments,
-        group=METRICS,
         order=41,
+        help=UNIT_HELP,
     ),
     column_field(
         "metrics.churn_risk",
@@ -57,14 +131,13 @@ METRICS_FIELDS: list[RuleField] = [
         group=METRICS,
         order=42,
     ),
-    column_field(
+    unit_metric_field(
         "metrics.recency_days",
         _("Days since the last purchase"),
         NUMBER,
-        table=TABLE,
         column="recency_days",
-        group=METRICS,
         order=43,
+        help=UNIT_HELP,
     ),
     column_field(
         "metrics.lifetime_value",
@@ -74,5 +147,21 @@ METRICS_FIELDS: list[RuleField] = [
         column="lifetime_value",
         group=METRICS,
         order=44,
+    ),
+    unit_metric_field(
+        "metrics.frequency",
+        _("Number of purchases (metrics)"),
+        NUMBER,
+        column="frequency",
+        order=45,
+        help=UNIT_HELP,
+    ),
+    unit_metric_field(
+        "metrics.monetary",
+        _("Net spend (metrics, CNY)"),
+        MONEY,
+        column="monetary",
+        order=46,
+        help=UNIT_HELP,
     ),
 ]

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import CharField, Count, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Cast, JSONObject
 
 from crm.models import (
     BusinessUnit,
     CustomerMetrics,
+    CustomerUnitMetrics,
     EngagementStage,
     LifecycleStage,
     MetricsSnapshot,
@@ -32,9 +36,60 @@ FORECAST_BUCKETS: tuple[tuple[int, int | None], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class UnitFigures:
+    """One business unit's figures of a customer (``CustomerUnitMetrics``), for display."""
+
+    unit: str
+    stage: str
+    segment: str
+    rfm_code: str
+    recency_days: int | None
+    frequency: int
+    monetary: Decimal
+
+
 def customer_metrics(customer: Any) -> CustomerMetrics | None:
-    """The customer's metrics row, or ``None`` before the first recompute."""
-    return CustomerMetrics.objects.filter(customer=customer).first()
+    """The customer's metrics row, or ``None`` before the first recompute, with its units'
+    figures as ``unit_figures`` (a list of :class:`UnitFigures`, by unit code): one query."""
+    units = (
+        CustomerUnitMetrics.objects.filter(customer=OuterRef("customer"))
+        .order_by("business_unit__code")
+        .values(
+            json=JSONObject(
+                unit="business_unit__name",
+                stage="lifecycle_stage",
+                segment="rfm_segment",
+                r="r_score",
+                f="f_score",
+                m="m_score",
+                recency="recency_days",
+                frequency="frequency",
+                monetary=Cast("monetary", CharField()),
+            )
+        )
+    )
+    found = (
+        CustomerMetrics.objects.filter(customer=customer)
+        .annotate(units_json=ArraySubquery(units))
+        .first()
+    )
+    if found is None:
+        return None
+    stages, segments = dict(LifecycleStage.choices), dict(RfmSegment.choices)
+    found.unit_figures = [  # type: ignore[attr-defined]
+        UnitFigures(
+            unit=row["unit"],
+            stage=str(stages.get(row["stage"], row["stage"])),
+            segment=str(segments.get(row["segment"], row["segment"])),
+            rfm_code=f"{row['r']}-{row['f']}-{row['m']}" if row["r"] else "",
+            recency_days=row["recency"],
+            frequency=row["frequency"],
+            monetary=Decimal(row["monetary"]),
+        )
+        for row in found.units_json or []
+    ]
+    return found
 
 
 def churn_warnings() -> QuerySet[CustomerMetrics]:

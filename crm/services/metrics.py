@@ -1,9 +1,10 @@
 """Recomputing the customer metrics (``crm/METRICS.md``) set-based, and their monthly snapshots.
 
-``recompute_metrics`` is one ``INSERT … SELECT … ON CONFLICT DO UPDATE`` over the transactions
-(and the timeline events that the registry marks as engagement), then a ``DELETE`` of the rows
-it did not write (customers merged away), in one transaction: readers see the old figures
-until it commits. An advisory lock makes two runs
+``recompute_metrics`` writes the per-unit rows (``crm.services.unit_metrics``), then every live
+customer's row in one ``INSERT … SELECT`` over the transactions (and the timeline events that
+the registry marks as engagement) into a fresh table that replaces the old one
+(``crm.services.table_swap``: customers merged away simply have no row), in one transaction:
+readers see the old figures until it commits. An advisory lock makes two runs
 (the nightly beat and an administrator's) follow each other instead of colliding.
 """
 
@@ -30,8 +31,11 @@ from crm.models import (
     RfmSegment,
 )
 from crm.registry import engagement_event_types
+from crm.services.table_swap import finish_rebuild, start_rebuild
+from crm.services.unit_metrics import write_unit_metrics
 
 LOCK_KEY = 20_2020  # pg_advisory_xact_lock key of the metrics writers
+TABLE = "crm_customermetrics"
 
 
 class InvalidReferenceDate(DomainError):
@@ -85,17 +89,26 @@ def _engagement_cte(types: dict[str, list[str]]) -> str:
 # The figures of every live customer as of %(as_of)s, in the words of crm/METRICS.md:
 # - tx: transactions up to the end of the reference date (group time zone), each with its
 #   calendar day and whether it is a purchase (crm.models.COMPLETED_PURCHASE);
-# - agg: frequency, monetary (every amount), first/last purchase, units used, purchases of the
-#   engagement window; gaps/med: the median of the days between consecutive purchases;
-# - ranked: R, F, M scores 1 + floor(5 (rank - 1) / n) among customers with a purchase,
-#   RANK() giving ties the lowest rank; then segment (table), stage, churn, forecast, engagement.
+# - seq: each purchase beside the day of the customer's purchase before it (``lag`` over the
+#   customer's purchases in time order: one incremental sort of the index's customer order);
+# - agg: frequency, monetary (every amount), first/last purchase, purchases of the engagement
+#   window, the median of the days between consecutive purchases;
+# - units: the units with a purchase, from the per-unit rows written just before;
+# - scores: R, F, M scores 1 + floor(5 (rank - 1) / n) among customers with a purchase, RANK()
+#   giving ties the lowest rank, over those customers' three figures only (narrow sorts);
+#   then segment (table), stage, churn, forecast, engagement.
 METRICS_SQL = """
 WITH tx AS (
-    SELECT t.customer_id, t.amount, t.occurred_at, t.business_unit_id,
+    SELECT t.customer_id, t.amount, t.occurred_at,
            (t.occurred_at AT TIME ZONE %(tz)s)::date AS day,
            (t.kind = 'purchase' AND t.amount > 0 AND t.status <> 'refunded') AS is_purchase
     FROM crm_transaction t
     WHERE t.customer_id IS NOT NULL AND t.occurred_at < %(end)s
+), seq AS (
+    SELECT tx.*,
+           day - lag(day) OVER (
+               PARTITION BY customer_id, is_purchase ORDER BY occurred_at) AS gap
+    FROM tx
 ), agg AS (
     SELECT customer_id,
            count(*) FILTER (WHERE is_purchase) AS frequency,
@@ -104,22 +117,24 @@ WITH tx AS (
            max(occurred_at) FILTER (WHERE is_purchase) AS last_at,
            min(day) FILTER (WHERE is_purchase) AS first_day,
            max(day) FILTER (WHERE is_purchase) AS last_day,
-           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases
-    FROM tx GROUP BY customer_id
+           count(*) FILTER (WHERE is_purchase AND day > %(window_day)s) AS window_purchases,
+           (percentile_cont(0.5) WITHIN GROUP (ORDER BY gap)
+               FILTER (WHERE is_purchase AND gap IS NOT NULL))::numeric AS median_gap
+    FROM seq GROUP BY customer_id
 ), units AS (
-    -- a hashed DISTINCT first: array_agg(DISTINCT …) above would sort every transaction
     SELECT customer_id, array_agg(business_unit_id ORDER BY business_unit_id) AS units
-    FROM (SELECT DISTINCT customer_id, business_unit_id FROM tx WHERE is_purchase) d
+    FROM crm_customerunitmetrics
+    WHERE frequency > 0 AND computed_at = %(now)s
     GROUP BY customer_id
-), gaps AS (
-    SELECT customer_id, day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
-    FROM tx WHERE is_purchase
-), med AS (
-    SELECT customer_id,
-           (percentile_cont(0.5) WITHIN GROUP (ORDER BY gap))::numeric AS median_gap
-    FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id
 ), ev AS ({engagement}
-), base AS (
+), scores AS (
+    SELECT customer_id,
+           1 + (5 * (rank() OVER (ORDER BY %(as_of)s::date - last_day DESC) - 1))
+               / count(*) OVER () AS r_score,
+           1 + (5 * (rank() OVER (ORDER BY frequency) - 1)) / count(*) OVER () AS f_score,
+           1 + (5 * (rank() OVER (ORDER BY monetary) - 1)) / count(*) OVER () AS m_score
+    FROM agg WHERE frequency > 0
+), ranked AS (
     SELECT c.id AS customer_id,
            coalesce(a.frequency, 0) AS frequency,
            coalesce(a.monetary, 0) AS monetary,
@@ -127,30 +142,19 @@ WITH tx AS (
            %(as_of)s::date - a.last_day AS recency,
            coalesce(a.window_purchases, 0) AS window_purchases,
            coalesce(u.units, '{{}}') AS units,
-           m.median_gap,
+           a.median_gap,
            coalesce(ev.follows, 0) AS follows,
            coalesce(ev.interactions, 0) AS interactions,
-           coalesce(ev.referrals, 0) AS referrals
+           coalesce(ev.referrals, 0) AS referrals,
+           s.r_score, s.f_score, s.m_score
     FROM crm_customer c
     LEFT JOIN agg a ON a.customer_id = c.id
+    LEFT JOIN scores s ON s.customer_id = c.id
     LEFT JOIN units u ON u.customer_id = c.id
-    LEFT JOIN med m ON m.customer_id = c.id
     LEFT JOIN ev ON ev.customer_id = c.id
     WHERE c.merged_into_id IS NULL
-), ranked AS (
-    SELECT b.*,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.frequency > 0 ORDER BY b.recency DESC) - 1))
-               / count(*) OVER (PARTITION BY b.frequency > 0) END AS r_score,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.frequency > 0 ORDER BY b.frequency) - 1))
-               / count(*) OVER (PARTITION BY b.frequency > 0) END AS f_score,
-           CASE WHEN b.frequency > 0 THEN 1 + (5 * (rank() OVER (
-               PARTITION BY b.frequency > 0 ORDER BY b.monetary) - 1))
-               / count(*) OVER (PARTITION BY b.frequency > 0) END AS m_score
-    FROM base b
 )
-INSERT INTO crm_customermetrics (
+INSERT INTO {table} (
     customer_id, as_of, recency_days, frequency, monetary, r_score, f_score, m_score,
     rfm_segment, lifecycle_stage, first_purchase_at, last_purchase_at, median_gap_days,
     churn_risk, churn_overdue_days, lifetime_value, lifetime_value_forecast,
@@ -184,34 +188,18 @@ SELECT r.customer_id, %(as_of)s, r.recency, r.frequency, r.monetary,
        %(now)s
 FROM ranked r
 LEFT JOIN (VALUES {segments}) AS g(r, f, segment) ON g.r = r.r_score AND g.f = r.f_score
--- An update, not a delete and insert: the foreign key is checked only for new customers.
-ON CONFLICT (customer_id) DO UPDATE SET
-    as_of = EXCLUDED.as_of,
-    recency_days = EXCLUDED.recency_days,
-    frequency = EXCLUDED.frequency,
-    monetary = EXCLUDED.monetary,
-    r_score = EXCLUDED.r_score,
-    f_score = EXCLUDED.f_score,
-    m_score = EXCLUDED.m_score,
-    rfm_segment = EXCLUDED.rfm_segment,
-    lifecycle_stage = EXCLUDED.lifecycle_stage,
-    first_purchase_at = EXCLUDED.first_purchase_at,
-    last_purchase_at = EXCLUDED.last_purchase_at,
-    median_gap_days = EXCLUDED.median_gap_days,
-    churn_risk = EXCLUDED.churn_risk,
-    churn_overdue_days = EXCLUDED.churn_overdue_days,
-    lifetime_value = EXCLUDED.lifetime_value,
-    lifetime_value_forecast = EXCLUDED.lifetime_value_forecast,
-    business_units = EXCLUDED.business_units,
-    business_unit_count = EXCLUDED.business_unit_count,
-    engagement_stage = EXCLUDED.engagement_stage,
-    computed_at = EXCLUDED.computed_at
 """
 
 
-def metrics_sql(engagement_types: dict[str, list[str]] | None = None) -> str:
+def metrics_sql(
+    engagement_types: dict[str, list[str]] | None = None, *, table: str = "crm_customermetrics"
+) -> str:
+    """The statement writing every live customer's row into ``table`` (the fresh table of a
+    rebuild, ``crm.services.table_swap``)."""
     types = engagement_types if engagement_types is not None else engagement_event_types()
-    return METRICS_SQL.format(engagement=_engagement_cte(types), segments=_segment_values())
+    return METRICS_SQL.format(
+        engagement=_engagement_cte(types), segments=_segment_values(), table=table
+    )
 
 
 def metrics_params(
@@ -286,10 +274,11 @@ def recompute_metrics(*, as_of: date | str | None = None) -> MetricsRun:
         # transactions per customer and took minutes on the demo's 4,000 customers.
         cursor.execute("SET LOCAL enable_nestloop = off")
         params = metrics_params(day, config)
-        cursor.execute(metrics_sql(), params)
+        write_unit_metrics(cursor, params, _segment_values())  # the group's units read them
+        fresh = start_rebuild(cursor, TABLE)
+        cursor.execute(metrics_sql(table=fresh), params)
         customers = cursor.rowcount
-        # Rows not written now: customers merged away (or gone) since the last run.
-        cursor.execute("DELETE FROM crm_customermetrics WHERE computed_at <> %(now)s", params)
+        finish_rebuild(cursor, TABLE)
     counts = CustomerMetrics.objects.filter(frequency__gt=0).count()
     churn = CustomerMetrics.objects.filter(churn_risk=True).count()
     return MetricsRun(as_of=day, customers=customers, with_purchase=counts, churn_warnings=churn)

@@ -121,6 +121,7 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     _check_metrics(results)
     for key in ("segment_count", "rule_tag_apply"):
         assert results["figures"][key]["same_result"], results["figures"][key]
+    assert results["figures"]["segment_count"]["raw_tables"]["n"] >= 3
     http = results["figures"]["http_under_load"]
     for key in ("customer_list", "phone_search", "customer_360_largest", "api_lookup"):
         assert http[key]["concurrent"]["statuses"] == {"200": 4}, http[key]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -174,3 +176,23 @@ def test_marketing_sees_the_churn_warnings_on_the_home_page(client, marketing, u
     rep = UserFactory(roles=[SALES_REP], units=[unit_a])
     client.force_login(rep)
     assert reverse("metrics-churn") not in client.get(reverse("home")).content.decode()
+
+
+def test_the_panel_shows_each_units_figures_in_the_same_query(
+    client, unit_a, unit_b, django_assert_num_queries
+) -> None:
+    rep = UserFactory(roles=[SALES_REP], units=[unit_a])
+    one_unit, two_units = customer("甲"), customer("乙")
+    buy(one_unit, unit_a, today() - timedelta(days=5), 100)
+    buy(two_units, unit_a, today() - timedelta(days=5), 100)
+    buy(two_units, unit_b, today() - timedelta(days=400), 30)
+    services.recompute_metrics()
+    client.force_login(rep)
+    client.get(reverse("customer-detail", args=[one_unit.pk]))  # warm the session and caches
+    with CaptureQueriesContext(connection) as once:
+        html = client.get(reverse("customer-detail", args=[one_unit.pk])).content.decode()
+    assert html.count('data-testid="panel-unit-row"') == 1
+    with django_assert_num_queries(len(once.captured_queries)):
+        html = client.get(reverse("customer-detail", args=[two_units.pk])).content.decode()
+    assert html.count('data-testid="panel-unit-row"') == 2
+    assert unit_b.name in html and "流失" in html  # unit B: last purchase 400 days ago, lost

@@ -1,0 +1,97 @@
+"""Replacing every row of a derived table at once (the customer metrics): the new rows go
+into a fresh table without indexes, its indexes and constraints are built from the current
+table's own definitions (read from the catalogue, so they always match the migrations), and
+the fresh table takes the old one's place, all inside the caller's transaction.
+
+An ``INSERT … ON CONFLICT DO UPDATE`` of millions of rows writes every row twice (new version,
+dead version) and inserts into every index row by row; a bulk load into a bare table and one
+sorted pass per index is several times faster. Readers keep reading the old table until the
+swap; the swap itself (``DROP`` and renames) holds the old table's exclusive lock for
+milliseconds, just before the commit. No other table may reference a swapped table (``DROP``
+without ``CASCADE`` refuses, loudly, if one ever does).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$", re.DOTALL)
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def next_table(table: str) -> str:
+    """The name of the fresh table the caller loads (``<table>__next``)."""
+    return f"{table}__next"
+
+
+def start_rebuild(cursor: Any, table: str) -> str:
+    """Create the empty fresh table shaped like ``table`` (columns, defaults, identity) and
+    return its name; the caller then ``INSERT``s every row into it."""
+    fresh = next_table(table)
+    cursor.execute(f"DROP TABLE IF EXISTS {_ident(fresh)}")
+    cursor.execute(
+        f"CREATE TABLE {_ident(fresh)} (LIKE {_ident(table)} "
+        "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING GENERATED INCLUDING STORAGE)"
+    )
+    return fresh
+
+
+def finish_rebuild(cursor: Any, table: str) -> None:
+    """Give the loaded fresh table ``table``'s constraints and indexes (same definitions),
+    analyze it, then swap it in for ``table``."""
+    fresh = next_table(table)
+    cursor.execute(
+        "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'c', 'f', 'x') "
+        "ORDER BY contype DESC, conname",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = %s::regclass "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = x.indrelid "
+        "AND c.conindid = x.indexrelid AND c.contype IN ('p', 'u', 'x')) ORDER BY 1",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    renames: list[str] = []
+    # Constraints backed by an index (primary key, unique) get a temporary name (index names
+    # are unique in the schema); checks and foreign keys keep theirs (unique per table).
+    adds = []
+    for index, (name, kind, definition) in enumerate(constraints):
+        if kind in ("p", "u", "x"):
+            temporary = f"{table[:40]}__next_c{index}"
+            adds.append(f"ADD CONSTRAINT {_ident(temporary)} {definition}")
+            renames.append(
+                f"ALTER TABLE {_ident(table)} RENAME CONSTRAINT {_ident(temporary)} "
+                f"TO {_ident(name)}"
+            )
+        elif kind == "c":
+            adds.append(f"ADD CONSTRAINT {_ident(name)} {definition}")
+    if adds:  # one statement: the checks are verified in one pass over the rows
+        cursor.execute(f"ALTER TABLE {_ident(fresh)} " + ", ".join(adds))
+    for name, kind, definition in constraints:
+        if kind == "f":
+            cursor.execute(
+                f"ALTER TABLE {_ident(fresh)} ADD CONSTRAINT {_ident(name)} {definition}"
+            )
+    for index, (name, definition) in enumerate(indexes):
+        found = _INDEX.match(definition)
+        if found is None:
+            raise ValueError(f"unexpected index definition: {definition}")
+        temporary = f"{table[:40]}__next_i{index}"
+        unique = found.group(1) or ""
+        cursor.execute(
+            f"CREATE {unique}INDEX {_ident(temporary)} ON {_ident(fresh)} {found.group(4)}"
+        )
+        renames.append(f"ALTER INDEX {_ident(temporary)} RENAME TO {_ident(name)}")
+    cursor.execute(f"ANALYZE {_ident(fresh)}")
+    cursor.execute(f"DROP TABLE {_ident(table)}")
+    cursor.execute(f"ALTER TABLE {_ident(fresh)} RENAME TO {_ident(table)}")
+    for statement in renames:
+        cursor.execute(statement)

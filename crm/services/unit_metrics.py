@@ -1,0 +1,95 @@
+"""The per-unit customer metrics (``crm/METRICS.md``, "Per business unit"), written by
+``recompute_metrics`` in its transaction before the group-wide rows: one ``INSERT … SELECT``
+grouped by customer and unit (read in the order of the ``transaction_customer_totals`` index,
+so neither sorted nor hashed) into a fresh table that replaces the old one
+(``crm.services.table_swap``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.services.table_swap import finish_rebuild, start_rebuild
+
+# The figures of every live customer in every unit with a transaction of theirs, as of
+# %(as_of)s: frequency, monetary, first/last purchase and recency over that unit's rows; R, F, M
+# scores ranked among the unit's customers with a purchase (same formula as the group's); the
+# segment from the same table; the stage by the unit's thresholds, else the group's.
+UNIT_METRICS_SQL = """
+WITH agg AS (
+    SELECT t.customer_id, t.business_unit_id,
+           count(*) FILTER (WHERE t.kind = 'purchase' AND t.amount > 0
+                              AND t.status <> 'refunded') AS frequency,
+           sum(t.amount) AS monetary,
+           min(t.occurred_at) FILTER (WHERE t.kind = 'purchase' AND t.amount > 0
+                                        AND t.status <> 'refunded') AS first_at,
+           max(t.occurred_at) FILTER (WHERE t.kind = 'purchase' AND t.amount > 0
+                                        AND t.status <> 'refunded') AS last_at
+    FROM crm_transaction t
+    WHERE t.customer_id IS NOT NULL AND t.occurred_at < %(end)s
+    GROUP BY t.customer_id, t.business_unit_id
+), base AS (
+    SELECT a.customer_id, a.business_unit_id, a.frequency, coalesce(a.monetary, 0) AS monetary,
+           a.first_at, a.last_at,
+           %(as_of)s::date - (a.first_at AT TIME ZONE %(tz)s)::date AS tenure,
+           %(as_of)s::date - (a.last_at AT TIME ZONE %(tz)s)::date AS recency
+    FROM agg a JOIN crm_customer c ON c.id = a.customer_id
+    WHERE c.merged_into_id IS NULL
+), scores AS (
+    SELECT customer_id, business_unit_id,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY recency DESC) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS r_score,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY frequency) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS f_score,
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY monetary) - 1))
+               / count(*) OVER (PARTITION BY business_unit_id) AS m_score
+    FROM base WHERE frequency > 0
+), ranked AS (
+    SELECT b.*, s.r_score, s.f_score, s.m_score
+    FROM base b
+    LEFT JOIN scores s
+      ON s.customer_id = b.customer_id AND s.business_unit_id = b.business_unit_id
+), limits AS (
+    SELECT u.id AS business_unit_id,
+           coalesce(th.new_days, %(new_days)s) AS new_days,
+           coalesce(th.active_days, %(active_days)s) AS active_days,
+           coalesce(th.at_risk_days, %(at_risk_days)s) AS at_risk_days,
+           coalesce(th.dormant_days, %(dormant_days)s) AS dormant_days
+    FROM crm_businessunit u
+    LEFT JOIN crm_unitstagethresholds th ON th.business_unit_id = u.id
+)
+INSERT INTO {table} (
+    customer_id, business_unit_id, as_of, recency_days, frequency, monetary,
+    r_score, f_score, m_score, rfm_segment, lifecycle_stage,
+    first_purchase_at, last_purchase_at, computed_at
+)
+SELECT r.customer_id, r.business_unit_id, %(as_of)s, r.recency, r.frequency, r.monetary,
+       r.r_score, r.f_score, r.m_score,
+       coalesce(g.segment, %(no_purchase)s),
+       CASE WHEN r.frequency = 0 THEN %(prospect)s
+            WHEN r.tenure <= l.new_days THEN %(new)s
+            WHEN r.recency <= l.active_days THEN %(active)s
+            WHEN r.recency <= l.at_risk_days THEN %(at_risk)s
+            WHEN r.recency <= l.dormant_days THEN %(dormant)s
+            ELSE %(lost)s END,
+       r.first_at, r.last_at, %(now)s
+FROM ranked r
+JOIN limits l ON l.business_unit_id = r.business_unit_id
+LEFT JOIN (VALUES {segments}) AS g(r, f, segment) ON g.r = r.r_score AND g.f = r.f_score
+"""
+
+
+TABLE = "crm_customerunitmetrics"
+
+
+def write_unit_metrics(cursor: Any, params: dict[str, Any], segments: str) -> int:
+    """Replace every (customer, unit) row by the figures as of ``params['as_of']`` (pairs of
+    customers merged away, or whose transactions moved, are simply not written again); inside
+    the caller's transaction."""
+    fresh = start_rebuild(cursor, TABLE)
+    # Grouped in the order of the (customer, unit) index: no hash table of a million groups.
+    cursor.execute("SET LOCAL enable_hashagg = off")
+    cursor.execute(UNIT_METRICS_SQL.format(segments=segments, table=fresh), params)
+    written = int(cursor.rowcount)
+    cursor.execute("SET LOCAL enable_hashagg = on")
+    finish_rebuild(cursor, TABLE)
+    return written
