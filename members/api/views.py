@@ -105,20 +105,22 @@ class MemberViewSet(ApiViewSet):
 
     # --- resolving the member and the unit ---------------------------------------------
 
-    def _member(self, key: str) -> Member:
+    def _member(self, key: str, *, lean: bool = False) -> Member:
+        """The member of a number or QR value; ``lean``: only its id (the points services
+        lock and read the member themselves)."""
         key = (key or "").strip()
         member = None
         if is_signed_qr(key):
             number = number_from_signed_qr(key)
-            member = member_by_number(number) if number else None
+            member = member_by_number(number, lean=lean) if number else None
             if number is None:
                 raise NotAMember(
                     _("This QR code is invalid or expired: ask the member to refresh it.")
                 )
         elif ":" in key:
-            member = member_by_qr(key, user=self.request.user)
+            member = member_by_qr(key, user=self.request.user, lean=lean)
         else:
-            member = member_by_number(key, user=self.request.user)
+            member = member_by_number(key, user=self.request.user, lean=lean)
         if member is None:
             raise NotAMember(_("No such member."))
         return member
@@ -300,7 +302,7 @@ class MemberViewSet(ApiViewSet):
         data = self._input(s.EarnInSerializer)
         unit = self._unit(data.get("business_unit"))
         result = services.earn_points(
-            member=self._member(member),
+            member=self._member(member, lean=True),
             business_unit=unit,
             reference=data["reference"],
             amount=data["amount"],
@@ -327,7 +329,7 @@ class MemberViewSet(ApiViewSet):
         data = self._input(s.RedeemInSerializer)
         unit = self._unit(data.get("business_unit"))
         result = services.redeem_points(
-            member=self._member(member),
+            member=self._member(member, lean=True),
             business_unit=unit,
             points=data["points"],
             reference=data["reference"],
@@ -358,7 +360,7 @@ class MemberViewSet(ApiViewSet):
         data = self._input(s.ReverseInSerializer)
         unit = self._unit(data.get("business_unit"))
         result = services.reverse_order(
-            member=self._member(member),
+            member=self._member(member, lean=True),
             business_unit=unit,
             order_reference=data["order_reference"],
             reference=data.get("reference", ""),

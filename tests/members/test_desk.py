@@ -182,3 +182,26 @@ def test_a_merged_member_leads_to_the_survivor(client, desk, make_member):
     response = client.get(reverse("members:member", args=[loser.pk]))
     assert response.status_code == 302
     assert response.url == reverse("members:member", args=[survivor.pk])
+
+
+def test_search_skips_newer_customers_who_are_not_members(desk, make_member):
+    """The limit is taken before the join (``find_members``): candidates are the newest
+    matching customers, checked for a membership one by one, so a crowd of newer customers
+    with the same name or phone digits who never enrolled does not hide the members."""
+    from crm.services import IdentityInput, resolve_customer
+    from members.selectors.desk import desk_search
+
+    members = [
+        make_member(phone=f"+861390000{n:04d}", attributes={"display_name": "司马懿"})
+        for n in (1, 2)
+    ]
+    for n in range(3, 15):  # newer customers, same name and digits, never enrolled
+        resolve_customer(
+            identities=[IdentityInput("mobile", f"+861390000{n:04d}")],
+            attributes={"display_name": "司马懿"},
+            source="test",
+        )
+    for query in ("司马", "0000"):
+        found = desk_search(user=desk, query=query, limit=3)
+        assert [row.member.pk for row in found.rows] == [m.pk for m in reversed(members)]
+        assert [row.phone_masked for row in found.rows] == ["139****0002", "139****0001"]
