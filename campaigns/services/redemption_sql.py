@@ -57,10 +57,10 @@ def _quoted(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-# What a redemption and its answer read of the template and of the units (the rest deferred).
-TEMPLATE_FIELDS: tuple[str, ...] = ("id", "business_unit_id", "name", "kind", "value", "cap")
-TEMPLATE_FIELDS += ("minimum_spend", "currency")
+# What is read of the units (the rest deferred): the codes the API answers, the name a
+# refusal gives. The coupon and its template are read whole (the desk shows the terms).
 UNIT_FIELDS = ("id", "code", "name")
+TEMPLATE_FIELDS = tuple(f.attname for f in CouponTemplate._meta.concrete_fields)
 COUPON_FIELDS = tuple(f.attname for f in Coupon._meta.concrete_fields)
 BLACKLISTED = f"""EXISTS (SELECT 1 FROM {BlacklistEntry._meta.db_table} b
                 WHERE b.customer_id = c.customer_id
@@ -72,7 +72,7 @@ def _read_sql() -> str:
     redeemable = CouponTemplate.redeemable_units.through._meta.db_table
     # The parameters, each bound once, in a subquery PostgreSQL pulls up into constants.
     return f"""
-SELECT {_columns(Coupon, "c")}, {_columns(CouponTemplate, "t", TEMPLATE_FIELDS)},
+SELECT {_columns(Coupon, "c")}, {_columns(CouponTemplate, "t")},
        {_columns(BusinessUnit, "i", UNIT_FIELDS)}, {_columns(BusinessUnit, "u", UNIT_FIELDS)},
        EXISTS (SELECT 1 FROM {redeemable} r
                WHERE r.coupontemplate_id = c.template_id AND r.businessunit_id = p.unit),
