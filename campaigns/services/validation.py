@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -28,10 +27,11 @@ from campaigns.errors import (
     InvalidCouponRequest,
     NotRedeemableHere,
 )
-from campaigns.models import Coupon, CouponStatus, CouponTemplate
-from crm.models import BlacklistEntry, BusinessUnit
-from crm.models.blacklist import BINDING_STATUSES
+from campaigns.models import Coupon, CouponStatus
+from campaigns.services import redemption_sql
+from crm.models import BusinessUnit
 from crm.services.blacklist import assert_not_blacklisted
+from crm.services.settlement import month_of
 
 CENT = Decimal("0.01")
 
@@ -148,33 +148,12 @@ def validate_coupon(
     amount = _amount(order_amount)
     now = now or timezone.now()
     unit_id = _unit_id(business_unit)
-    coupon = (
-        Coupon.objects.select_related("template", "redeemed_business_unit")
-        .annotate(  # where it may be redeemed and whether the owner is blacklisted, asked in
-            # the same query
-            redeemable_here=Exists(
-                CouponTemplate.redeemable_units.through.objects.filter(
-                    coupontemplate_id=OuterRef("template_id"), businessunit_id=unit_id
-                )
-            ),
-            blacklisted=Exists(
-                BlacklistEntry.objects.filter(
-                    customer_id=OuterRef("customer_id"), status__in=BINDING_STATUSES
-                )
-            ),
-        )
-        .filter(code=normalized)
-        .first()
-    )
-    if coupon is None:
+    # The redemption's read (prepared once per connection): the coupon with its template
+    # and units, where it may be redeemed, whether its owner is blacklisted.
+    found = redemption_sql.read(normalized, unit_id, "", month_of(now))
+    if found is None:
         raise CouponUnknown(_("No coupon has this code."), field="code")
-    redeemable = {unit_id} if coupon.redeemable_here else set()  # type: ignore[attr-defined]
-    discount = check_coupon(
-        coupon,
-        unit_id,
-        amount,
-        now,
-        redeemable,
-        blacklisted=coupon.blacklisted,  # type: ignore[attr-defined]
-    )
+    coupon = found.coupon
+    redeemable = {unit_id} if found.redeemable_here else set()
+    discount = check_coupon(coupon, unit_id, amount, now, redeemable, found.blacklisted)
     return Validation(coupon, discount, amount)

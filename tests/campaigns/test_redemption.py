@@ -275,3 +275,29 @@ def test_a_cross_unit_redemption_in_a_pinned_number_of_statements(
         services.redeem_coupon(  # the write in a savepoint (SAVEPOINT, RELEASE)
             code=third.code, business_unit=unit_b, reference="POS-3", order_amount="800"
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_survive_a_rollback_and_can_be_turned_off(
+    template, make_customer, unit_b, settings
+) -> None:
+    """The redemption's two statements are prepared on the connection; a rollback (after
+    which psycopg forgets what it prepared) prepares them again; a deployment behind a
+    transaction-pooling proxy turns them off."""
+    coupons = [services.issue_coupon(template=template, customer=make_customer()) for _ in "abc"]
+    services.redeem_coupon(
+        code=coupons[0].code, business_unit=unit_b, reference="P-0", order_amount="800"
+    )
+    with pytest.raises(errors.CouponAlreadyRedeemed), transaction.atomic():
+        services.redeem_coupon(
+            code=coupons[0].code, business_unit=unit_b, reference="P-1", order_amount="800"
+        )
+    done = services.redeem_coupon(
+        code=coupons[1].code, business_unit=unit_b, reference="P-2", order_amount="800"
+    )
+    settings.CAMPAIGNS_PREPARED_REDEMPTION = False
+    off = services.redeem_coupon(
+        code=coupons[2].code, business_unit=unit_b, reference="P-3", order_amount="800"
+    )
+    assert done.coupon.status == off.coupon.status == CouponStatus.REDEEMED
+    assert SettlementLine.objects.filter(source_kind=SettlementSource.COUPON).count() == 3
