@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.policy import sees_all_units
+from crm.policy import sees_all_units, visible_unit_ids
 from leads.errors import (
     AlreadyClaimed,
     ClaimCooldown,
@@ -150,7 +150,8 @@ def may_work_pool(user: Any, pool: LeadPool) -> bool:
         return True
     if not user.has_perm("leads.claim_lead"):
         return False
-    if not user.business_units.filter(pk=pool.business_unit_id).exists():
+    # The user's units as the request already read them (crm.policy caches them per user).
+    if pool.business_unit_id not in (visible_unit_ids(user) or set()):
         return False
     return pool.kind == PoolKind.PUBLIC or pool.memberships.filter(user=user).exists()
 
@@ -158,9 +159,7 @@ def may_work_pool(user: Any, pool: LeadPool) -> bool:
 def may_manage(user: Any, unit_id: int) -> bool:
     if sees_all_units(user):
         return True
-    return bool(
-        user.has_perm("leads.manage_lead") and user.business_units.filter(pk=unit_id).exists()
-    )
+    return bool(user.has_perm("leads.manage_lead") and unit_id in (visible_unit_ids(user) or set()))
 
 
 def take_lead(

@@ -145,16 +145,16 @@ def test_pools_of_another_unit_are_not_claimable(rep_a, unit_b, make_lead):
 def test_claim_next_takes_one_statement_per_step(
     make_lead, rep_a, public_pool, django_assert_num_queries
 ):
-    """The rep's unit membership, the role rules, then in one transaction: the holding row
-    locked and the claim counted (one UPDATE … RETURNING), the held leads counted, the lead
-    picked (SKIP LOCKED), written, and its history row."""
+    """The role rules (the rep's units as crm.policy cached them), then in one transaction:
+    the holding row locked and the claim counted (one UPDATE … RETURNING), the held leads
+    counted, the lead picked (SKIP LOCKED), written, and its history row."""
     make_lead()
     make_lead()
     claim_next(pool=public_pool, user=rep_a)  # the rep's holding row made on the first claim
-    with django_assert_num_queries(9) as captured:  # + SAVEPOINT / RELEASE in a test
+    with django_assert_num_queries(8) as captured:  # + SAVEPOINT / RELEASE in a test
         claim_next(pool=public_pool, user=rep_a)
     statements = [q["sql"] for q in captured.captured_queries]
-    assert statements[3].lstrip().startswith("UPDATE leads_repholding")
+    assert statements[2].lstrip().startswith("UPDATE leads_repholding")
     assert not any('INSERT INTO "leads_repholding"' in sql for sql in statements)
 
 
@@ -163,7 +163,7 @@ def test_claim_lead_counts_the_claim_on_the_locked_holding_row(
 ):
     first, second = make_lead(), make_lead()
     claim_lead(lead=first, user=rep_a)
-    with django_assert_num_queries(12):  # + SAVEPOINT / RELEASE in a test
+    with django_assert_num_queries(11):  # + SAVEPOINT / RELEASE in a test
         claim_lead(lead=second, user=rep_a)
     assert rep_load(rep_a, public_pool.business_unit_id, public_pool)["claims_today"] == 2
 
