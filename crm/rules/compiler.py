@@ -93,7 +93,46 @@ def _condition(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
             return f"NOT EXISTS (SELECT 1 {match})"
         out.append(len(set(values)))  # has_all
         return f"((SELECT count(DISTINCT ({element})) {match}) = %s)"
+    if spec.row is not None:
+        return _row_condition(spec, node, now, out)
     out.extend(expr_params)
+    return _scalar_condition(spec, expr, node, now, out)
+
+
+def _row_condition(spec: RuleField, node: dict[str, Any], now: datetime, out: list[Any]) -> str:
+    """A condition on a column of the customer's row (at most one): true when the row exists
+    and its column meets it; "is empty" when there is no row or the column is empty."""
+    assert spec.row is not None
+    source, column, source_params = spec.row(condition_params(node, now))
+    out.extend(source_params)
+    op = node["op"]
+    if op in ("is_empty", "is_not_empty"):
+        filled = _scalar_condition(spec, column, {**node, "op": "is_not_empty"}, now, out)
+        found = f"EXISTS (SELECT 1 {source} AND {filled})"
+        return found if op == "is_not_empty" else f"(NOT {found})"
+    condition = _scalar_condition(spec, column, node, now, out, where=True)
+    return f"EXISTS (SELECT 1 {source} AND {condition})"
+
+
+def _scalar_condition(
+    spec: RuleField,
+    expr: str,
+    node: dict[str, Any],
+    now: datetime,
+    out: list[Any],
+    *,
+    where: bool = False,
+) -> str:
+    """The condition on the value ``expr``, ``… IS TRUE`` so that it is never NULL; in a
+    ``WHERE`` (``where=True``: inside an ``EXISTS``, where NULL already excludes the row) the
+    bare comparison, which the planner can estimate and match to an index."""
+
+    def true(condition: str) -> str:
+        return f"({condition})" if where else f"(({condition}) IS TRUE)"
+
+    op = node["op"]
+    value: Any = node.get("value")
+    cast = spec.param_type
     if op in ("is_empty", "is_not_empty"):
         empty = (
             f"(COALESCE(({expr})::text, '') = '')"
@@ -105,20 +144,20 @@ def _condition(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
         return f"(({expr}) IS TRUE)" if op == "is_true" else f"(({expr}) IS FALSE)"
     if op in _COMPARISONS:
         out.append(typed(spec, value))
-        return f"((({expr}) {_COMPARISONS[op]} %s::{cast}) IS TRUE)"
+        return true(f"({expr}) {_COMPARISONS[op]} %s::{cast}")
     if op == "between":
         out.extend([typed(spec, value[0]), typed(spec, value[1])])
-        return f"((({expr}) BETWEEN %s::{cast} AND %s::{cast}) IS TRUE)"
+        return true(f"({expr}) BETWEEN %s::{cast} AND %s::{cast}")
     if op in ("contains", "not_contains"):
         out.append(str(value))
         found = "> 0" if op == "contains" else "= 0"
-        return f"((strpos(lower({expr}), lower(%s::text)) {found}) IS TRUE)"
+        return true(f"strpos(lower({expr}), lower(%s::text)) {found}")
     if op == "in":
         out.append([typed(spec, v) for v in value])
-        return f"((({expr}) = ANY(%s::{cast}[])) IS TRUE)"
+        return true(f"({expr}) = ANY(%s::{cast}[])")
     if op == "not_in":
         out.append([typed(spec, v) for v in value])
-        return f"((({expr}) <> ALL(%s::{cast}[])) IS TRUE)"
+        return true(f"({expr}) <> ALL(%s::{cast}[])")
     assert spec.type == DATETIME, op
     if op in ("within_last_days", "not_within_last_days"):
         params = Params(now=now, days=int(value))
@@ -127,7 +166,7 @@ def _condition(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
     else:
         out.append(day_start(value))
         sign = "<" if op == "before" else ">="
-    return f"((({expr}) {sign} %s::timestamptz) IS TRUE)"
+    return true(f"({expr}) {sign} %s::timestamptz")
 
 
 def _node(node: dict[str, Any], now: datetime, out: list[Any]) -> str:

@@ -24,7 +24,6 @@ from crm.rules.fields import (
     Params,
     RuleField,
     Sql,
-    column_field,
 )
 
 METRICS = _("Customer metrics")
@@ -53,8 +52,10 @@ def unit_metric_field(
     choices: Callable[[], list[tuple[Any, Any]]] | None = None,
     order: int = 100,
     help: Any = "",
+    unit: bool = True,
 ) -> RuleField:
-    """A metrics column, group-wide without a ``unit`` parameter and that unit's with one.
+    """A metrics column, group-wide without a ``unit`` parameter and that unit's with one
+    (``unit=False``: group-wide only).
     ``column`` is code (an identifier), never user input; the unit travels as a parameter."""
     name = connection.ops.quote_name(column)
     group_sql = f"(SELECT x.{name} FROM {TABLE} x WHERE x.customer_id = c.id)"  # noqa: S608
@@ -68,17 +69,28 @@ def unit_metric_field(
             return group_sql, []
         return unit_sql, [params.unit]
 
+    def row(params: Params) -> tuple[str, str, list[Any]]:
+        if params.unit is None:
+            return f"FROM {TABLE} x WHERE x.customer_id = c.id", f"x.{name}", []
+        return (
+            f"FROM {UNIT_TABLE} x WHERE x.customer_id = c.id AND x.business_unit_id = %s",
+            f"x.{name}",
+            [params.unit],
+        )
+
     def load(ids: list[int]) -> dict[int, Any]:
         """Each customer's values: ``{None: group value, unit id: that unit's value}``."""
         values: dict[int, dict[int | None, Any]] = {}
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT x.customer_id, NULL, x.{name} FROM {TABLE} x "  # noqa: S608
-                "WHERE x.customer_id = ANY(%s) "
-                f"UNION ALL SELECT x.customer_id, x.business_unit_id, x.{name} "
-                f"FROM {UNIT_TABLE} x WHERE x.customer_id = ANY(%s)",
-                [list(ids), list(ids)],
+        sql = f"SELECT x.customer_id, NULL, x.{name} FROM {TABLE} x WHERE x.customer_id = ANY(%s)"  # noqa: S608
+        args: list[Any] = [list(ids)]
+        if unit:
+            sql += (
+                f" UNION ALL SELECT x.customer_id, x.business_unit_id, x.{name} "  # noqa: S608
+                f"FROM {UNIT_TABLE} x WHERE x.customer_id = ANY(%s)"
             )
+            args.append(list(ids))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, args)
             for customer_id, unit_id, value in cursor.fetchall():
                 values.setdefault(customer_id, {})[unit_id] = value
         return values
@@ -94,10 +106,11 @@ def unit_metric_field(
         value=value,
         group=METRICS,
         choices=choices,
-        params=(PARAM_UNIT,),
+        params=(PARAM_UNIT,) if unit else (),
         help=help,
         load=load,
         order=order,
+        row=row,
     )
 
 
@@ -122,14 +135,13 @@ METRICS_FIELDS: list[RuleField] = [
         order=41,
         help=UNIT_HELP,
     ),
-    column_field(
+    unit_metric_field(
         "metrics.churn_risk",
         _("At risk of churn"),
         BOOL,
-        table=TABLE,
         column="churn_risk",
-        group=METRICS,
         order=42,
+        unit=False,
     ),
     unit_metric_field(
         "metrics.recency_days",
@@ -139,14 +151,13 @@ METRICS_FIELDS: list[RuleField] = [
         order=43,
         help=UNIT_HELP,
     ),
-    column_field(
+    unit_metric_field(
         "metrics.lifetime_value",
         _("Lifetime value (CNY)"),
         MONEY,
-        table=TABLE,
         column="lifetime_value",
-        group=METRICS,
         order=44,
+        unit=False,
     ),
     unit_metric_field(
         "metrics.frequency",
