@@ -39,6 +39,10 @@ ENTRY_COLUMNS = (
     "reference, order_reference, actor_id, created_at"
 )
 
+# The bonus entry is written only with the purchase's own entry (ins_bonus reads ins_main):
+# when a concurrent earn of another member took the same order reference first, the purchase
+# row is skipped (ON CONFLICT) and so is the bonus. No SQL comments: the text is collapsed to
+# one line.
 EARN_SQL = f"""
 WITH today AS (
     SELECT coalesce(sum(points), 0) AS points FROM members_pointsentry
@@ -56,18 +60,23 @@ WITH today AS (
            NOT EXISTS (SELECT 1 FROM members_pointsentry
                        WHERE business_unit_id = %(unit)s AND kind = 'earn'
                          AND reference IN (%(reference)s, %(bonus_reference)s)) AS fresh
-), ins AS (
+), ins_main AS (
     INSERT INTO members_pointsentry ({ENTRY_COLUMNS})
-    SELECT %(member)s, %(customer)s, %(unit)s, 'earn', v.points, 0, v.spend, v.reason,
-           v.reference, %(reference)s, %(actor)s, %(now)s
-    FROM calc CROSS JOIN LATERAL (VALUES
-        (1, calc.main, %(spend)s::numeric, 'purchase', %(reference)s::varchar),
-        (2, calc.bonus, 0::numeric, 'first', %(bonus_reference)s::varchar)
-    ) AS v(position, points, spend, reason, reference)
-    WHERE calc.fresh AND v.points > 0
-    ORDER BY v.position
+    SELECT %(member)s, %(customer)s, %(unit)s, 'earn', calc.main, 0, %(spend)s::numeric,
+           'purchase', %(reference)s::varchar, %(reference)s, %(actor)s, %(now)s
+    FROM calc WHERE calc.fresh AND calc.main > 0
     ON CONFLICT DO NOTHING
     RETURNING id, points, reason
+), ins_bonus AS (
+    INSERT INTO members_pointsentry ({ENTRY_COLUMNS})
+    SELECT %(member)s, %(customer)s, %(unit)s, 'earn', calc.bonus, 0, 0::numeric,
+           'first', %(bonus_reference)s::varchar, %(reference)s, %(actor)s, %(now)s
+    FROM calc WHERE calc.fresh AND calc.bonus > 0
+      AND (calc.main = 0 OR EXISTS (SELECT 1 FROM ins_main))
+    ON CONFLICT DO NOTHING
+    RETURNING id, points, reason
+), ins AS (
+    SELECT * FROM ins_main UNION ALL SELECT * FROM ins_bonus
 ), lot AS (
     INSERT INTO members_pointslot (member_id, customer_id, funding_business_unit_id, entry_id,
                                    amount, remaining, earned_at, expires_at, order_reference)

@@ -12,12 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from members import services
-from members.errors import InsufficientPoints
+from members.errors import InsufficientPoints, ReferenceReused
 from members.models import EntryKind, Level, LotConsumption, Member, PointsEntry, PointsLot
 from tests.members.conftest import assert_ledger_consistent
 
@@ -183,3 +183,47 @@ def test_the_same_reference_twice_at_once_applies_once(make_member, unit_a) -> N
     )
     assert_ledger_consistent(member)
     assert member.points_balance == 100
+
+
+def test_two_members_earning_on_the_same_order_at_once_credit_one(
+    make_member, rules, unit_a
+) -> None:
+    """Member X (a returning customer: no first-purchase bonus) has its earn on order R
+    written but not committed when member Y's earn on the same order starts (Y's statement
+    then waits on R's unique entry): X earns the order; Y is refused and gets nothing, not
+    even the first-purchase bonus it would have had (its own reference ``R#first``)."""
+    rules["a"].first_purchase_bonus = 50
+    rules["a"].save()
+    x, y = make_member(), make_member()
+    services.earn_points(member=x.pk, business_unit=unit_a, reference="R-0", amount=Decimal(10))
+    written, release = threading.Event(), threading.Event()
+
+    def earn(member: Member) -> Any:
+        return services.earn_points(
+            member=member.pk, business_unit=unit_a, reference="R-1", amount=Decimal("100")
+        )
+
+    def first() -> Any:
+        with transaction.atomic():
+            result = earn(x)
+            written.set()
+            release.wait(10)
+        return result
+
+    def second() -> Any:
+        written.wait(10)
+        return earn(y)
+
+    def releaser() -> None:
+        written.wait(10)
+        time.sleep(1.0)  # the second earn is now waiting on R's entry
+        release.set()
+
+    _done, errors = run_together([first, second, releaser])
+    assert len(errors) == 1 and isinstance(errors[0], ReferenceReused), errors
+    entries = PointsEntry.objects.filter(order_reference="R-1")
+    assert [(e.member_id, e.points) for e in entries] == [(x.pk, 100)]
+    for member in (x, y):
+        member.refresh_from_db()
+        assert_ledger_consistent(member)
+    assert (x.points_balance, y.points_balance) == (10 + 50 + 100, 0)
