@@ -166,17 +166,9 @@ def score_field(name: Any, key: str) -> models.PositiveSmallIntegerField:
     )
 
 
-class CustomerMetrics(models.Model):
-    """The figures of one customer as of ``as_of`` (``crm.services.recompute_metrics``):
-    lists, filters and segments read this narrow row instead of the transactions."""
+class RfmFigures(models.Model):
+    """The figures the group-wide row and the per-unit rows share (``crm/METRICS.md``)."""
 
-    customer = models.OneToOneField(
-        Customer,
-        on_delete=models.CASCADE,
-        primary_key=True,
-        related_name="metrics",
-        verbose_name=_("customer"),
-    )
     as_of = models.DateField(_("reference date"), help_text=HELP["as_of"])
     recency_days = models.IntegerField(
         _("recency (days)"), null=True, blank=True, help_text=HELP["recency_days"]
@@ -216,6 +208,29 @@ class CustomerMetrics(models.Model):
     )
     last_purchase_at = models.DateTimeField(
         _("last purchase"), null=True, blank=True, help_text=HELP["last_purchase_at"]
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def rfm_code(self) -> str:
+        """``R-F-M`` scores as one code (``5-4-3``); empty without a purchase."""
+        if self.r_score is None:
+            return ""
+        return f"{self.r_score}-{self.f_score}-{self.m_score}"
+
+
+class CustomerMetrics(RfmFigures):
+    """The figures of one customer as of ``as_of`` (``crm.services.recompute_metrics``):
+    lists, filters and segments read this narrow row instead of the transactions."""
+
+    customer = models.OneToOneField(
+        Customer,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="metrics",
+        verbose_name=_("customer"),
     )
     median_gap_days = models.DecimalField(
         _("median gap (days)"),
@@ -305,13 +320,6 @@ class CustomerMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.as_of}"
-
-    @property
-    def rfm_code(self) -> str:
-        """``R-F-M`` scores as one code (``5-4-3``); empty without a purchase."""
-        if self.r_score is None:
-            return ""
-        return f"{self.r_score}-{self.f_score}-{self.m_score}"
 
 
 class MetricsSnapshot(models.Model):

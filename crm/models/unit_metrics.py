@@ -8,8 +8,6 @@ Every figure is defined in ``crm/METRICS.md`` ("Per business unit").
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -18,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.models.customers import Customer
-from crm.models.metrics import HELP, LifecycleStage, RfmSegment, score_field
+from crm.models.metrics import RfmFigures
 from crm.models.platform import BusinessUnit
 
 
@@ -75,7 +73,7 @@ class UnitStageThresholds(models.Model):
         return str(self.business_unit)
 
 
-class CustomerUnitMetrics(models.Model):
+class CustomerUnitMetrics(RfmFigures):
     """The figures of one customer in one business unit as of ``as_of``."""
 
     customer = models.ForeignKey(
@@ -91,46 +89,6 @@ class CustomerUnitMetrics(models.Model):
         related_name="+",
         verbose_name=_("business unit"),
         db_index=False,  # unit_metrics_unit_stage leads with it
-    )
-    as_of = models.DateField(_("reference date"), help_text=HELP["as_of"])
-    recency_days = models.IntegerField(
-        _("recency (days)"), null=True, blank=True, help_text=HELP["recency_days"]
-    )
-    frequency = models.IntegerField(
-        _("frequency"), default=0, db_default=0, help_text=HELP["frequency"]
-    )
-    monetary = models.DecimalField(
-        _("monetary"),
-        max_digits=16,
-        decimal_places=2,
-        default=Decimal(0),
-        db_default=Decimal(0),
-        help_text=HELP["monetary"],
-    )
-    r_score = score_field(_("R score"), "r_score")
-    f_score = score_field(_("F score"), "f_score")
-    m_score = score_field(_("M score"), "m_score")
-    rfm_segment = models.CharField(
-        _("RFM segment"),
-        max_length=20,
-        choices=RfmSegment.choices,
-        default=RfmSegment.NO_PURCHASE,
-        db_default=RfmSegment.NO_PURCHASE,
-        help_text=HELP["rfm_segment"],
-    )
-    lifecycle_stage = models.CharField(
-        _("lifecycle stage"),
-        max_length=12,
-        choices=LifecycleStage.choices,
-        default=LifecycleStage.PROSPECT,
-        db_default=LifecycleStage.PROSPECT,
-        help_text=HELP["lifecycle_stage"],
-    )
-    first_purchase_at = models.DateTimeField(
-        _("first purchase"), null=True, blank=True, help_text=HELP["first_purchase_at"]
-    )
-    last_purchase_at = models.DateTimeField(
-        _("last purchase"), null=True, blank=True, help_text=HELP["last_purchase_at"]
     )
     computed_at = models.DateTimeField(_("computed"), default=timezone.now, db_default=Now())
 
@@ -163,9 +121,3 @@ class CustomerUnitMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} @ {self.business_unit_id} {self.as_of}"
-
-    @property
-    def rfm_code(self) -> str:
-        if self.r_score is None:
-            return ""
-        return f"{self.r_score}-{self.f_score}-{self.m_score}"
