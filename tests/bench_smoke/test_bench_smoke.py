@@ -67,20 +67,23 @@ def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -> None:
+def run_bench(module: str, tiny: dict[str, str], database: str, tmp_path: Path) -> dict[str, Any]:
+    """Run ``python -m <module>`` at the ``tiny`` sizes on ``database``, results in
+    ``tmp_path``; fail with its output unless it succeeds; never touch the committed
+    figures. Returns the results it wrote."""
     committed = COMMITTED_RESULTS.read_bytes()
     out = tmp_path / "results.json"
     env = {
         **os.environ,
-        **TINY,
-        "BENCH_DATABASE": bench_database,
+        **tiny,
+        "BENCH_DATABASE": database,
         "BENCH_RESULTS": str(out),
         "DEBUG": "true",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("BENCH_ONLY", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.bench.run"],
+        [sys.executable, "-m", module],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -89,8 +92,12 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert COMMITTED_RESULTS.read_bytes() == committed  # never the committed figures
+    return json.loads(out.read_text())
 
-    results = json.loads(out.read_text())
+
+def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -> None:
+    results = run_bench("tests.bench.run", TINY, bench_database, tmp_path)
     assert set(results["figures"]) == {
         "search_phone_fragment",
         "search_name_2_chars",
@@ -134,8 +141,6 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     connections_ = results["figures"]["connections_under_load"]
     assert connections_["bounded"]
     assert connections_["requests"]["requests"] == 120
-    # Never the committed figures.
-    assert COMMITTED_RESULTS.read_bytes() == committed
     assert (tmp_path / "explain.txt").exists()
 
 
