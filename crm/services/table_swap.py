@@ -16,6 +16,20 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db import OperationalError
+from django.utils.translation import gettext as _
+
+from crm.errors import DomainError
+
+# How long the swap waits for readers of the old table (an export reading it for minutes)
+# before it gives up: while it waits, every new reader queues behind its lock.
+SWAP_LOCK_TIMEOUT_MS = 10_000
+
+
+class TableBusy(DomainError):
+    code = "table_busy"
+
+
 _INDEX = re.compile(r"^CREATE (UNIQUE )?INDEX (\S+) ON (\S+) (.*)$", re.DOTALL)
 
 
@@ -40,9 +54,11 @@ def start_rebuild(cursor: Any, table: str) -> str:
     return fresh
 
 
-def finish_rebuild(cursor: Any, table: str) -> None:
+def finish_rebuild(cursor: Any, table: str, *, lock_timeout_ms: int | None = None) -> None:
     """Give the loaded fresh table ``table``'s constraints and indexes (same definitions),
-    analyze it, then swap it in for ``table``."""
+    analyze it, then swap it in for ``table``. If readers hold the old table longer than
+    ``lock_timeout_ms``, refuse (:class:`TableBusy`; the caller's transaction is rolled back
+    and the old rows stay) rather than make every new reader wait behind the swap."""
     fresh = next_table(table)
     cursor.execute(
         "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
@@ -91,7 +107,17 @@ def finish_rebuild(cursor: Any, table: str) -> None:
         )
         renames.append(f"ALTER INDEX {_ident(temporary)} RENAME TO {_ident(name)}")
     cursor.execute(f"ANALYZE {_ident(fresh)}")
-    cursor.execute(f"DROP TABLE {_ident(table)}")
+    timeout = SWAP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"])
+    try:
+        cursor.execute(f"DROP TABLE {_ident(table)}")
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", "") != "55P03":  # lock_not_available
+            raise
+        raise TableBusy(
+            _("The figures are being read by another task; try again in a few minutes.")
+        ) from error
+    cursor.execute("SELECT set_config('lock_timeout', '0', true)")
     cursor.execute(f"ALTER TABLE {_ident(fresh)} RENAME TO {_ident(table)}")
     for statement in renames:
         cursor.execute(statement)

@@ -5,6 +5,7 @@ a customer is merged away, and the metrics rule fields with a ``unit`` parameter
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from crm.models import (
     UnitStageThresholds,
 )
 from crm.rules import matching_ids_python, matching_ids_sql, validate_rule
+from crm.services import table_swap
 
 pytestmark = pytest.mark.django_db
 
@@ -249,3 +251,39 @@ def test_the_rebuilt_tables_keep_every_index_and_constraint(unit_a, unit_b) -> N
         CustomerUnitMetrics.objects.filter(customer=who).update(r_score=9)
     with pytest.raises(IntegrityError), transaction.atomic():
         CustomerUnitMetrics.objects.create(customer=who, business_unit=unit_a, as_of=AS_OF)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_reader_makes_the_swap_give_up_and_keeps_the_old_figures(unit_a) -> None:
+    """A task reading the metrics table holds it: the recompute waits at most the lock
+    timeout, then refuses with a message; the old rows stay and readers never queued long."""
+    who = Customer.objects.create(display_name="客户")
+    buy(who, unit_a, 3, 100)
+    services.recompute_metrics(as_of=AS_OF)
+    reading, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM crm_customermetrics")
+            reading.set()
+            done.wait(20)
+        connection.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert reading.wait(10)
+        buy(who, unit_a, 1, 50)
+        original = table_swap.SWAP_LOCK_TIMEOUT_MS
+        table_swap.SWAP_LOCK_TIMEOUT_MS = 300
+        try:
+            with pytest.raises(table_swap.TableBusy):
+                services.recompute_metrics(as_of=AS_OF)
+        finally:
+            table_swap.SWAP_LOCK_TIMEOUT_MS = original
+    finally:
+        done.set()
+        thread.join()
+    assert CustomerMetrics.objects.get(customer=who).frequency == 1  # the old figures
+    services.recompute_metrics(as_of=AS_OF)
+    assert CustomerMetrics.objects.get(customer=who).frequency == 2
