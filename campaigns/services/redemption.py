@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -91,8 +92,18 @@ def _owed(
     return owed
 
 
+LINE_REFERENCE_MAX = 120  # crm SettlementLine.source_reference
+
+
 def _line_reference(coupon_id: int, reference: str | None, funder: int, suffix: str = "") -> str:
-    return f"coupon:{coupon_id}:{reference or ''}:{funder}{suffix}"[:120]
+    """The settlement line's unique source reference. An order reference too long to fit
+    (up to ``REFERENCE_MAX`` characters) is replaced by its digest rather than cut: cut, two
+    funders' lines (or a reversal and its redemption) of one long reference collided."""
+    line = f"coupon:{coupon_id}:{reference or ''}:{funder}{suffix}"
+    if len(line) <= LINE_REFERENCE_MAX:
+        return line
+    digest = hashlib.sha256((reference or "").encode()).hexdigest()[:40]
+    return f"coupon:{coupon_id}:#{digest}:{funder}{suffix}"
 
 
 def _settle(

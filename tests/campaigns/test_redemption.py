@@ -11,7 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaigns import codes, errors, services
-from campaigns.models import CouponKind, CouponReversal, CouponStatus
+from campaigns.models import REFERENCE_MAX, CouponKind, CouponReversal, CouponStatus
 from campaigns.selectors import coupon_liability
 from crm.models.settlement import SettlementLine, SettlementSource, SettlementStatement
 from crm.services.blacklist import CustomerBlacklisted
@@ -301,3 +301,35 @@ def test_prepared_statements_survive_a_rollback_and_can_be_turned_off(
     )
     assert done.coupon.status == off.coupon.status == CouponStatus.REDEEMED
     assert SettlementLine.objects.filter(source_kind=SettlementSource.COUPON).count() == 3
+
+
+def test_a_long_order_reference_settles_and_reverses_without_collisions(
+    make_template, make_customer, unit_a, unit_b
+) -> None:
+    """A reference of the longest allowed length, two funders, then a reversal: every
+    settlement line gets its own source reference (they were cut to 120 characters and
+    collided: the redemption was refused and the reversal failed)."""
+    unit_c = BusinessUnitFactory(code="MART", name="星辰超市")
+    template = make_template(
+        funders=[(unit_a, Decimal("70")), (unit_c, Decimal("30"))],
+        redeemable=[unit_b],
+        value=Decimal("100"),
+        minimum_spend=0,
+    )
+    coupon = services.issue_coupon(template=template, customer=make_customer())
+    reference = "P" * REFERENCE_MAX
+    services.redeem_coupon(
+        code=coupon.code, business_unit=unit_b, reference=reference, order_amount="300"
+    )
+    again = services.redeem_coupon(
+        code=coupon.code, business_unit=unit_b, reference=reference, order_amount="300"
+    )
+    assert again.replayed
+    reversal = services.reverse_redemption(
+        code=coupon.code, business_unit=unit_b, reference="R" * 120
+    )
+    assert reversal.record.restored
+    lines = SettlementLine.objects.filter(source_kind=SettlementSource.COUPON)
+    assert lines.count() == 4  # two owed, two owed back
+    assert len({line.source_reference for line in lines}) == 4
+    assert all(len(line.source_reference) <= 120 for line in lines)
