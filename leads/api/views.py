@@ -250,6 +250,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         rows: list[dict[str, Any]] = []
         counts = {"created": 0, "duplicates": 0, "errors": 0}
         codes = {unit.pk: unit.code}
+        rules = services.routing_rules(unit)  # read once for the whole batch
         for index, row in enumerate(rows_in):
             try:
                 result = services.intake_lead(
@@ -257,6 +258,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
                     data=to_input(dict(row)),
                     actor=self._actor(),
                     api_key=api_key,
+                    rules=rules,
                 )
             except DomainError as exc:
                 counts["errors"] += 1

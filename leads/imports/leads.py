@@ -17,7 +17,7 @@ from crm.imports.columns import ColumnSet
 from crm.imports.files import cell_text
 from crm.imports.records import RecordContext, RecordImporter, RowProblem
 from leads.models import LeadKind, LeadPool, LeadSource
-from leads.services import LeadInput, intake_lead
+from leads.services import LeadInput, intake_lead, routing_rules
 
 KIND = "leads"
 LEAD_COLUMNS = ColumnSet(
@@ -72,7 +72,10 @@ LEAD_COLUMNS = ColumnSet(
         "channel": gettext_lazy("The channel the spend is recorded under, e.g. 汽车之家."),
         "campaign_code": gettext_lazy("The campaign code the spend is recorded under."),
         "score": gettext_lazy("0 to 100."),
-        "pool": gettext_lazy("A pool of the importing unit by name (empty: the public pool)."),
+        "pool": gettext_lazy(
+            "A pool of the importing unit by name (empty: the unit's routing rules decide, "
+            "else the public pool)."
+        ),
         "external_ref": gettext_lazy("The lead's id in the file's system."),
     },
 )
@@ -120,8 +123,14 @@ def parse_lead(values: dict[str, Any], ctx: RecordContext) -> tuple[LeadInput, L
 
 def apply_lead(parsed: tuple[LeadInput, LeadPool | None], ctx: RecordContext) -> str:
     data, pool = parsed
+    if pool is None and "routing_rules" not in ctx.cache:  # read once for the whole file
+        ctx.cache["routing_rules"] = routing_rules(ctx.business_unit)
     return intake_lead(
-        business_unit=ctx.business_unit, data=data, actor=ctx.user, pool=pool
+        business_unit=ctx.business_unit,
+        data=data,
+        actor=ctx.user,
+        pool=pool,
+        rules=ctx.cache.get("routing_rules"),
     ).outcome
 
 

@@ -30,6 +30,7 @@ from leads.models.pools import (
     PoolRole,
     RepHolding,
 )
+from leads.models.routing import RoutingRule, match_key, normalize_values, split_values
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -56,4 +57,8 @@ __all__ = [
     "PoolKind",
     "PoolRole",
     "RepHolding",
+    "RoutingRule",
+    "match_key",
+    "normalize_values",
+    "split_values",
 ]

@@ -18,6 +18,7 @@ from leads.services.conversion import Conversion, convert_lead
 from leads.services.intake import IntakeResult, LeadInput, clean_lead_input, intake_lead
 from leads.services.merge import move_lead_data
 from leads.services.recycling import RecycleReport, recycle_overdue_leads
+from leads.services.routing import routing_rules
 from leads.services.working import log_follow_up, lose_lead, qualify_lead, set_status
 
 __all__ = [
@@ -46,5 +47,6 @@ __all__ = [
     "recycle_overdue_leads",
     "release_lead",
     "rep_load",
+    "routing_rules",
     "set_status",
 ]

@@ -163,7 +163,14 @@ def may_manage(user: Any, unit_id: int) -> bool:
 
 
 def take_lead(
-    lead: Lead, user: Any, *, kind: str, actor: Any, now: datetime, reason: str = ""
+    lead: Lead,
+    user: Any,
+    *,
+    kind: str,
+    actor: Any,
+    now: datetime,
+    reason: str = "",
+    note: str = "",
 ) -> None:
     """Write the movement of ``lead`` (locked) to ``user``."""
     from_owner, from_status = lead.owner_id, lead.status
@@ -184,6 +191,7 @@ def take_lead(
         from_status=from_status,
         to_status=lead.status,
         reason=reason,
+        note=note,
     )
 
 

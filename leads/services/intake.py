@@ -10,12 +10,15 @@ nothing is stored), then matched:
   submissions race);
 - a blacklisted customer → the lead is quarantined with the blacklist's reason (nobody can
   claim it);
-- otherwise a new lead in the pool (the unit's public pool unless one is named), assigned at
-  once when the pool assigns on intake (round-robin, least loaded).
+- otherwise a new lead in the pool named by the caller; none named: the pool of the unit's
+  first matching routing rule (``leads.services.routing``), given at once to the rule's rep
+  when it names one with room, else the unit's public pool; then assigned when the pool
+  assigns on intake (round-robin, least loaded).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,8 +40,10 @@ from leads.models import (
     LeadKind,
     LeadPool,
     LeadSource,
+    RoutingRule,
 )
 from leads.services.common import EVENT_CREATED, history, public_pool, timeline
+from leads.services.routing import ROUTING_REASON, assign_by_rule, match_rule, routing_rules
 
 _LENGTHS = {
     "name": 100,
@@ -185,15 +190,21 @@ def intake_lead(
     api_key: Any = None,
     pool: LeadPool | None = None,
     now: datetime | None = None,
+    rules: Sequence[RoutingRule] | None = None,
 ) -> IntakeResult:
-    """Take one lead in (see the module's doc). Refusals raise before anything is written."""
+    """Take one lead in (see the module's doc). Refusals raise before anything is written.
+    ``rules``: the unit's routing rules as ``routing_rules`` read them, for a caller taking
+    many leads in at once (read here when not given; unused when a pool is named)."""
     fields = clean_lead_input(data)
     now = now or timezone.now()
-    target = _pool(business_unit, pool)
+    rule = None
+    if pool is None:
+        rule = match_rule(routing_rules(business_unit) if rules is None else rules, fields)
+    target = rule.pool if rule is not None else _pool(business_unit, pool)
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return _intake(business_unit, fields, target, actor, api_key, now)
+                return _intake(business_unit, fields, target, actor, api_key, now, rule)
         except IntegrityError:
             # Another submission with the same identity won the race: look again (and find
             # its lead as the duplicate).
@@ -208,6 +219,7 @@ def _intake(
     actor: Any,
     api_key: Any,
     now: datetime,
+    rule: RoutingRule | None = None,
 ) -> IntakeResult:
     existing = (
         Lead.objects.select_for_update()
@@ -261,7 +273,13 @@ def _intake(
         actor=actor,
         to_pool=pool,
         to_status=lead.status,
-        data={"source": lead.source, "existing_customer": lead.existing_customer},
+        reason=ROUTING_REASON if rule is not None else "",
+        note=rule.name if rule is not None else "",
+        data={
+            "source": lead.source,
+            "existing_customer": lead.existing_customer,
+            **({"routing_rule": rule.pk} if rule is not None else {}),
+        },
     )
     timeline(
         lead,
@@ -275,5 +293,6 @@ def _intake(
         return IntakeResult(lead, True, "quarantined")
     from leads.services.assignment import assign_on_intake
 
-    assign_on_intake(lead=lead, now=now)
+    if rule is None or not assign_by_rule(lead=lead, rule=rule, now=now):
+        assign_on_intake(lead=lead, now=now)
     return IntakeResult(lead, True, "existing_customer" if customer else "created")

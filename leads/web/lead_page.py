@@ -111,6 +111,7 @@ _REASONS: dict[str, Any] = {
     **dict(LostReason.choices),
     **dict(AssignmentStrategy.choices),
     "released": _lazy("released by hand"),
+    "routing_rule": _lazy("routing rule"),
 }
 
 
