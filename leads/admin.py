@@ -1,15 +1,19 @@
 """The lead pools' configuration UI: pools with their members and per-role hold limits,
-channel spend; leads, follow-ups and the lead history to look up (services write them).
-Identities are masked here as everywhere; a full phone or e-mail finds its lead."""
+routing rules, channel spend; leads, follow-ups and the lead history to look up (services
+write them). Identities are masked here as everywhere; a full phone or e-mail finds its lead."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from crm.admin.base import BigTableAdmin, ReadOnlyAdmin, ScopedAdminMixin
 from crm.errors import DomainError
@@ -22,6 +26,9 @@ from leads.models import (
     LeadEvent,
     LeadPool,
     LeadPoolMember,
+    LeadSource,
+    RoutingRule,
+    split_values,
 )
 
 
@@ -54,8 +61,21 @@ class LeadPoolAdmin(ScopedAdminMixin, admin.ModelAdmin[LeadPool]):
     search_fields = ["name", "business_unit__code", "business_unit__name"]
     autocomplete_fields = ["business_unit"]
     inlines = [LeadPoolMemberInline, HoldLimitInline]
+    readonly_fields = ["routing_rules_link"]
     fieldsets = [
-        (None, {"fields": ["business_unit", "name", "kind", "is_active", "strategy"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "business_unit",
+                    "name",
+                    "kind",
+                    "is_active",
+                    "strategy",
+                    "routing_rules_link",
+                ]
+            },
+        ),
         (_("Limits"), {"fields": ["hold_limit", "daily_claim_quota"]}),
         (
             _("Recycling"),
@@ -70,6 +90,119 @@ class LeadPoolAdmin(ScopedAdminMixin, admin.ModelAdmin[LeadPool]):
             },
         ),
     ]
+
+    @admin.display(description=_("routing rules"))
+    def routing_rules_link(self, obj: LeadPool | None) -> str:
+        """The rules sending leads to this pool, as a link to their list."""
+        if obj is None or obj.pk is None:
+            return "—"
+        count = RoutingRule.objects.filter(pool=obj).count()
+        url = reverse("admin:leads_routingrule_changelist") + f"?pool__id__exact={obj.pk}"
+        label = ngettext(
+            "%(n)d routing rule sends leads here", "%(n)d routing rules send leads here", count
+        ) % {"n": count}
+        return format_html('<a href="{}">{}</a>', url, label)
+
+
+class ValueListField(forms.CharField):
+    """Several values typed in one box, separated by commas (，、; too): a list, trimmed,
+    each value once whatever its case."""
+
+    def __init__(self, *, max_item_length: int, **kwargs: Any) -> None:
+        self.max_item_length = max_item_length
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        return split_values(super().to_python(value))
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        for item in value:
+            if len(item) > self.max_item_length:
+                raise forms.ValidationError(
+                    _("“%(value)s” is too long: at most %(n)d characters per value.")
+                    % {"value": item, "n": self.max_item_length}
+                )
+
+
+def _help(field: str) -> Any:
+    return RoutingRule._meta.get_field(field).help_text
+
+
+class RoutingRuleForm(forms.ModelForm[RoutingRule]):
+    regions = ValueListField(
+        label=_("regions"), required=False, max_item_length=60, help_text=_help("regions")
+    )
+    industries = ValueListField(
+        label=_("industries"), required=False, max_item_length=60, help_text=_help("industries")
+    )
+    sources = forms.MultipleChoiceField(
+        label=_("sources"),
+        choices=LeadSource.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_help("sources"),
+    )
+
+    class Meta:
+        model = RoutingRule
+        fields = [
+            "business_unit",
+            "name",
+            "priority",
+            "is_active",
+            "regions",
+            "industries",
+            "sources",
+            "pool",
+            "rep",
+        ]
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RoutingRule]):
+    """Which pool (and rep) a new lead goes to by its region, industry and source; the model
+    validates the pool (of the rule's unit) and the rep (an active rep of the pool)."""
+
+    form = RoutingRuleForm
+    list_display = [
+        "name",
+        "priority",
+        "is_active",
+        "business_unit",
+        "region_list",
+        "industry_list",
+        "source_list",
+        "pool",
+        "rep",
+    ]
+    list_display_links = ["name"]
+    list_editable = ["priority", "is_active"]
+    list_filter = ["is_active", ("business_unit", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["business_unit", "pool", "rep"]
+    search_fields = ["name", "regions", "industries", "pool__name", "rep__username"]
+    autocomplete_fields = ["business_unit", "pool", "rep"]
+    ordering = ["business_unit", "priority", "id"]
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        # The pool admin links here with its rules (``pool__id__exact``).
+        return lookup == "pool__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("regions"))
+    def region_list(self, obj: RoutingRule) -> str:
+        return ", ".join(obj.regions) or str(_("any"))
+
+    @admin.display(description=_("industries"))
+    def industry_list(self, obj: RoutingRule) -> str:
+        return ", ".join(obj.industries) or str(_("any"))
+
+    @admin.display(description=_("sources"))
+    def source_list(self, obj: RoutingRule) -> str:
+        labels = dict(LeadSource.choices)
+        return ", ".join(str(labels.get(s, s)) for s in obj.sources) or str(_("any"))
 
 
 @admin.register(ChannelCost)

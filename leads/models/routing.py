@@ -88,7 +88,10 @@ class RoutingRule(models.Model):
         default=list,
         db_default=[],
         blank=True,
-        help_text=_("Any of these regions, compared without regard to case (empty: any)."),
+        help_text=_(
+            "Any of these regions (several separated by commas), compared without regard to "
+            "case; empty: any region."
+        ),
     )
     industries = ArrayField(
         models.CharField(max_length=60),
@@ -96,7 +99,10 @@ class RoutingRule(models.Model):
         default=list,
         db_default=[],
         blank=True,
-        help_text=_("Any of these industries, compared without regard to case (empty: any)."),
+        help_text=_(
+            "Any of these industries (several separated by commas), compared without regard to "
+            "case; empty: any industry."
+        ),
     )
     sources = ArrayField(
         models.CharField(max_length=12, choices=LeadSource.choices),
@@ -104,13 +110,13 @@ class RoutingRule(models.Model):
         default=list,
         db_default=[],
         blank=True,
-        help_text=_("Any of these sources (none chosen: any)."),
+        help_text=_("Any of the sources ticked; none ticked: any source."),
     )
     pool = models.ForeignKey(
         "leads.LeadPool",
         on_delete=models.CASCADE,
         related_name="routing_rules",
-        verbose_name=_("to pool"),
+        verbose_name=_("target pool"),
     )
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -118,7 +124,7 @@ class RoutingRule(models.Model):
         null=True,
         blank=True,
         related_name="lead_routing_rules",
-        verbose_name=_("to rep"),
+        verbose_name=_("target rep"),
         help_text=_(
             "A rep of the pool who gets the lead at once, within their hold limit (full: the "
             "lead waits in the pool). Empty: the pool's own assignment applies."

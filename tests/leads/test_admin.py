@@ -35,3 +35,66 @@ def test_pool_admin_pages_open(client, admin_user, public_pool):
         ("admin:leads_followup_changelist", []),
     ):
         assert client.get(reverse(name, args=args)).status_code == 200, name
+
+
+def test_routing_rules_in_the_admin_list_search_add_and_link_from_the_pool(
+    client, admin_user, unit_a, unit_b, rep_a, team_pool, django_assert_max_num_queries
+):
+    from django.utils.html import escape
+    from django.utils.translation import gettext, ngettext
+
+    from leads.models import LeadPool, RoutingRule
+
+    for n in range(3):
+        RoutingRule.objects.create(
+            business_unit=unit_a,
+            name=f"规则{n}",
+            priority=n,
+            regions=["杭州", "上海"] if n else ["苏州"],
+            sources=["trade_show"],
+            pool=team_pool,
+            rep=rep_a if n else None,
+        )
+    client.force_login(admin_user)
+    url = reverse("admin:leads_routingrule_changelist")
+    with django_assert_max_num_queries(12):
+        page = client.get(url).content.decode()
+    assert "杭州, 上海" in page and "规则2" in page and "rep_a" in page
+    found = client.get(url, {"q": "苏州"}).content.decode()
+    assert "规则0" in found and "规则1" not in found
+    add = reverse("admin:leads_routingrule_add")
+    assert client.get(add).status_code == 200
+    form = {
+        "business_unit": unit_a.pk,
+        "name": "展会杭州",
+        "priority": 5,
+        "is_active": "on",
+        "regions": " 杭州，上海 , 杭州、",
+        "industries": "",
+        "sources": ["trade_show", "ad"],
+        "pool": team_pool.pk,
+        "rep": rep_a.pk,
+    }
+    saved = client.post(add, form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    made = RoutingRule.objects.get(name="展会杭州")
+    assert (made.regions, made.industries, made.sources) == (
+        ["杭州", "上海"],
+        [],
+        ["trade_show", "ad"],
+    )
+    other_pool = LeadPool.objects.create(business_unit=unit_b, name="物业组")
+    wrong = client.post(add, {**form, "name": "别家", "pool": other_pool.pk})
+    assert wrong.status_code == 200
+    message = gettext("Choose an active pool of the rule's business unit.")
+    assert escape(message) in wrong.content.decode()
+    catch_all = client.post(add, {**form, "name": "全部", "regions": "", "sources": []})
+    assert catch_all.status_code == 200
+    assert "地区、行业或来源" in catch_all.content.decode()
+    pool_page = client.get(reverse("admin:leads_leadpool_change", args=[team_pool.pk]))
+    linked_label = ngettext(
+        "%(n)d routing rule sends leads here", "%(n)d routing rules send leads here", 4
+    ) % {"n": 4}
+    assert linked_label in pool_page.content.decode()
+    linked = client.get(url, {"pool__id__exact": team_pool.pk})
+    assert linked.status_code == 200 and "展会杭州" in linked.content.decode()

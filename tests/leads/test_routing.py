@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from crm.imports.record_jobs import get_importer, run_record_import
 from crm.models import Notification, TimelineEvent
@@ -164,6 +164,7 @@ def test_a_named_pool_overrides_the_rules_and_a_duplicate_is_not_routed(
     assert Lead.objects.count() == 1
 
 
+@translation.override("en")
 def test_the_rule_is_validated_with_a_message_on_its_field(unit_a, unit_b, rep_a, team_pool):
     other_pool = LeadPool.objects.create(business_unit=unit_b, name="物业组")
     with pytest.raises(ValidationError) as wrong_unit:
