@@ -1,10 +1,12 @@
 """Demo lead pools: every unit's public pool (公海) and a team pool at the car dealership
-with the demo rep and manager; a few hundred leads from every source over the last 90 days
-(some of them customers the master already knows), worked through the services: the demo rep
-holds leads at every stage (one about to be recycled, follow-ups due today), some leads are
-converted or lost, and marketing's channel spend is recorded for the last three months, so
-the rep finds work on the first screen and the funnel has figures. Deterministic; a second
-run changes nothing."""
+with the demo rep and manager, and the dealership's routing rules (trade-show leads and leads
+from Suzhou and Wuxi to the team pool, Hangzhou's car-portal leads straight to the demo rep),
+which route the leads submitted without a pool; a few hundred leads from every source over
+the last 90 days (some of them customers the master already knows), worked through the
+services: the demo rep holds leads at every stage (one about to be recycled, follow-ups due
+today), some leads are converted or lost, and marketing's channel spend is recorded for the
+last three months, so the rep finds work on the first screen and the funnel has figures.
+Deterministic; a second run changes nothing."""
 
 from __future__ import annotations
 
@@ -20,7 +22,15 @@ from crm.demo_synthetic import FAMILY, GIVEN
 from crm.errors import DomainError
 from crm.models import BusinessUnit, Customer, CustomerKind, Identity, User
 from leads import services
-from leads.models import ChannelCost, Lead, LeadPool, LeadPoolMember, LeadSource, PoolKind
+from leads.models import (
+    ChannelCost,
+    Lead,
+    LeadPool,
+    LeadPoolMember,
+    LeadSource,
+    PoolKind,
+    RoutingRule,
+)
 
 SEED = 19
 PER_UNIT = {"AUTO": 120, "PROP": 60, "MART": 30, "LOGI": 40}
@@ -51,7 +61,32 @@ def _pools(unit: BusinessUnit, users: dict[str, User]) -> tuple[LeadPool, LeadPo
                 LeadPoolMember.objects.get_or_create(
                     pool=team, user=users[username], defaults={"role": role}
                 )
+        _rules(unit, team, users.get("rep"))
     return public, team
+
+
+def _rules(unit: BusinessUnit, team: LeadPool, rep: User | None) -> None:
+    """The dealership's routing rules, validated as the admin would (once: by name)."""
+    rules: list[dict[str, Any]] = [
+        {"name": "车展线索进华东组", "priority": 20, "sources": [LeadSource.TRADE_SHOW]},
+        {"name": "苏州无锡进华东组", "priority": 30, "regions": ["苏州", "无锡"]},
+    ]
+    if rep is not None:
+        rules.append(
+            {
+                "name": "杭州汽车之家直派",
+                "priority": 10,
+                "regions": ["杭州"],
+                "sources": [LeadSource.PARTNER_API],
+                "rep": rep,
+            }
+        )
+    for spec in rules:
+        if RoutingRule.objects.filter(business_unit=unit, name=spec["name"]).exists():
+            continue
+        rule = RoutingRule(business_unit=unit, pool=team, **spec)
+        rule.full_clean()
+        rule.save()
 
 
 def _known_people(limit: int) -> list[str]:
@@ -93,7 +128,7 @@ def load_leads_demo() -> dict[str, Any]:
     counts = {"leads": 0, "claimed": 0, "converted": 0, "lost": 0, "spend_rows": 0}
     serial = 0
     for unit in units:
-        public, team = _pools(unit, users)
+        _public, team = _pools(unit, users)
         counts["spend_rows"] += _spend(unit, rng, timezone.localdate(now))
         made: list[Lead] = []
         for _n in range(PER_UNIT.get(unit.code, 20)):
@@ -113,7 +148,9 @@ def load_leads_demo() -> dict[str, Any]:
                 external_ref=f"DEMO-{serial}",
             )
             created_at = now - timedelta(days=rng.randint(0, 85), hours=rng.randint(0, 9))
-            pool = team if team is not None and rng.random() < 0.3 else public
+            # Some leads are sent to the team pool; the others are routed by the unit's rules
+            # (no rule matching: the public pool).
+            pool = team if team is not None and rng.random() < 0.3 else None
             with suppress(DomainError):
                 result = services.intake_lead(
                     business_unit=unit, data=data, pool=pool, now=created_at

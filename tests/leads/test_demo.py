@@ -9,7 +9,7 @@ from django.core.management import call_command
 from crm.demo import load_platform_demo
 from crm.models import User
 from crm.services import IdentityInput, resolve_customer
-from leads.models import ChannelCost, FollowUp, Lead, LeadEvent
+from leads.models import ChannelCost, FollowUp, Lead, LeadEvent, RoutingRule
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +33,21 @@ def test_leads_demo_gives_the_rep_work_and_is_idempotent() -> None:
     assert Lead.objects.filter(owner__isnull=True, pool__kind="team").exists()
     assert FollowUp.objects.filter(author=rep, next_action_at__isnull=False).exists()
     assert ChannelCost.objects.exists()
-    counts = (Lead.objects.count(), LeadEvent.objects.count(), ChannelCost.objects.count())
+    # The dealership's routing rules sent leads to the team pool, and some to the rep.
+    assert RoutingRule.objects.count() == 3
+    routed = LeadEvent.objects.filter(reason="routing_rule")
+    assert routed.filter(kind="created", to_pool__kind="team").exists()
+    assert routed.filter(kind="assigned", to_owner=rep).exists()
+    counts = (
+        Lead.objects.count(),
+        LeadEvent.objects.count(),
+        ChannelCost.objects.count(),
+        RoutingRule.objects.count(),
+    )
     call_command("load_leads_demo", verbosity=0)
-    assert (Lead.objects.count(), LeadEvent.objects.count(), ChannelCost.objects.count()) == counts
+    assert (
+        Lead.objects.count(),
+        LeadEvent.objects.count(),
+        ChannelCost.objects.count(),
+        RoutingRule.objects.count(),
+    ) == counts
