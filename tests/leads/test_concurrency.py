@@ -231,3 +231,38 @@ def test_recycling_racing_a_follow_up_a_hundred_times_never_loses_or_misplaces_o
     close_old_connections()
     assert errors == []
     assert len(outcomes["follow_up"]) == rounds
+
+
+def test_routed_intakes_racing_the_reps_own_claims_never_pass_the_hold_limit() -> None:
+    """A routing rule naming a rep takes the same lock as the rep's claims: 8 leads routed to
+    the rep while the rep claims 8 from the public pool, all at once; limit 5 → exactly 5."""
+    from leads.models import LeadPoolMember, RoutingRule
+    from leads.services import LeadInput, intake_lead
+
+    unit = BusinessUnitFactory(code="AUTO")
+    public = make_pool(unit, 20, hold_limit=5, daily_claim_quota=100)
+    (rep,) = reps(unit, 1)
+    team = LeadPool.objects.create(business_unit=unit, name="华东组", hold_limit=5)
+    LeadPoolMember.objects.create(pool=team, user=rep)
+    RoutingRule.objects.create(
+        business_unit=unit, name="杭州", regions=["杭州"], pool=team, rep=rep
+    )
+
+    def routed(n: int) -> Callable[[], Any]:
+        data = LeadInput(name=f"新客户{n}", phone=f"+8615{n:09d}", region="杭州")
+        return attempts(lambda: intake_lead(business_unit=unit, data=data), 1)
+
+    done, errors = run_together(
+        [routed(n) for n in range(8)]
+        + [attempts(lambda: claim_next(pool=public, user=rep), 1) for _i in range(8)]
+    )
+    assert errors == []
+    # Every intake succeeds (a full rep leaves the lead in the team pool); the claims and the
+    # routed assignments share the rep's 5 places, however the race falls.
+    claims = LeadEvent.objects.filter(kind="claimed", to_owner=rep).count()
+    routed_to_rep = LeadEvent.objects.filter(kind="assigned", reason="routing_rule", to_owner=rep)
+    assert Counter(done) == {"ok": 8 + claims, "hold_limit_reached": 8 - claims}
+    assert claims + routed_to_rep.count() == 5
+    assert Lead.objects.filter(owner=rep).count() == 5
+    assert Lead.objects.filter(pool=team).count() == 8
+    assert routed_to_rep.count() == Lead.objects.filter(pool=team, owner=rep).count()

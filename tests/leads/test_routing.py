@@ -12,7 +12,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from crm.imports.record_jobs import get_importer, run_record_import
 from crm.models import Notification, TimelineEvent
@@ -83,7 +85,7 @@ def test_conditions_ignore_case_and_spaces_and_a_blank_condition_matches_any(
 
 
 def test_a_rule_naming_a_rep_gives_the_lead_to_the_rep_with_history_timeline_and_notice(
-    unit_a, rep_a, team_pool
+    client, unit_a, rep_a, team_pool
 ):
     routing = rule(unit_a, team_pool, "杭州汽车之家", regions=["杭州"], rep=rep_a)
     customer = resolve_customer(
@@ -110,6 +112,10 @@ def test_a_rule_naming_a_rep_gives_the_lead_to_the_rep_with_history_timeline_and
     event = TimelineEvent.objects.get(customer=customer, type="lead.assigned")
     assert "杭州汽车之家" in event.summary and event.data["routing_rule"] == routing.pk
     assert Notification.objects.filter(recipient=rep_a, kind="leads.assigned").count() == 1
+    # The lead's history says why, in the reader's language.
+    client.force_login(rep_a)
+    page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
+    assert f"{gettext('routing rule')} · 杭州汽车之家" in page
 
 
 def test_a_full_rep_leaves_the_lead_in_the_rules_pool_where_its_strategy_applies(
