@@ -110,6 +110,7 @@ class ValueListField(forms.CharField):
 
     def __init__(self, *, max_item_length: int, **kwargs: Any) -> None:
         self.max_item_length = max_item_length
+        kwargs.setdefault("widget", forms.TextInput(attrs={"class": "vTextField"}))
         super().__init__(**kwargs)
 
     def prepare_value(self, value: Any) -> Any:
@@ -172,7 +173,7 @@ class RoutingRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RoutingRule]):
         "name",
         "priority",
         "is_active",
-        "business_unit",
+        "unit_code",
         "region_list",
         "industry_list",
         "source_list",
@@ -190,6 +191,10 @@ class RoutingRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RoutingRule]):
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # The pool admin links here with its rules (``pool__id__exact``).
         return lookup == "pool__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("business unit"), ordering="business_unit__code")
+    def unit_code(self, obj: RoutingRule) -> str:
+        return obj.business_unit.code
 
     @admin.display(description=_("regions"))
     def region_list(self, obj: RoutingRule) -> str:

@@ -45,3 +45,29 @@ def test_a_locked_out_account_reads_why_in_chinese(page, settings):
         sign_in(page, "rep", "wrong-password")
     expect(page.get_by_test_id("locked-out")).to_contain_text("登录失败次数过多")
     shoot(page, "locked-out-zh")
+
+
+def test_the_admin_reads_and_edits_the_dealerships_routing_rules_in_chinese(page):
+    from playwright.sync_api import expect
+
+    from leads.demo import load_leads_demo
+
+    load_platform_demo()
+    load_leads_demo()
+    sign_in(page, "admin")
+    page.goto("/admin/leads/routingrule/")
+    rows = page.locator("#result_list")
+    expect(rows).to_contain_text("杭州汽车之家直派")
+    expect(rows).to_contain_text("苏州, 无锡")
+    expect(rows).to_contain_text("展会")
+    expect(rows).to_contain_text("不限")
+    shoot(page, "admin-routing-rules-zh")
+    page.get_by_role("link", name="苏州无锡进华东组").click()
+    page.fill("input[name=regions]", "苏州，无锡、常州")
+    page.locator("input[name=_save]").click()
+    expect(page.locator("#result_list")).to_contain_text("苏州, 无锡, 常州")
+    page.goto("/admin/leads/routingrule/add/")
+    page.fill("input[name=name]", "全部线索")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".errornote")).to_be_visible()
+    shoot(page, "admin-routing-rule-refused-zh")
