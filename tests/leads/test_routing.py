@@ -300,3 +300,14 @@ def test_the_rules_of_another_unit_do_not_apply(unit_a, rep_a, public_pool, team
     unit_c = BusinessUnitFactory(code="MART", name="星辰超市")
     lead = take(unit_c, region="杭州")
     assert lead.pool.business_unit == unit_c and lead.pool.kind == "public"
+
+
+def test_a_rule_whose_pool_was_closed_since_is_skipped_for_the_next_one(
+    unit_a, public_pool, team_pool, east
+):
+    rule(unit_a, team_pool, "杭州一", regions=["杭州"], priority=1)
+    rule(unit_a, east, "杭州二", regions=["杭州"], priority=2)
+    LeadPool.objects.filter(pk=team_pool.pk).update(is_active=False)
+    assert take(unit_a, region="杭州").pool == east
+    RoutingRule.objects.filter(pool=east).update(is_active=False)
+    assert take(unit_a, region="杭州").pool == public_pool
