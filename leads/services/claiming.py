@@ -46,6 +46,7 @@ from leads.models import (
     PoolKind,
     RepHolding,
 )
+from leads.services import claiming_sql
 from leads.services.common import (
     EVENT_ASSIGNED,
     EVENT_CLAIMED,
@@ -115,6 +116,11 @@ def lock_for_claim(user: Any, unit_id: int, today: Any) -> int:
 
 def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
     held = held_count(user, unit_id)
+    _refuse_hold(held, limits, adding)
+    return held
+
+
+def _refuse_hold(held: int, limits: Limits, adding: int) -> None:
     if held + adding > limits.hold_limit:
         raise HoldLimitReached(
             _(
@@ -123,7 +129,6 @@ def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
             )
             % {"held": held, "limit": limits.hold_limit}
         )
-    return held
 
 
 def check_quota(claims: int, limits: Limits) -> None:
@@ -230,25 +235,53 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
 
 
 def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lead:
-    """The rep claims the pool's oldest unclaimed lead (one nobody else is claiming)."""
+    """The rep claims the pool's oldest unclaimed lead (one nobody else is claiming), in two
+    statements (``leads.services.claiming_sql``): the rep's row locked with the claim counted
+    and the role limits read, then the held leads counted, the lead picked, claimed and its
+    history written. Refusals in the order ``claim_lead`` gives them."""
     now = now or timezone.now()
     if not may_work_pool(user, pool):
         raise LeadNotAllowed(_("You do not work this pool."))
-    limits = limits_for(user, pool)
-    with transaction.atomic():
-        claims = lock_for_claim(user, pool.business_unit_id, timezone.localdate(now))
-        check_hold(user, pool.business_unit_id, limits)
-        check_quota(claims, limits)
-        lead = (
-            Lead.objects.select_for_update(skip_locked=True)
-            .filter(pool=pool, owner__isnull=True, status=LeadStatus.NEW, quarantined=False)
-            .exclude(pk__in=_in_cooldown(user, pool, now))
-            .order_by("created_at")
-            .first()
+    unit_id = pool.business_unit_id
+    roles = sorted(user.role_names()) if hasattr(user, "role_names") else []
+    params: dict[str, Any] = {
+        "user": user.pk,
+        "unit": unit_id,
+        "pool": pool.pk,
+        "roles": roles,
+        "today": timezone.localdate(now),
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(claiming_sql.LOCK_SQL, params)
+        locked = cursor.fetchone()
+        if locked is None:  # the rep's first claim in the unit: make the row, then count
+            lock_holding(user, unit_id)
+            cursor.execute(claiming_sql.LOCK_SQL, params)
+            locked = cursor.fetchone()
+        claims, role_hold, role_quota = locked
+        limits = (
+            Limits(role_hold, role_quota)
+            if role_hold is not None
+            else Limits(pool.hold_limit, pool.daily_claim_quota)
         )
-        if lead is None:
+        cursor.execute(
+            claiming_sql.PICK_SQL,
+            {
+                **params,
+                "held": claiming_sql.HELD,
+                "hold_limit": limits.hold_limit,
+                "quota_ok": claims <= limits.daily_quota,
+                "cooldown_from": now - timedelta(days=pool.cooldown_days),
+                "now": now,
+                "updated": timezone.now(),
+            },
+        )
+        held, *values = cursor.fetchone()
+        _refuse_hold(held, limits, adding=1)
+        check_quota(claims, limits)
+        if values[0] is None:
             raise PoolEmpty(_("There is no lead left to claim in this pool."))
-        take_lead(lead, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
+        lead = Lead.from_db(connection.alias, claiming_sql.LEAD_ATTNAMES, values)
         timeline(lead, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
     return lead
 

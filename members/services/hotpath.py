@@ -76,8 +76,9 @@ def lock_for_points(member_id: int, *, unit_id: int, with_rule: bool) -> Locked 
     member = Member.from_db(connection.alias, MEMBER_ATTNAMES, row[:n])
     blacklisted, birthday, rule, ladder = row[n:]
     levels = json.loads(ladder) if ladder else []
-    current = next((data for data in levels if data["id"] == member.level_id), None)
-    member.level = level(current) if current is not None else None
+    if with_rule:  # the ladder was read: the member's level from it, without a query
+        current = next((data for data in levels if data["id"] == member.level_id), None)
+        member.level = level(current) if current is not None else None
     rule = _rule(json.loads(rule), unit_id) if rule else None
     return Locked(member, bool(blacklisted), birthday, rule, levels)
 
@@ -182,7 +183,7 @@ def write_earn(
             business_unit_id=unit_id,
             kind=EntryKind.EARN,
             points=row["points"],
-            spend=amount if row["reason"] == "purchase" else Decimal("0"),
+            spend=Decimal(row["spend"]),  # the order's: on the bonus when it is alone
             reason=row["reason"],
             reference=reference if row["reason"] == "purchase" else bonus_reference,
             order_reference=reference,

@@ -41,8 +41,9 @@ ENTRY_COLUMNS = (
 
 # The bonus entry is written only with the purchase's own entry (ins_bonus reads ins_main):
 # when a concurrent earn of another member took the same order reference first, the purchase
-# row is skipped (ON CONFLICT) and so is the bonus. No SQL comments: the text is collapsed to
-# one line.
+# row is skipped (ON CONFLICT) and so is the bonus. When the purchase earns nothing (the day's
+# cap taken), the bonus entry alone carries the order's spend, so spend-based levels see the
+# order. No SQL comments: the text is collapsed to one line.
 EARN_SQL = f"""
 WITH today AS (
     SELECT coalesce(sum(points), 0) AS points FROM members_pointsentry
@@ -66,15 +67,16 @@ WITH today AS (
            'purchase', %(reference)s::varchar, %(reference)s, %(actor)s, %(now)s
     FROM calc WHERE calc.fresh AND calc.main > 0
     ON CONFLICT DO NOTHING
-    RETURNING id, points, reason
+    RETURNING id, points, reason, spend
 ), ins_bonus AS (
     INSERT INTO members_pointsentry ({ENTRY_COLUMNS})
-    SELECT %(member)s, %(customer)s, %(unit)s, 'earn', calc.bonus, 0, 0::numeric,
+    SELECT %(member)s, %(customer)s, %(unit)s, 'earn', calc.bonus, 0,
+           CASE WHEN calc.main = 0 THEN %(spend)s::numeric ELSE 0::numeric END,
            'first', %(bonus_reference)s::varchar, %(reference)s, %(actor)s, %(now)s
     FROM calc WHERE calc.fresh AND calc.bonus > 0
       AND (calc.main = 0 OR EXISTS (SELECT 1 FROM ins_main))
     ON CONFLICT DO NOTHING
-    RETURNING id, points, reason
+    RETURNING id, points, reason, spend
 ), ins AS (
     SELECT * FROM ins_main UNION ALL SELECT * FROM ins_bonus
 ), lot AS (
@@ -110,8 +112,8 @@ WITH today AS (
     ) AS s
 )
 SELECT calc.main + calc.bonus,
-       (SELECT json_agg(json_build_object('id', id, 'points', points, 'reason', reason)
-                        ORDER BY id) FROM ins),
+       (SELECT json_agg(json_build_object('id', id, 'points', points, 'reason', reason,
+                                          'spend', spend::text) ORDER BY id) FROM ins),
        (SELECT points_balance FROM bal),
        (SELECT id FROM ev),
        measures.pairs

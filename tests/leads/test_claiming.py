@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.errors import DomainError
 from crm.models import Notification
-from leads.models import HoldLimit, Lead, LeadEvent, LeadPool
+from leads.models import HoldLimit, Lead, LeadEvent, LeadEventKind, LeadPool, LeadStatus
 from leads.services import (
     assign_lead,
     assign_leads,
@@ -142,20 +142,44 @@ def test_pools_of_another_unit_are_not_claimable(rep_a, unit_b, make_lead):
     assert code_of(lambda: claim_lead(lead=make_lead(pool=pool), user=rep_a)) == "not_allowed"
 
 
-def test_claim_next_takes_one_statement_per_step(
-    make_lead, rep_a, public_pool, django_assert_num_queries
-):
-    """The role rules (the rep's units as crm.policy cached them), then in one transaction:
-    the holding row locked and the claim counted (one UPDATE … RETURNING), the held leads
-    counted, the lead picked (SKIP LOCKED), written, and its history row."""
+def test_claim_next_takes_two_statements(make_lead, rep_a, public_pool, django_assert_num_queries):
+    """In one transaction: the holding row locked, the claim counted and the role limits read
+    (one UPDATE … RETURNING); then the held leads counted, the lead picked (SKIP LOCKED),
+    written and its history row, in one statement taken after the lock."""
     make_lead()
-    make_lead()
+    oldest_left = make_lead()
     claim_next(pool=public_pool, user=rep_a)  # the rep's holding row made on the first claim
-    with django_assert_num_queries(8) as captured:  # + SAVEPOINT / RELEASE in a test
-        claim_next(pool=public_pool, user=rep_a)
+    with django_assert_num_queries(4) as captured:  # + SAVEPOINT / RELEASE in a test
+        lead = claim_next(pool=public_pool, user=rep_a)
     statements = [q["sql"] for q in captured.captured_queries]
-    assert statements[2].lstrip().startswith("UPDATE leads_repholding")
-    assert not any('INSERT INTO "leads_repholding"' in sql for sql in statements)
+    assert statements[1].lstrip().startswith("UPDATE leads_repholding")
+    assert "SKIP LOCKED" in statements[2] and "INSERT INTO leads_leadevent" in statements[2]
+    assert lead.pk == oldest_left.pk and lead.owner_id == rep_a.pk
+    assert lead.status == LeadStatus.ASSIGNED
+    event = LeadEvent.objects.get(lead=lead)
+    assert (event.kind, event.actor_id, event.to_owner_id, event.to_pool_id) == (
+        LeadEventKind.CLAIMED,
+        rep_a.pk,
+        rep_a.pk,
+        public_pool.pk,
+    )
+    assert (event.from_status, event.to_status) == (LeadStatus.NEW, LeadStatus.ASSIGNED)
+
+
+def test_claim_next_applies_the_most_generous_role_rule(make_lead, rep_a, public_pool):
+    public_pool.hold_limit = 1
+    public_pool.save()
+    for _i in range(3):
+        make_lead()
+    claim_next(pool=public_pool, user=rep_a)
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "hold_limit_reached"
+    (role,) = sorted(rep_a.role_names())
+    HoldLimit.objects.create(pool=public_pool, role=role, hold_limit=2, daily_claim_quota=2)
+    HoldLimit.objects.create(
+        pool=public_pool, role="nobody_has_it", hold_limit=9, daily_claim_quota=9
+    )
+    claim_next(pool=public_pool, user=rep_a)
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "hold_limit_reached"
 
 
 def test_claim_lead_counts_the_claim_on_the_locked_holding_row(

@@ -282,3 +282,30 @@ def test_earn_and_redeem_each_take_two_statements(
     assert {(line.debtor_id, line.creditor_id) for line in lines} == {(unit_b.pk, unit_a.pk)}
     assert result.balance == 40 and result.entry.points == -60
     assert_ledger_consistent(member)
+
+
+def test_a_redeem_answers_the_member_with_its_level(make_member, unit_a) -> None:
+    """The redeem's lock reads no ladder: the member it answers keeps its level (it was
+    answered with none, which a caller saving it would have written)."""
+    member = make_member()
+    assert member.level_id is not None
+    services.earn_points(member=member, business_unit=unit_a, reference="L1", amount=Decimal("50"))
+    result = services.redeem_points(member=member, business_unit=unit_a, points=10, reference="L2")
+    assert result.member.level_id == member.level_id
+    assert result.member.level.code == member.level.code
+
+
+def test_an_order_worth_only_its_bonus_still_counts_its_spend(make_member, unit_a, rules) -> None:
+    """The day's cap taken, a first purchase earns only its bonus: the bonus entry carries the
+    order's spend, so a spend-based level still sees the order (it counted nothing before)."""
+    rules["a"].cap_per_day = 0
+    rules["a"].first_purchase_bonus = 50
+    rules["a"].save()
+    member = make_member()
+    result = services.earn_points(
+        member=member, business_unit=unit_a, reference="ONLY-BONUS", amount=Decimal("300")
+    )
+    assert [(e.reason, e.points) for e in result.entries] == [("first", 50)]
+    entry = PointsEntry.objects.get(member=member)
+    assert entry.spend == Decimal("300")
+    assert_ledger_consistent(member)
