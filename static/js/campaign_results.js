@@ -84,8 +84,11 @@
         }
         return label(p.name) + " (" + (p.name.charAt(0) === "s" ? n[0] : n[1]) + ")";
       } };
-      o.series = [{ type: "sankey", left: 8, right: 96, top: 8, bottom: 8, nodeAlign: "justify",
-        data: Object.keys(nodes).map(function (id) { return { name: id }; }),
+      o.series = [{ type: "sankey", left: 8, right: 8, top: 8, bottom: 8, nodeAlign: "justify",
+        // the redeeming units' names to the left of their node, inside the chart
+        data: Object.keys(nodes).map(function (id) {
+          return id.charAt(0) === "t" ? { name: id, label: { position: "left" } } : { name: id };
+        }),
         links: links, emphasis: { focus: "adjacency" },
         lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.45 },
         itemStyle: { color: css("--tblr-purple", "#ae3ec9") },
