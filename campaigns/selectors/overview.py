@@ -1,10 +1,10 @@
-"""The group overview of coupon results over a period, in four queries whatever the number
-of units, months or coupons. For the coupons issued in the period (the cohort) and their
-redemptions within it: per issuing unit the coupons issued and redeemed, the redemption
-rate, the discount given and the revenue of the orders that redeemed; per month the coupons
-issued (by the month of issue) and redeemed (by the month of redemption); and the value
-exchanged between units: what each funding unit paid, by its share of the discount, for
-redemptions at another unit.
+"""The group overview of coupon results over a period, in two aggregate queries over the
+coupons whatever the number of units, months or coupons. For the coupons issued in the
+period (the cohort) and their redemptions within it: per issuing unit the coupons issued
+and redeemed, the redemption rate, the discount given and the revenue of the orders that
+redeemed; per month the coupons issued (by the month of issue) and redeemed (by the month
+of redemption); and the value exchanged between units: what each funding unit paid, by its
+share of the discount, for redemptions at another unit.
 
 A redemption reversed with its coupon restored is no longer a redemption (the coupon is
 issued again, its settlement reversed): it counts nowhere here, as in the ledger."""
@@ -119,48 +119,50 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
     issued_by = cohort if units_seen is None else cohort.filter(business_unit__in=units_seen)
     redeemed = Q(status=CouponStatus.REDEEMED, redeemed_at__lte=last)
 
-    units = [
-        UnitResults(
-            unit_id=row["business_unit_id"],
-            unit=row["business_unit__name"],
-            currency=row["template__currency"],
-            issued=row["issued"],
-            redeemed=row["redeemed"],
-            discount=_money(row["discount"]),
-            revenue=_money(row["revenue"]),
+    # One pass over the cohort, grouped by unit, currency, month of issue and month of
+    # redemption (at most units x months x (months + 1) rows): the units' and the months'
+    # figures are folded from it.
+    totals: dict[tuple[int, str, str], dict[str, Any]] = {}
+    months = {m: MonthResults(m) for m in month_starts(start, end)}
+    for row in (
+        issued_by.values(
+            "business_unit_id",
+            "business_unit__name",
+            "template__currency",
+            issued_month=TruncMonth("issued_at", output_field=DateField()),
+            redeemed_month=TruncMonth("redeemed_at", output_field=DateField()),
         )
-        for row in issued_by.values("business_unit_id", "business_unit__name", "template__currency")
         .annotate(
             issued=Count("id"),
             redeemed=Count("id", filter=redeemed),
             discount=Sum("discount", filter=redeemed),
             revenue=Sum("order_amount", filter=redeemed),
         )
-        .order_by("business_unit__name", "business_unit_id", "template__currency")
+        .order_by()
+    ):
+        currency = row["template__currency"]
+        discount, revenue = _money(row["discount"]), _money(row["revenue"])
+        key = (row["business_unit_id"], row["business_unit__name"], currency)
+        unit = totals.setdefault(
+            key, {"issued": 0, "redeemed": 0, "discount": ZERO, "revenue": ZERO}
+        )
+        unit["issued"] += row["issued"]
+        unit["redeemed"] += row["redeemed"]
+        unit["discount"] += discount
+        unit["revenue"] += revenue
+        if row["issued_month"] in months:
+            months[row["issued_month"]].issued += row["issued"]
+        if row["redeemed"] and row["redeemed_month"] in months:
+            month = months[row["redeemed_month"]]
+            month.redeemed += row["redeemed"]
+            _add(month.discount, currency, discount)
+            _add(month.revenue, currency, revenue)
+    units = [
+        UnitResults(unit_id=unit_id, unit=name, currency=currency, **figures)
+        for (unit_id, name, currency), figures in sorted(
+            totals.items(), key=lambda item: (item[0][1], item[0][0], item[0][2])
+        )
     ]
-
-    months = {m: MonthResults(m) for m in month_starts(start, end)}
-    for row in (
-        issued_by.annotate(month=TruncMonth("issued_at", output_field=DateField()))
-        .values("month")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        if row["month"] in months:
-            months[row["month"]].issued = row["n"]
-    for row in (
-        issued_by.filter(redeemed)
-        .annotate(month=TruncMonth("redeemed_at", output_field=DateField()))
-        .values("month", "template__currency")
-        .annotate(n=Count("id"), discount=Sum("discount"), revenue=Sum("order_amount"))
-        .order_by()
-    ):
-        month = months.get(row["month"])
-        if month is None:  # past the MAX_MONTHS shown
-            continue
-        month.redeemed += row["n"]
-        _add(month.discount, row["template__currency"], _money(row["discount"]))
-        _add(month.revenue, row["template__currency"], _money(row["revenue"]))
 
     paid = ExpressionWrapper(
         F("discount") * F("template__fundings__share") / 100,
@@ -193,11 +195,11 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
     ]
     pairs.sort(key=lambda p: (-p.amount, p.funder, p.redeemer))
 
-    discount: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    revenue: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    discounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    revenues: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for line in units:
-        discount[line.currency] += line.discount
-        revenue[line.currency] += line.revenue
+        discounts[line.currency] += line.discount
+        revenues[line.currency] += line.revenue
     return GroupOverview(
         start=start,
         end=end,
@@ -206,6 +208,6 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
         pairs=pairs,
         issued=sum(u.issued for u in units),
         redeemed=sum(u.redeemed for u in units),
-        discount=dict(discount),
-        revenue=dict(revenue),
+        discount=dict(discounts),
+        revenue=dict(revenues),
     )
