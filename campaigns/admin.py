@@ -28,7 +28,7 @@ from campaigns.models import (
     TriggerFiring,
     TriggerRule,
 )
-from campaigns.services.triggers import rule_event_choices
+from campaigns.web.forms import RULE_FIELDS, TriggerRuleFormBase
 from crm.admin.base import ReadOnlyAdmin, ScopedAdminMixin, confirm_action
 from crm.errors import DomainError
 
@@ -141,41 +141,9 @@ class CouponTemplateAdmin(ScopedAdminMixin, admin.ModelAdmin[CouponTemplate]):
         return False  # coupons point to it: deactivate instead
 
 
-class TriggerRuleForm(forms.ModelForm):  # type: ignore[type-arg]
-    event_type = forms.ChoiceField(label=_("event"), choices=())
-
-    class Meta:
-        model = TriggerRule
-        fields = [
-            "name",
-            "event_type",
-            "source_business_unit",
-            "min_amount",
-            "data_key",
-            "data_value",
-            "template",
-            "funding_business_unit",
-            "budget_count",
-            "budget_value",
-            "owner",
-            "is_active",
-        ]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["event_type"].choices = rule_event_choices()
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        template, funder = cleaned.get("template"), cleaned.get("funding_business_unit")
-        if template and funder and not template.fundings.filter(business_unit=funder).exists():
-            self.add_error(
-                "funding_business_unit",
-                _("The paying unit must be one of the template's funding units."),
-            )
-        if cleaned.get("event_type") != "transaction.stored" and cleaned.get("min_amount"):
-            self.add_error("min_amount", _("An amount condition applies to transactions only."))
-        return cleaned
+class TriggerRuleForm(TriggerRuleFormBase):
+    class Meta(TriggerRuleFormBase.Meta):
+        fields = [*RULE_FIELDS, "owner", "is_active"]
 
 
 @admin.register(TriggerRule)

@@ -30,6 +30,8 @@ from campaigns.services.triggers import (
     fire_for_transactions,
     fire_rule,
     save_trigger_rule,
+    set_trigger_rule_active,
+    trigger_rule_problems,
 )
 
 __all__ = [
@@ -53,8 +55,10 @@ __all__ = [
     "run_bulk_issue",
     "save_trigger_rule",
     "set_funding",
+    "set_trigger_rule_active",
     "start_audience_issue",
     "start_bulk_issue",
+    "trigger_rule_problems",
     "validate_coupon",
     "void_coupons",
 ]

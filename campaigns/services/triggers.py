@@ -82,26 +82,83 @@ def rule_event_choices() -> list[tuple[str, str]]:
     return choices
 
 
+def trigger_rule_problems(rule: TriggerRule) -> dict[str, str]:
+    """What is wrong with ``rule`` before it is saved, by field (empty: nothing). The one
+    place the rule's consistency is decided: the service refuses with the first problem, the
+    admin's and the marketing screens' forms show them all beside their fields."""
+    problems: dict[str, str] = {}
+    if rule.event_type not in dict(rule_event_choices()):
+        problems["event_type"] = _("Choose a known event.")
+    if (
+        rule.template_id is not None
+        and rule.funding_business_unit_id is not None
+        and not TemplateFunding.objects.filter(
+            template_id=rule.template_id, business_unit_id=rule.funding_business_unit_id
+        ).exists()
+    ):
+        problems["funding_business_unit"] = _(
+            "The paying unit must be one of the template's funding units."
+        )
+    if rule.min_amount is not None:
+        if rule.event_type != TRANSACTION_EVENT:
+            problems["min_amount"] = _("An amount condition applies to transactions only.")
+        elif rule.min_amount < 0:
+            problems["min_amount"] = _("The amount cannot be negative.")
+    if rule.pk is not None:
+        if rule.budget_count is not None and rule.budget_count < rule.issued_count:
+            problems["budget_count"] = _(
+                "%(count)d coupons were issued already: the budget cannot be lower."
+            ) % {"count": rule.issued_count}
+        if rule.budget_value is not None and rule.budget_value < rule.issued_value:
+            problems["budget_value"] = _(
+                "Coupons worth %(issued)s were issued already: the budget cannot be lower."
+            ) % {"issued": rule.issued_value}
+    if rule.budget_value is not None and rule.budget_value < 0:
+        problems["budget_value"] = _("The budget cannot be negative.")
+    return problems
+
+
 def save_trigger_rule(rule: TriggerRule) -> TriggerRule:
     """Create or change a rule (the admin and the screens call this): its template must be
-    funded by its paying unit, its event known; the watch list is refreshed."""
-    if rule.event_type not in dict(rule_event_choices()):
-        raise InvalidCouponRequest(_("Choose a known event."), field="event_type")
-    if not TemplateFunding.objects.filter(
-        template_id=rule.template_id, business_unit_id=rule.funding_business_unit_id
-    ).exists():
-        raise InvalidCouponRequest(
-            _("The paying unit must be one of the template's funding units."),
-            field="funding_business_unit",
-        )
-    if rule.event_type != TRANSACTION_EVENT and rule.min_amount is not None:
-        raise InvalidCouponRequest(
-            _("An amount condition applies to transactions only."), field="min_amount"
-        )
+    funded by its paying unit, its event known, its budget not below what it issued; the
+    watch list is refreshed."""
+    problems = trigger_rule_problems(rule)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise InvalidCouponRequest(message, field=field)
     with transaction.atomic():
         rule.save()
     forget_watched_events()
     return rule
+
+
+def set_trigger_rule_active(*, rule: TriggerRule, active: bool) -> TriggerRule:
+    """Switch a rule on or off. Switching on a rule that stopped on its budget is refused
+    until its budget can pay for one more coupon; then it runs again (``exhausted_at``
+    cleared). A conditional update: a firing exhausting the budget meanwhile wins."""
+    with transaction.atomic():
+        current = (
+            TriggerRule.objects.select_for_update(of=("self",))
+            .select_related("template")
+            .get(pk=rule.pk)
+        )
+        if active:
+            count, value = budget_left(current)
+            if count < 1 or value < current.template.face_value:
+                raise InvalidCouponRequest(
+                    _(
+                        "Its budget cannot pay for one more coupon: raise the budget first, "
+                        "then activate the rule."
+                    ),
+                    field="budget_count",
+                )
+            TriggerRule.objects.filter(pk=current.pk).update(is_active=True, exhausted_at=None)
+            current.is_active, current.exhausted_at = True, None
+        else:
+            TriggerRule.objects.filter(pk=current.pk).update(is_active=False)
+            current.is_active = False
+    forget_watched_events()
+    return current
 
 
 def _tell_owner(rule: TriggerRule, now: datetime) -> str:

@@ -1,5 +1,6 @@
 """The campaign form: clear messages for a period out of order, a budget below what was
-already issued, a segment changed after the audience was frozen."""
+already issued, a segment changed after the audience was frozen. The trigger rule forms (the
+admin's and the sentence-like screen's) on one base that asks the service what is wrong."""
 
 from __future__ import annotations
 
@@ -9,9 +10,29 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns.models import Campaign, CampaignChannel
+from campaigns.models import (
+    Campaign,
+    CampaignChannel,
+    CouponTemplate,
+    TemplateFunding,
+    TriggerRule,
+)
+from campaigns.services.triggers import rule_event_choices, trigger_rule_problems
 from crm.models import BusinessUnit, Segment
 from crm.policy import visible_unit_ids
+
+RULE_FIELDS = [
+    "name",
+    "event_type",
+    "source_business_unit",
+    "min_amount",
+    "data_key",
+    "data_value",
+    "template",
+    "funding_business_unit",
+    "budget_count",
+    "budget_value",
+]
 
 
 class CampaignForm(forms.ModelForm):
@@ -87,3 +108,70 @@ class CampaignForm(forms.ModelForm):
         if starts and ends and ends < starts:
             self.add_error("ends_on", _("The campaign ends on or after the day it starts."))
         return data
+
+
+class TriggerRuleFormBase(forms.ModelForm):  # type: ignore[type-arg]
+    """What the admin's and the marketing screens' rule forms share: the event choices from
+    the registry, and the rule's consistency checked by the service
+    (``trigger_rule_problems``), each problem shown beside its field."""
+
+    event_type = forms.ChoiceField(label=gettext_lazy("event"), choices=())
+
+    class Meta:
+        model = TriggerRule
+        fields = RULE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["event_type"].choices = rule_event_choices()  # type: ignore[attr-defined]
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        for field, message in trigger_rule_problems(self.instance).items():
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, message)
+
+
+class TriggerRuleForm(TriggerRuleFormBase):
+    """The marketing screen's sentence-like form: the paying unit among the user's units,
+    templates those units fund; the rule's event may happen in any unit."""
+
+    class Meta(TriggerRuleFormBase.Meta):
+        widgets = {
+            "min_amount": forms.NumberInput(attrs={"min": "0", "step": "0.01"}),
+            "budget_value": forms.NumberInput(attrs={"min": "0", "step": "0.01"}),
+            "budget_count": forms.NumberInput(attrs={"min": "1"}),
+        }
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = visible_unit_ids(user)
+        payers = BusinessUnit.objects.active().order_by("code")
+        templates = CouponTemplate.objects.filter(is_active=True)
+        if visible is not None:
+            payers = payers.filter(pk__in=visible)
+            templates = templates.filter(
+                pk__in=TemplateFunding.objects.filter(business_unit__in=visible).values(
+                    "template_id"
+                )
+            )
+        if self.instance.template_id:
+            templates = templates | CouponTemplate.objects.filter(pk=self.instance.template_id)
+        fields = self.fields
+        fields["funding_business_unit"].queryset = payers  # type: ignore[attr-defined]
+        fields["source_business_unit"].queryset = BusinessUnit.objects.active().order_by("code")  # type: ignore[attr-defined]
+        fields["source_business_unit"].empty_label = _("any unit")  # type: ignore[attr-defined]
+        fields["template"].queryset = templates.order_by("name", "id")  # type: ignore[attr-defined]
+        for name, field in fields.items():
+            select = isinstance(field.widget, forms.Select)
+            css = "form-select" if select else "form-control"
+            field.widget.attrs.setdefault("class", css)
+            if name != "name":
+                field.widget.attrs.setdefault("aria-label", str(field.label))
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()

@@ -1,6 +1,7 @@
-/* A campaign's results charts (templates/campaigns/campaign_results.html), without inline
-   script (the Content-Security-Policy forbids it): <div data-results-chart="KIND"
-   data-chart-data="ID"> reads its rows from the json_script block ID. */
+/* Coupon results charts (templates/campaigns/campaign_results.html and overview.html),
+   without inline script (the Content-Security-Policy forbids it): <div
+   data-results-chart="KIND" data-chart-data="ID"> reads its rows from the json_script block
+   ID. "days" draws any period (a day or a month per row). */
 (function () {
   "use strict";
 
@@ -63,6 +64,35 @@
       o.yAxis = { type: "category", data: rows.map(function (r) { return r.source + " → " + r.target; }) };
       o.series = [{ type: "bar", barMaxWidth: 18, data: rows.map(function (r) { return Number(r.amount); }),
         itemStyle: { color: css("--tblr-purple", "#ae3ec9") }, label: { show: true, position: "right" } }];
+      return o;
+    },
+    // What funding units (left) paid for redemptions at other units (right): a Sankey whose
+    // two sides are distinct nodes, so flows both ways between two units make no cycle.
+    "flows": function (rows, el) {
+      var n = names(el, 2);
+      var nodes = {};
+      var links = rows.map(function (r) {
+        nodes["s:" + r.source] = true;
+        nodes["t:" + r.target] = true;
+        return { source: "s:" + r.source, target: "t:" + r.target, value: Number(r.amount) };
+      });
+      function label(id) { return id.slice(2); }
+      var o = base();
+      o.tooltip = { trigger: "item", formatter: function (p) {
+        if (p.dataType === "edge") {
+          return label(p.data.source) + " → " + label(p.data.target) + ": " + p.data.value.toLocaleString();
+        }
+        return label(p.name) + " (" + (p.name.charAt(0) === "s" ? n[0] : n[1]) + ")";
+      } };
+      o.series = [{ type: "sankey", left: 8, right: 8, top: 8, bottom: 8, nodeAlign: "justify",
+        // the redeeming units' names to the left of their node, inside the chart
+        data: Object.keys(nodes).map(function (id) {
+          return id.charAt(0) === "t" ? { name: id, label: { position: "left" } } : { name: id };
+        }),
+        links: links, emphasis: { focus: "adjacency" },
+        lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.45 },
+        itemStyle: { color: css("--tblr-purple", "#ae3ec9") },
+        label: { formatter: function (p) { return label(p.name); } } }];
       return o;
     }
   };

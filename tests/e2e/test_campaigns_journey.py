@@ -2,7 +2,9 @@
 period out of order (told so in Chinese), fixes it and targets the "car owners" segment,
 schedules and starts it after confirmations (the audience is frozen: a customer tagged later
 is not in it), issues the property-fee coupon to the audience and watches the job finish, and
-finds the campaign in the list filtered by status. Screenshots:
+finds the campaign in the list filtered by status; creates a trigger rule through the sentence
+form (told in Chinese that the paying unit must fund the template), and reads the group overview
+after two redemptions at the property company. Screenshots:
 tests/e2e/screenshots/campaigns-*.png."""
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from decimal import Decimal
 import pytest
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignStatus, Coupon, CouponKind, CouponTemplate
+from campaigns.models import (
+    TRANSACTION_EVENT,
+    Campaign,
+    CampaignStatus,
+    Coupon,
+    CouponKind,
+    CouponTemplate,
+    TriggerRule,
+)
 from crm.demo import load_platform_demo
 from crm.models import BusinessUnit, Customer, CustomerTag, Tag, TagCategory
 from crm.services import create_segment
@@ -99,3 +109,40 @@ def test_create_start_and_issue_a_campaign_to_its_frozen_audience(page):
     page.goto("/campaigns/?status=active")
     expect(page.get_by_test_id("campaign-row")).to_contain_text("新车主物业礼遇")
     shoot(page, "campaigns-list")
+
+    # A trigger rule through the sentence form: the paying unit must fund the template
+    page.get_by_test_id("campaigns-rules-link").click()
+    expect(page.get_by_test_id("empty-state")).to_contain_text("还没有触发规则")
+    page.get_by_test_id("rule-create").first.click()
+    page.locator("#id_name").fill("购车送物业费")
+    page.locator("#id_event_type").select_option(TRANSACTION_EVENT)
+    page.locator("#id_source_business_unit").select_option(str(auto.pk))
+    page.locator("#id_min_amount").fill("100000")
+    page.locator("#id_template").select_option(str(template.pk))
+    page.locator("#id_funding_business_unit").select_option(str(prop.pk))
+    page.locator("#id_budget_count").fill("100")
+    page.locator("#id_budget_value").fill("20000")
+    page.get_by_test_id("rule-save").click()
+    expect(page.get_by_test_id("rule-error-funding_business_unit")).to_contain_text(
+        "出资单位必须是该券模板的出资单位之一"
+    )
+    shoot(page, "campaigns-rule-form-errors")
+    page.locator("#id_funding_business_unit").select_option(str(auto.pk))
+    page.get_by_test_id("rule-save").click()
+    expect(page.get_by_test_id("rule-sentence")).to_contain_text("发生在星辰汽车")
+    rule = TriggerRule.objects.get()
+    assert (rule.funding_business_unit, rule.min_amount) == (auto, Decimal("100000"))
+    shoot(page, "campaigns-rules")
+
+    # Two of the coupons redeemed at the property company: the group overview
+    for n, coupon in enumerate(Coupon.objects.filter(campaign=campaign).order_by("pk")[:2]):
+        services.redeem_coupon(
+            code=coupon.code, business_unit=prop, reference=f"PO-{n}", order_amount="880"
+        )
+    page.goto("/campaigns/")
+    page.get_by_test_id("campaigns-overview-link").click()
+    expect(page.get_by_test_id("overview-redeemed")).to_have_text("2")
+    for chart in ("chart-months", "chart-units", "chart-flows"):
+        expect(page.get_by_test_id(chart).locator("svg").first).to_be_visible()
+    expect(page.get_by_test_id("overview-pair-row")).to_contain_text("¥400.00")
+    shoot(page, "campaigns-overview-zh")

@@ -34,8 +34,24 @@ from campaigns.models import (
     CouponTemplate,
     TriggerRule,
 )
+from campaigns.selectors.overview import GroupOverview, group_overview
+from campaigns.selectors.rules import trigger_rule_list
 from crm.models import SettlementLine, SettlementSource
 from crm.policy import visible_unit_ids
+
+__all__ = [
+    "CAMPAIGN_SORTS",
+    "GroupOverview",
+    "campaign_list",
+    "campaign_results",
+    "campaign_summary",
+    "coupon_liability",
+    "customer_coupons",
+    "group_overview",
+    "group_results",
+    "live_coupon_count",
+    "trigger_rule_list",
+]
 
 
 def customer_coupons(
