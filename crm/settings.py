@@ -129,9 +129,13 @@ if env.bool("DATABASE_POOL", default=False) is False:
     _db["OPTIONS"] = {}
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES = {"default": _db}
-# Coupon redemption's two statements are prepared once per connection; turn it off behind a
-# proxy that pools by transaction without prepared-statement support (PgBouncer < 1.21).
-CAMPAIGNS_PREPARED_REDEMPTION = env.bool("CAMPAIGNS_PREPARED_REDEMPTION", default=True)
+# The hot paths' statements (coupon redemption, points earn/redeem, lead claim-next) are
+# prepared once per connection (crm.prepared); turn it off behind a proxy that pools by
+# transaction without prepared-statement support (PgBouncer < 1.21). The earlier name of the
+# variable, CAMPAIGNS_PREPARED_REDEMPTION, is still read.
+PREPARED_STATEMENTS = env.bool(
+    "PREPARED_STATEMENTS", default=env.bool("CAMPAIGNS_PREPARED_REDEMPTION", default=True)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache: shared between processes (nothing lives in process memory) --------------------

@@ -16,13 +16,10 @@ to say when and where.
 No counter row is shared by redemptions: the lines reference the month's statement (created
 once per pair and month, outside this statement) and nothing sums them here.
 
-Both statements are prepared once per connection (server-side binding): planning them took
+Both statements are prepared once per connection (``crm.prepared``): planning them took
 most of the database's time of a redemption (0.4 ms each, against 0.1 ms to run the read),
 and the bare-SQL figure of these two statements went from 0.23–0.32 to 0.57–0.62 of the
-conditional-``UPDATE`` floor (tests/bench/README.md). Django turns psycopg's automatic
-preparation off (``prepare_threshold=None``, for transaction-pooling proxies); only these two
-statements are prepared, on the connection Django holds. Behind a proxy that pools
-transactions (PgBouncer before 1.21), set ``CAMPAIGNS_PREPARED_REDEMPTION = False``.
+conditional-``UPDATE`` floor (tests/bench/README.md).
 """
 
 from __future__ import annotations
@@ -34,16 +31,14 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-import psycopg
-from django.conf import settings
 from django.db import connection
-from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import Model
 
 from campaigns.models import Coupon, CouponReversal, CouponStatus, CouponTemplate, TemplateFunding
 from crm.models import BlacklistEntry, BusinessUnit, TimelineEvent
 from crm.models.blacklist import BINDING_STATUSES
 from crm.models.settlement import SettlementLine, SettlementStatement
+from crm.prepared import prepared_cursor
 
 
 def _columns(model: type[Model], alias: str, names: tuple[str, ...] | None = None) -> str:
@@ -136,47 +131,6 @@ SELECT (SELECT id FROM event), (SELECT count(*) FROM lines)
 """  # noqa: S608 (table names from the models, values bound)
 
 
-# Statements prepared only when asked: Django's other cursors bind client-side and are
-# never prepared; a server-side-binding cursor prepares after this many runs of a statement.
-PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
-
-
-class _PreparedCursor(psycopg.Cursor[Any]):
-    """Server-side binding; every statement prepared on first use and reused afterwards."""
-
-    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-        return super().execute(query, params, prepare=True, binary=kwargs.get("binary"))
-
-
-class _DebugCursor(CursorDebugWrapper):
-    """Django's query log, which reads the statement back from the driver: a prepared
-    execution leaves it empty there, so the text is written in."""
-
-    def execute(self, sql: Any, params: Any = None) -> Any:
-        try:
-            return super().execute(sql, params)
-        finally:
-            log = self.db.queries_log
-            if log and log[-1]["sql"] is None:
-                log[-1]["sql"] = sql
-
-
-def _cursor() -> Any:
-    """A cursor through Django's wrappers (query log, execute wrappers, error translation),
-    preparing its statements (see the module's docstring), or Django's own."""
-    django_cursor = connection.cursor()  # connects, checks health and thread sharing
-    if not getattr(settings, "CAMPAIGNS_PREPARED_REDEMPTION", True):
-        return django_cursor
-    pg = django_cursor.cursor.connection
-    django_cursor.close()
-    if pg.prepare_threshold is None:
-        pg.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
-    raw: Any = _PreparedCursor(pg)
-    if connection.queries_logged:
-        return _DebugCursor(raw, connection)
-    return connection.make_cursor(raw)
-
-
 @dataclass
 class Found:
     coupon: Coupon
@@ -190,7 +144,7 @@ class Found:
 def read(code: str, unit_id: int, reference: str, month: date) -> Found | None:
     """What the redemption of ``code`` at ``unit_id`` decides on, in one query (``None``: no
     coupon has this code)."""
-    with _cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _read_sql(),
             {
@@ -248,7 +202,7 @@ def write(
     """Redeem ``coupon`` if it is still issued, with its settlement ``lines`` ((statement,
     debtor, amount, reference), owed to ``unit_id``) and its timeline event, in one
     statement. The event's id, or ``None`` when the coupon was no longer redeemable."""
-    with _cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _write_sql(),
             {

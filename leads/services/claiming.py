@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.policy import sees_all_units, visible_unit_ids
+from crm.prepared import prepared_cursor
 from leads.errors import (
     AlreadyClaimed,
     ClaimCooldown,
@@ -251,7 +252,7 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
         "roles": roles,
         "today": timezone.localdate(now),
     }
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(claiming_sql.LOCK_SQL, params)
         locked = cursor.fetchone()
         if locked is None:  # the rep's first claim in the unit: make the row, then count

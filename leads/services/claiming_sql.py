@@ -24,15 +24,15 @@ SET claims_today = CASE WHEN claims_on = %(today)s THEN claims_today + 1 ELSE 1 
 WHERE user_id = %(user)s AND business_unit_id = %(unit)s
 RETURNING claims_today,
     (SELECT max(h.hold_limit) FROM leads_holdlimit h
-     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s)),
+     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s::text[])),
     (SELECT max(h.daily_claim_quota) FROM leads_holdlimit h
-     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s))
+     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s::text[]))
 """
 
 PICK_SQL = f"""
 WITH held AS (
     SELECT count(*) AS n FROM leads_lead
-    WHERE owner_id = %(user)s AND business_unit_id = %(unit)s AND status = ANY(%(held)s)
+    WHERE owner_id = %(user)s AND business_unit_id = %(unit)s AND status = ANY(%(held)s::text[])
 ), pick AS (
     SELECT l.id FROM leads_lead l
     WHERE %(quota_ok)s AND (SELECT n FROM held) < %(hold_limit)s

@@ -38,6 +38,7 @@ from django.db import connection
 
 from crm.models import TimelineEvent
 from crm.models.blacklist import BINDING_STATUSES
+from crm.prepared import prepared_cursor
 from crm.registry import notify_event_recorded
 from members.models import EarningRule, EntryKind, Level, Member, PointsEntry
 from members.services.hotpath_sql import EARN_SQL, LOCK_SQL, MEMBER_ATTNAMES, REDEEM_SQL
@@ -59,7 +60,7 @@ def lock_for_points(member_id: int, *, unit_id: int, with_rule: bool) -> Locked 
     """Lock the member's row (one statement); ``None`` when there is no such member. The
     caller follows ``member.merged_into_id`` (a merged member's points live on the
     survivor). ``with_rule``: also read the unit's earning rule and the level ladder."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             LOCK_SQL,
             {
@@ -153,7 +154,7 @@ def write_earn(
 ) -> Earned:
     """One statement: the purchase entry (capped per day) and the first-purchase bonus, their
     lots, the balance, the timeline event, and the level measures over ``window_starts``."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             EARN_SQL,
             {
@@ -237,7 +238,7 @@ def write_redeem(
     (each consumption recorded, a settlement line per lot another unit funded), the balance,
     the timeline event; nothing at all when the usable lots hold too little or the reference
     was used before."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             REDEEM_SQL,
             {

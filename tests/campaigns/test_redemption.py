@@ -295,7 +295,7 @@ def test_prepared_statements_survive_a_rollback_and_can_be_turned_off(
     done = services.redeem_coupon(
         code=coupons[1].code, business_unit=unit_b, reference="P-2", order_amount="800"
     )
-    settings.CAMPAIGNS_PREPARED_REDEMPTION = False
+    settings.PREPARED_STATEMENTS = False
     off = services.redeem_coupon(
         code=coupons[2].code, business_unit=unit_b, reference="P-3", order_amount="800"
     )
