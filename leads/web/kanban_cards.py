@@ -22,21 +22,18 @@ from leads.web.mine import lead_facts, when
 def _follow_badge(facts: dict[str, object], lead: Lead) -> SafeString:
     if lead.next_follow_up_at is None:
         return format_html(
-            '<span class="badge bg-secondary-lt" title="{}">{}</span>',
-            _("Next follow-up"),
-            _("Not planned"),
+            '<span class="badge bg-secondary-lt" data-testid="card-follow-up">{}</span>',
+            _("No follow-up planned"),
         )
-    color, flag = "blue", ""
+    at = {"when": when(lead.next_follow_up_at)}
     if facts["follow_overdue"]:
-        color, flag = "red", _("Overdue")
+        color, text = "red", _("Follow-up overdue %(when)s") % at
     elif facts["follow_today"]:
-        color, flag = "yellow", _("Today")
+        color, text = "yellow", _("Follow-up today %(when)s") % at
+    else:
+        color, text = "blue", _("Follow-up %(when)s") % at
     return format_html(
-        '<span class="badge bg-{}-lt" title="{}" data-testid="card-follow-up">{}{}</span>',
-        color,
-        _("Next follow-up"),
-        format_html("{} ", flag) if flag else "",
-        when(lead.next_follow_up_at),
+        '<span class="badge bg-{}-lt" data-testid="card-follow-up">{}</span>', color, text
     )
 
 
@@ -49,7 +46,8 @@ def _recycle_badge(facts: dict[str, object]) -> SafeString | str:
         '<span class="badge bg-{}-lt" title="{}" data-testid="card-recycle">{}</span>',
         "red" if facts["recycle_warn"] else "secondary",
         _("Back to the pool on %(when)s") % {"when": when(facts["recycle_due"])},
-        ngettext("%(n)s day left", "%(n)s days left", days) % {"n": days},
+        ngettext("Back to the pool in %(n)s day", "Back to the pool in %(n)s days", days)
+        % {"n": days},
     )
 
 

@@ -64,12 +64,13 @@ def test_board_columns_cards_and_load(client, rep_a, rep_b, make_lead, roomy):
     assert cards(html, "contacted") == 0 and count(html, "qualified") == "1"
     assert "别人的" not in html
     assert "星辰重工" in html and "139****5678" in html and "13912345678" not in html
-    assert "已逾期" in html or "逾期" in html  # the overdue follow-up badge
-    assert 'data-testid="card-recycle"' in html and "剩余" in html  # days left in the pool
+    assert "跟进已逾期" in html and "未安排跟进" in html  # 韩梅梅 overdue, 李雷 unplanned
+    assert "天后收回公海" in html  # the days left before recycling
     assert f'href="{reverse("leads:detail", args=[second.pk])}#convert"' in html
     assert 'data-stage-drop="lost"' in html and 'data-stage-drop="converted"' not in html
     assert 'data-testid="hold-count"' in html and response.context["load"]["held"] == 2
     assert 'src="/static/js/pipeline.js"' in html and "<script>" not in html
+    assert '<li class="nav-item active" data-nav="leads-mine">' in html  # the nav follows
     # The list links the board and back.
     assert reverse("leads:mine-board") in client.get(reverse("leads:mine")).content.decode()
 
