@@ -212,3 +212,12 @@ def test_board_needs_the_claim_permission(client, unit_a, rep_a, make_lead):
     client.force_login(clerk)
     assert client.get(BOARD).status_code == 403
     assert client.post(reverse("leads:move", args=[lead.pk]), {"stage": "lost"}).status_code == 403
+
+
+def test_board_in_english(client, rep_a, make_lead):
+    held(make_lead, rep_a, name="Li Lei")
+    client.force_login(rep_a)
+    html = client.get(BOARD, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Drop a card here to close the lead as lost" in html
+    assert "No follow-up planned" in html and "Back to the pool in 2 days" in html
+    assert "Move to another status" in html and "No lead with this status." in html
