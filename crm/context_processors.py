@@ -77,7 +77,7 @@ class _LazyNav(_LazyList):
                 label=i.label,
                 icon=i.icon,
                 url=reverse(i.url_name),
-                active=i.url_name in current,
+                active=bool(current.intersection((i.url_name, *i.also))),
             )
             for i in nav_items(self.user)
         ]

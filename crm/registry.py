@@ -22,6 +22,8 @@ class NavItem:
     icon: str = "circle"
     permission: str | None = None
     order: int = 100
+    # Other pages (URL names) under this entry: it is shown as the current one there too.
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def _context(request: HttpRequest, filters: BoardFilters, stages: list[Any]) -> 
     return {
         "filters": filters,
         "stages": stages,
+        "stage_choices": [(s.pk, s.name) for s in stages],
         "can_move": _can_move(request),
         "can_add": request.user.has_perm("accounts.add_opportunity"),
     }

@@ -61,7 +61,7 @@ def card_html(cards: Iterable[Opportunity], *, can_move: bool, query: str) -> No
         )
         card.html = format_html(
             '<article class="card card-sm pipeline-card" id="opp-{pk}" data-testid="pipeline-card"'
-            ' data-opportunity="{pk}" data-stage="{stage}"{drag}><div class="card-body p-2">'
+            ' data-card-id="{pk}" data-stage="{stage}"{drag}><div class="card-body p-2">'
             '<a href="{detail}{pk}/" class="fw-medium d-block text-truncate"'
             ' data-testid="card-name">{name}</a>'
             '<div class="small text-truncate">{account}</div>'

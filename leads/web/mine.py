@@ -24,11 +24,13 @@ from leads.web.pools import load_of
 from leads.web.queries import MY_LIST_KEY, LeadFilters, my_page, pools_for
 
 
-def _row(lead: Lead, now: Any, end_of_day: Any) -> dict[str, Any]:
+def lead_facts(lead: Lead, now: Any, end_of_day: Any) -> dict[str, Any]:
+    """What a held lead's row (here) and card (the kanban) show: masked phone, when it goes
+    back to the pool and whether to warn, whether its next follow-up is overdue or today."""
     due = lead.recycle_due_at(lead.pool)
     warn = due is not None and due - timedelta(days=lead.pool.warn_days) <= now
     follow = lead.next_follow_up_at
-    row = {
+    return {
         "lead": lead,
         "url": lead_url(lead),
         "phone": masked(lead.phone),
@@ -39,11 +41,19 @@ def _row(lead: Lead, now: Any, end_of_day: Any) -> dict[str, Any]:
         "follow_overdue": follow is not None and follow < now,
         "follow_today": follow is not None and now <= follow <= end_of_day,
     }
+
+
+def _row(lead: Lead, now: Any, end_of_day: Any) -> dict[str, Any]:
+    row = lead_facts(lead, now, end_of_day)
     row["html"] = _row_html(row)
     return row
 
 
-def _when(value: Any) -> str:
+def end_of_today(now: Any) -> Any:
+    return timezone.localtime(now).replace(hour=23, minute=59, second=59)
+
+
+def when(value: Any) -> str:
     return formats.date_format(timezone.localtime(value), "m-d H:i")
 
 
@@ -65,14 +75,14 @@ def _row_html(row: dict[str, Any]) -> SafeString:
             flag = format_html('<span class="text-danger fw-medium">{}</span> ', _("Overdue"))
         elif row["follow_today"]:
             flag = format_html('<span class="text-warning fw-medium">{}</span> ', _("Today"))
-        follow = format_html("{}{}", flag, _when(lead.next_follow_up_at))
+        follow = format_html("{}{}", flag, when(lead.next_follow_up_at))
     else:
         follow = format_html('<span class="text-secondary">{}</span>', _("Not planned"))
     if row["recycle_due"]:
         n = row["recycle_days"]
         recycle = format_html(
             '{}<div class="small">{}</div>',
-            _when(row["recycle_due"]),
+            when(row["recycle_due"]),
             ngettext("%(n)s day left", "%(n)s days left", n) % {"n": n},
         )
     else:
@@ -109,6 +119,14 @@ def _row_html(row: dict[str, Any]) -> SafeString:
     )
 
 
+def my_load(user: Any) -> dict[str, int] | None:
+    """Held / limit and claims today / quota in the rep's home pool (their unit's public pool,
+    else the first they work): the head of "my leads" and of the board."""
+    pools = pools_for(user)
+    home = next((p for p in pools if p.is_public), pools[0] if pools else None)
+    return load_of(user, home) if home else None
+
+
 @require_GET
 @permission_required("leads.claim_lead", raise_exception=True)
 def my_leads(request: HttpRequest) -> HttpResponse:
@@ -119,10 +137,8 @@ def my_leads(request: HttpRequest) -> HttpResponse:
         sort=request.GET.get("sort", "due"),
         after=request.GET.get("after", ""),
     )
-    pools = pools_for(request.user)
-    home = next((p for p in pools if p.is_public), pools[0] if pools else None)
     now = timezone.now()
-    end_of_day = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    end_of_day = end_of_today(now)
     context = {
         "page": page,
         "rows": [_row(lead, now, end_of_day) for lead in page.rows],
@@ -131,7 +147,7 @@ def my_leads(request: HttpRequest) -> HttpResponse:
         "filtered": filters.active,
         "first_page": not request.GET.get("after"),
         "list_key": MY_LIST_KEY,
-        "load": load_of(request.user, home) if home else None,
+        "load": my_load(request.user),
         "statuses": [(s, LeadStatus(s).label) for s in HELD_STATUSES],
         "dues": [("today", _("Due by tonight")), ("overdue", _("Overdue"))],
         "sorts": [

@@ -1,5 +1,6 @@
 """What the leads screens read: the pools a user works, a pool's list and the rep's own leads
-(filters from the query string, keyset pages), the team board's counts and the funnel.
+(filters from the query string, keyset pages), the rep's kanban, the team board's counts and
+the funnel.
 
 Every function runs a fixed number of queries whatever the rows (the screens pin theirs)."""
 
@@ -13,11 +14,13 @@ from typing import Any
 from django.db.models import (
     Count,
     DateTimeField,
+    F,
     Q,
     QuerySet,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from crm.errors import DomainError
@@ -311,3 +314,40 @@ def team_board(*, user: Any, unit_ids: set[int] | None) -> Board:
         for status, n in counts.items():
             totals[status] = totals.get(status, 0) + n
     return Board(statuses=statuses, pools=pool_rows, reps=rep_rows, totals=totals)
+
+
+# --- the rep's kanban -----------------------------------------------------------------------
+
+BOARD_LIMIT = 50
+
+
+def my_board(
+    *, user: Any, limit: int | None = None
+) -> tuple[dict[str, int], dict[str, list[Lead]]]:
+    """The leads ``user`` holds, per held status: how many, and the first ``limit`` of each
+    (the next follow-up due first, as on the list). One query whatever the number of leads:
+    each row carries its status's count and rank (window functions), the ranks past
+    ``limit`` (default ``BOARD_LIMIT``) are left in the database."""
+    limit = limit or BOARD_LIMIT
+    by_status = [F("status")]
+    leads = (
+        Lead.objects.filter(owner=user, status__in=HELD_STATUSES)
+        .annotate(
+            due_key=Coalesce("next_follow_up_at", Value(_FAR, output_field=DateTimeField())),
+            in_status=Window(Count("id"), partition_by=by_status),
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=by_status, order_by=[F("due_key").asc(), F("id").asc()]
+            )
+        )
+        .filter(rank__lte=limit)
+        .select_related("pool")
+        .order_by("status", "due_key", "id")
+    )
+    counts: dict[str, int] = {status: 0 for status in HELD_STATUSES}
+    cards: dict[str, list[Lead]] = {status: [] for status in HELD_STATUSES}
+    for lead in leads:
+        counts[lead.status] = lead.in_status
+        cards[lead.status].append(lead)
+    return counts, cards

@@ -44,7 +44,15 @@ def register_screens() -> None:
     register_export(POOL_EXPORT)
     for item in (
         NavItem("leads-pool", _("Lead pool"), "leads:pool", "inbox", "leads.view_lead", 20),
-        NavItem("leads-mine", _("My leads"), "leads:mine", "user", "leads.claim_lead", 21),
+        NavItem(
+            "leads-mine",
+            _("My leads"),
+            "leads:mine",
+            "user",
+            "leads.claim_lead",
+            21,
+            also=("leads:mine-board",),
+        ),
     ):  # the team board and the funnel: the leads screens' own tabs (templates/leads/_tabs)
         register_nav(item)
     register_card(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.web import lead_page, manager, mine, pools
+from leads.web import kanban, lead_page, manager, mine, pools
 
 app_name = "leads"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/claim/", pools.claim, name="claim"),
     # The rep's own leads.
     path("mine/", mine.my_leads, name="mine"),
+    path("mine/board/", kanban.board, name="mine-board"),
+    path("<int:pk>/move/", kanban.move, name="move"),
     # The lead page and what is done on it.
     path("<int:pk>/", lead_page.lead_detail, name="detail"),
     path("<int:pk>/follow-up/", lead_page.follow_up, name="follow-up"),

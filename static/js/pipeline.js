@@ -1,9 +1,16 @@
-/* The pipeline board: drag a card to another column (native HTML5 drag and drop) and the
-   move is POSTed with htmx; the server answers with both columns out of band, or a message,
-   or (lost without a reason) a form in the board's dialog. Every card also has a "Move…"
-   link, reachable from the keyboard: here it opens the board's one shared "move to" menu
-   filled with that card's move URL and stage; without this file it opens a page with the
-   same form. No inline script (the Content-Security-Policy forbids it). */
+/* The kanban boards (the accounts' pipeline by stage, the rep's leads by status): drag a
+   card to another column (native HTML5 drag and drop) and the move is POSTed with htmx; the
+   server answers with both columns out of band, or a message, or (lost without a reason) a
+   form in the board's dialog. Every card also has a "Move…" link, reachable from the
+   keyboard: here it opens the board's one shared "move to" menu filled with that card's
+   move URL and column; without this file it opens a page with the same form.
+
+   What a board provides: cards with an element id, ``data-card-id``, ``data-stage`` (its
+   column's value), ``data-move-url`` (draggable) and a ``[data-move-open]`` link with an
+   element id; columns with ``data-stage-drop``; the board in ``[data-pipeline]``; the
+   ``#pipeline-move`` menu, the ``#pipeline-dialog`` and ``#pipeline-status``. The move is
+   POSTed as ``stage=<the column's value>``. No inline script (the Content-Security-Policy
+   forbids it). */
 (function () {
   "use strict";
 
@@ -26,7 +33,7 @@
     if (!card) { return; }
     dragged = card;
     event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", card.getAttribute("data-opportunity"));
+    event.dataTransfer.setData("text/plain", card.getAttribute("data-card-id"));
     card.classList.add("pipeline-dragging");
   });
 
@@ -102,7 +109,8 @@
     event.preventDefault();
     var form = menu.querySelector("form");
     form.setAttribute("action", card.getAttribute("data-move-url"));
-    form.setAttribute("data-opportunity", card.getAttribute("data-opportunity"));
+    form.setAttribute("data-card", card.id);
+    form.setAttribute("data-card-link", link.id);
     menu.querySelector("select").value = card.getAttribute("data-stage");
     var name = card.querySelector("[data-testid=card-name]");
     menu.querySelector("[data-move-name]").textContent = name ? name.textContent : "";
@@ -114,17 +122,17 @@
     var form = event.target;
     if (!form.matches || !form.matches("[data-pipeline-move]") || !window.htmx) { return; }
     event.preventDefault();
-    var pk = form.getAttribute("data-opportunity");
-    var card = document.getElementById("opp-" + pk);
+    var card = document.getElementById(form.getAttribute("data-card"));
+    var linkId = form.getAttribute("data-card-link");
     var stage = form.querySelector("select").value;
     menu.close();
     if (!card || stage === card.getAttribute("data-stage")) {
-      var link = document.getElementById("move-open-" + pk);
+      var link = document.getElementById(linkId);
       if (link) { link.focus(); }
       return;
     }
     // After the move the columns are new: give the focus back to the card's link.
-    refocus = "move-open-" + pk;
+    refocus = linkId;
     card.classList.add("pipeline-moving");
     window.htmx.ajax("POST", form.getAttribute("action"), {
       source: card,
