@@ -13,7 +13,6 @@ import pytest
 from django.utils import timezone
 
 from crm import selectors, services
-from crm.services.metrics import previous_months
 from crm.demo import load_platform_demo
 from crm.models import (
     BusinessUnit,
@@ -25,6 +24,7 @@ from crm.models import (
     TagCategory,
     Transaction,
 )
+from crm.services.metrics import previous_months
 from tests.e2e.conftest import shoot
 from tests.e2e.test_jobs_and_keys_journey import sign_in
 
