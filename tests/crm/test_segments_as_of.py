@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm import selectors, services
-from crm.models import Customer, MetricsSnapshot, Transaction
-from crm.roles import MARKETING
+from crm.models import Customer, MetricsSnapshot, Tag, TagCategory, Transaction
+from crm.roles import MARKETING, SALES_REP
 from crm.rules import RuleInvalid, matching_ids_sql
 from tests.factories import UserFactory
 
@@ -156,10 +156,11 @@ def test_the_stage_moves_and_the_new_and_merged_customers(history):
 
 
 def test_a_field_without_history_is_refused_naming_it(history):
+    tag = Tag.objects.create(category=TagCategory.objects.create(name="价值"), name="高价值")
     rule = {
         "all": [
             ACTIVE,
-            {"field": "customer.tags", "op": "has_any", "value": [1]},
+            {"field": "customer.tags", "op": "has_any", "value": [tag.pk]},
             {"field": "customer.region", "op": "eq", "value": "上海"},
             {"field": "metrics.recency_days", "op": "gt", "value": 3},
             {"field": "metrics.frequency", "op": "gt", "value": 1},
@@ -230,6 +231,13 @@ def test_the_month_picker_on_the_segment_page(client, marketer, history, django_
     errors = client.get(reverse("segment-as-of", args=[refused.pk]), {"month": "2026-02-01"})
     assert errors.context["state"] == "errors"
     assert 'data-rule-error-path="field"' in errors.content.decode()
+
+
+def test_a_sales_rep_may_not_see_a_segment_as_of_a_past_month(client, history, unit_a):
+    segment = history["segments"]["active"]
+    client.force_login(UserFactory(roles=[SALES_REP], units=[unit_a]))
+    url = reverse("segment-as-of", args=[segment.pk])
+    assert client.get(url, {"month": "2026-02-01"}).status_code == 403
 
 
 def test_the_picker_says_when_there_is_no_snapshot_yet(client, marketer):
