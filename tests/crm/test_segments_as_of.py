@@ -301,3 +301,14 @@ def test_as_of_february_equals_frozen_then_whatever_happens_later(
     assert ids(selectors.segment_members_as_of(segment, FEBRUARY)) == ids(
         selectors.snapshot_customers(then)
     )
+
+
+def test_the_dashboard_counts_who_moved_from_active_to_at_risk_since_the_snapshot(history):
+    """The stage transitions (the dashboard's Sankey) read the same snapshot: 安 went from
+    active to at risk, 波 came back; 蔡 (merged) and 戴 (new) moved nowhere."""
+    from crm.selectors.metrics import metrics_dashboard
+
+    dashboard = metrics_dashboard()
+    assert dashboard.transitions_month == FEBRUARY
+    moves = {(t["from"], t["to"]): t["count"] for t in dashboard.transitions}
+    assert moves == {("active", "at_risk"): 1, ("at_risk", "active"): 1}
