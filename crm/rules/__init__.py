@@ -2,7 +2,7 @@
 (``crm.rules.fields``; the master's in ``master_fields``, the apps' registered from their
 ``ready()``), the validator, the SQL compiler and the Python evaluator."""
 
-from crm.rules.compiler import compile_rule, matching_ids_sql
+from crm.rules.compiler import PastMonth, compile_rule, matching_ids_sql
 from crm.rules.evaluator import evaluate_rule, load_facts, matching_ids_python
 from crm.rules.fields import (
     BOOL,
@@ -57,6 +57,7 @@ __all__ = [
     "TEXT",
     "Facts",
     "Params",
+    "PastMonth",
     "RuleError",
     "RuleField",
     "RuleInvalid",

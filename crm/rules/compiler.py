@@ -8,7 +8,8 @@ is then exactly the complement of its node, as in the Python evaluator.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -50,9 +51,9 @@ def typed(spec: RuleField, value: Any) -> Any:
     return str(value)
 
 
-def condition_params(node: dict[str, Any], now: datetime) -> Params:
+def condition_params(node: dict[str, Any], now: datetime, month: date | None = None) -> Params:
     params = node.get("params") or {}
-    return Params(now=now, days=params.get("days"), unit=params.get("unit"))
+    return Params(now=now, days=params.get("days"), unit=params.get("unit"), month=month)
 
 
 _SET_SQL = re.compile(r"^\s*SELECT\s+(?P<element>.+?)\s+FROM\s+(?P<rest>.+)$", re.S | re.I)
@@ -67,10 +68,10 @@ def _set_parts(sql: str) -> tuple[str, str]:
     return found["element"], found["rest"]
 
 
-def _condition(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
+def _condition(node: dict[str, Any], now: datetime, month: date | None, out: list[Any]) -> str:
     spec = rule_field(node["field"])
     assert spec is not None  # validated
-    expr, expr_params = spec.sql(condition_params(node, now))
+    expr, expr_params = spec.sql(condition_params(node, now, month))
     op = node["op"]
     value: Any = node.get("value")
     cast = spec.param_type
@@ -94,16 +95,18 @@ def _condition(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
         out.append(len(set(values)))  # has_all
         return f"((SELECT count(DISTINCT ({element})) {match}) = %s)"
     if spec.row is not None:
-        return _row_condition(spec, node, now, out)
+        return _row_condition(spec, node, now, month, out)
     out.extend(expr_params)
     return _scalar_condition(spec, expr, node, now, out)
 
 
-def _row_condition(spec: RuleField, node: dict[str, Any], now: datetime, out: list[Any]) -> str:
+def _row_condition(
+    spec: RuleField, node: dict[str, Any], now: datetime, month: date | None, out: list[Any]
+) -> str:
     """A condition on a column of the customer's row (at most one): true when the row exists
     and its column meets it; "is empty" when there is no row or the column is empty."""
     assert spec.row is not None
-    source, column, source_params = spec.row(condition_params(node, now))
+    source, column, source_params = spec.row(condition_params(node, now, month))
     out.extend(source_params)
     op = node["op"]
     if op in ("is_empty", "is_not_empty"):
@@ -169,36 +172,71 @@ def _scalar_condition(
     return true(f"({expr}) {sign} %s::timestamptz")
 
 
-def _node(node: dict[str, Any], now: datetime, out: list[Any]) -> str:
+def _node(node: dict[str, Any], now: datetime, month: date | None, out: list[Any]) -> str:
     if "all" in node:
-        return "(" + " AND ".join(_node(child, now, out) for child in node["all"]) + ")"
+        return "(" + " AND ".join(_node(child, now, month, out) for child in node["all"]) + ")"
     if "any" in node:
-        return "(" + " OR ".join(_node(child, now, out) for child in node["any"]) + ")"
+        return "(" + " OR ".join(_node(child, now, month, out) for child in node["any"]) + ")"
     if "not" in node:
-        return f"(NOT {_node(node['not'], now, out)})"
-    return _condition(node, now, out)
+        return f"(NOT {_node(node['not'], now, month, out)})"
+    return _condition(node, now, month, out)
+
+
+@dataclass(frozen=True)
+class PastMonth:
+    """Evaluating as of a past month: ``month``, the month of the metrics snapshot read
+    (``crm_metricssnapshot.month``, its first day), and ``at``, the end of that snapshot's
+    reference date (normally the month's last day): the instant the rule is evaluated at."""
+
+    month: date
+    at: datetime
 
 
 def compile_rule(
-    rule: Any, *, now: datetime | None = None, validated: bool = False
+    rule: Any,
+    *,
+    now: datetime | None = None,
+    validated: bool = False,
+    past: PastMonth | None = None,
 ) -> tuple[str, list[Any]]:
     """``(sql, params)``: a boolean expression over the customer ``c`` (validated first,
-    unless the caller just did)."""
-    normalized = rule if validated else validate_rule(rule)
+    unless the caller just did). ``past``: as of that month (``now`` is then ``past.at``);
+    a field without history is refused (:class:`RuleInvalid`, naming it)."""
+    normalized = rule if validated else validate_rule(rule, past=past is not None)
     params: list[Any] = []
-    sql = _node(normalized, now or timezone.now(), params)
+    if past is not None:
+        sql = _node(normalized, past.at, past.month, params)
+    else:
+        sql = _node(normalized, now or timezone.now(), None, params)
     return sql, params
 
 
+# As of a past month, the customers then: those the month's snapshot has a row of (every live
+# customer when it was taken; one merged since still has its row there) and that were added
+# before its reference date ended (a back-filled snapshot has rows of customers added later).
+_PAST_CUSTOMERS = (
+    "SELECT c.id FROM crm_customer c "
+    "JOIN crm_metricssnapshot s ON s.customer_id = c.id AND s.month = %s "
+    "WHERE c.created_at < %s AND "
+)
+
+
 def matching_ids_sql(
-    rule: Any, *, now: datetime | None = None, validated: bool = False
+    rule: Any,
+    *,
+    now: datetime | None = None,
+    validated: bool = False,
+    past: PastMonth | None = None,
 ) -> tuple[str, list[Any]]:
-    """``SELECT c.id`` of the live customers (not merge tombstones) the rule matches."""
-    where, params = compile_rule(rule, now=now, validated=validated)
+    """``SELECT c.id`` of the live customers (not merge tombstones) the rule matches; with
+    ``past``, of the customers as they were then (a customer merged since is its own id)."""
+    where, params = compile_rule(rule, now=now, validated=validated, past=past)
+    if past is not None:
+        return _PAST_CUSTOMERS + where, [past.month, past.at, *params]
     return (
         f"SELECT c.id FROM crm_customer c WHERE c.merged_into_id IS NULL AND {where}",  # noqa: S608
         params,
     )
 
 
-__all__ = ["MONEY", "NUMBER", "compile_rule", "day_start", "matching_ids_sql"]
+__all__ = ["MONEY", "NUMBER", "PastMonth", "compile_rule", "day_start", "matching_ids_sql"]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
@@ -57,11 +57,19 @@ MAX_DAYS = 36500
 
 @dataclass(frozen=True)
 class Params:
-    """A condition's parameters and the reference time of the evaluation."""
+    """A condition's parameters and the reference time of the evaluation. ``month``: when
+    the rule is evaluated as of a past month (``crm.rules.compile_rule(past=…)``), the month
+    of the metrics snapshot to read (``crm_metricssnapshot.month``); ``now`` is then the end
+    of that snapshot's reference date, and no transaction at or after it counts."""
 
     now: datetime
     days: int | None = None
     unit: int | None = None
+    month: date | None = None
+
+    @property
+    def past(self) -> bool:
+        return self.month is not None
 
     @property
     def since(self) -> datetime | None:
@@ -129,6 +137,13 @@ class RuleField:
     # condition as ``EXISTS (SELECT 1 FROM … WHERE … AND <column condition>)``, which
     # PostgreSQL plans as a semi join on the table's indexes instead of one probe per customer.
     row: Callable[[Params], tuple[str, str, list[Any]]] | None = None
+    # As of a past month (``Params.month`` set): ``past`` when ``sql``/``row`` (and ``value``)
+    # then give the value as it was (from a snapshot, or from the transactions before
+    # ``Params.now``); ``past_params``: the parameters it still takes then (the others have no
+    # history). A field without history is refused by ``validate_rule(rule, past=True)``,
+    # never evaluated with today's value.
+    past: bool = False
+    past_params: tuple[str, ...] = ()
 
     @property
     def param_type(self) -> str:

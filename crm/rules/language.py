@@ -82,6 +82,11 @@ OPERATOR_LABELS = {
     "is_false": gettext_lazy("is no"),
 }
 
+PARAM_LABELS = {
+    PARAM_DAYS: gettext_lazy("in the last … days"),
+    PARAM_UNIT: gettext_lazy("in business unit"),
+}
+
 _COMPARE = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
 OPERATORS: dict[str, tuple[str, ...]] = {
     NUMBER: (*_COMPARE, "is_empty", "is_not_empty"),
@@ -140,10 +145,11 @@ def _join(path: str, part: str) -> str:
 
 
 class _Validator:
-    def __init__(self, unit_ids: set[int] | None) -> None:
+    def __init__(self, unit_ids: set[int] | None, *, past: bool = False) -> None:
         self.errors: list[RuleError] = []
         self.conditions = 0
         self.unit_ids = unit_ids
+        self.past = past
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append(RuleError(path or "rule", message))
@@ -214,6 +220,8 @@ class _Validator:
         params = self.params(spec, node.get("params"), _join(path, "params"))
         if params:
             out["params"] = params
+        if self.past:
+            self.history(spec, params, path)
         if op in NO_VALUE:
             if node.get("value") not in (None, "", []):
                 self.fail(
@@ -223,6 +231,26 @@ class _Validator:
             return out
         out["value"] = self.value(spec, op, node.get("value"), _join(path, "value"))
         return out
+
+    def history(self, spec: RuleField, params: dict[str, int], path: str) -> None:
+        """As of a past month: refuse a field (or a parameter of it) without history."""
+        if not spec.past:
+            self.fail(
+                _join(path, "field"),
+                _("“%(field)s” has no history: it cannot be evaluated as of a past month.")
+                % {"field": spec.label},
+            )
+            return
+        for name in params:
+            if name not in spec.past_params:
+                self.fail(
+                    _join(_join(path, "params"), name),
+                    _(
+                        "“%(field)s” with the parameter “%(name)s” has no history: it cannot "
+                        "be evaluated as of a past month."
+                    )
+                    % {"field": spec.label, "name": PARAM_LABELS.get(name, name)},
+                )
 
     def params(self, spec: RuleField, params: Any, path: str) -> dict[str, int]:
         if params in (None, {}):
@@ -360,14 +388,18 @@ def _integer(value: Any) -> int | None:
     return None
 
 
-def validate_rule(rule: Any, *, unit_ids: set[int] | None = None) -> dict[str, Any]:
+def validate_rule(
+    rule: Any, *, unit_ids: set[int] | None = None, past: bool = False
+) -> dict[str, Any]:
     """The rule normalized, or :class:`RuleInvalid` listing every problem with its path.
-    ``unit_ids``: the business units a ``unit`` parameter may name (``None``: read them)."""
+    ``unit_ids``: the business units a ``unit`` parameter may name (``None``: read them).
+    ``past``: the rule is to be evaluated as of a past month; every field (and parameter)
+    without history is refused, naming it (``RuleField.past``)."""
     if unit_ids is None:
         from crm.models import BusinessUnit
 
         unit_ids = set(BusinessUnit.objects.values_list("pk", flat=True))
-    validator = _Validator(unit_ids)
+    validator = _Validator(unit_ids, past=past)
     if rule in (None, {}, []):
         raise RuleInvalid([RuleError("rule", _("Add at least one condition."))])
     normalized = validator.node(rule, "", 1)

@@ -41,8 +41,18 @@ def _is_purchase(tx: TxFact) -> bool:
     return tx.kind == "purchase" and tx.amount > 0 and tx.status != "refunded"
 
 
+def _owner(params: Params) -> str:
+    """Whose transactions: the customer's; as of a past month, a customer merged since (still
+    a customer of that month's snapshot) reads its survivor's, to which the merge moved its
+    transactions (they cannot be told apart from the survivor's own any more)."""
+    return "COALESCE(c.merged_into_id, c.id)" if params.past else "c.id"
+
+
 def _window_sql(params: Params, *, days: bool = True) -> Sql:
     sql, values = "", list[Any]()
+    if params.past:  # as of a past month: nothing from its reference time on
+        sql += " AND t.occurred_at < %s"
+        values.append(params.now)
     if days and params.since is not None:
         sql += " AND t.occurred_at >= %s"
         values.append(params.since)
@@ -53,6 +63,8 @@ def _window_sql(params: Params, *, days: bool = True) -> Sql:
 
 
 def _in_window(tx: TxFact, params: Params, *, days: bool = True) -> bool:
+    if params.past and tx.occurred_at >= params.now:
+        return False
     since = params.since if days else None
     if since is not None and tx.occurred_at < since:
         return False
@@ -69,7 +81,7 @@ def _aggregate(select: str, *, purchases: bool = True, days: bool = True) -> Any
         condition = f" AND {_PURCHASE_SQL}" if purchases else " AND t.currency = 'CNY'"
         return (
             f"(SELECT {select} FROM crm_transaction t "  # noqa: S608 (code, not input)
-            f"WHERE t.customer_id = c.id{condition}{window})",
+            f"WHERE t.customer_id = {_owner(params)}{condition}{window})",
             values,
         )
 
@@ -80,7 +92,7 @@ def _units_sql(params: Params) -> Sql:
     window, values = _window_sql(params)
     return (
         "SELECT t.business_unit_id FROM crm_transaction t "  # noqa: S608 (code, not input)
-        f"WHERE t.customer_id = c.id AND {_PURCHASE_SQL}{window}",
+        f"WHERE t.customer_id = {_owner(params)} AND {_PURCHASE_SQL}{window}",
         values,
     )
 
@@ -188,6 +200,7 @@ MASTER_FIELDS = [
         sql=_column("created_at"),
         value=lambda f, p: f.created_at,
         order=14,
+        past=True,  # never changes
     ),
     RuleField(
         "customer.tags",
@@ -238,6 +251,8 @@ MASTER_FIELDS = [
         sql=_units_sql,
         value=lambda f, p: {t.business_unit_id for t in _purchases(f, p)},
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_DAYS,),
         choices=_unit_choices,
         params=(PARAM_DAYS,),
         help=_("The units where the customer made a completed purchase (in the window)."),
@@ -251,6 +266,8 @@ MASTER_FIELDS = [
         sql=_aggregate("count(DISTINCT t.business_unit_id)"),
         value=lambda f, p: len({t.business_unit_id for t in _purchases(f, p)}),
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_DAYS,),
         params=(PARAM_DAYS,),
         order=31,
     ),
@@ -261,6 +278,8 @@ MASTER_FIELDS = [
         sql=_aggregate("count(*)"),
         value=lambda f, p: len(_purchases(f, p)),
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_DAYS, PARAM_UNIT),
         params=(PARAM_DAYS, PARAM_UNIT),
         help=_("Completed purchases: cancellations, refunds and zero amounts do not count."),
         order=32,
@@ -275,6 +294,8 @@ MASTER_FIELDS = [
             Decimal(0),
         ),
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_DAYS, PARAM_UNIT),
         params=(PARAM_DAYS, PARAM_UNIT),
         help=_("Purchases minus cancellations and refunds, in CNY."),
         order=33,
@@ -286,6 +307,8 @@ MASTER_FIELDS = [
         sql=_aggregate("max(t.occurred_at)", days=False),
         value=lambda f, p: max((t.occurred_at for t in _purchases(f, p, days=False)), default=None),
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_UNIT,),
         params=(PARAM_UNIT,),
         order=34,
     ),
@@ -296,6 +319,8 @@ MASTER_FIELDS = [
         sql=_aggregate("min(t.occurred_at)", days=False),
         value=lambda f, p: min((t.occurred_at for t in _purchases(f, p, days=False)), default=None),
         group=PURCHASES,
+        past=True,
+        past_params=(PARAM_UNIT,),
         params=(PARAM_UNIT,),
         order=35,
     ),

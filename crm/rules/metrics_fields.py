@@ -4,7 +4,8 @@ the nightly recompute writes (``crm_customermetrics``), not by aggregating trans
 business ``unit`` parameter, the stage, segment, recency, frequency and spend read that unit's
 row instead (``crm_customerunitmetrics``): "active at the dealership", "champions of the
 supermarket". A customer without a metrics row (never recomputed, or no transaction in the
-unit) has no value: only "is empty" matches."""
+unit) has no value: only "is empty" matches. As of a past month, the fields the monthly
+snapshot keeps read its row of that month (group-wide only); the others have no history."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from crm.rules.fields import (
 METRICS = _("Customer metrics")
 TABLE = "crm_customermetrics"
 UNIT_TABLE = "crm_customerunitmetrics"
+SNAPSHOT_TABLE = "crm_metricssnapshot"
 
 
 def _stages() -> list[tuple[Any, Any]]:
@@ -53,23 +55,33 @@ def unit_metric_field(
     order: int = 100,
     help: Any = "",
     unit: bool = True,
+    snapshot: str = "",
 ) -> RuleField:
     """A metrics column, group-wide without a ``unit`` parameter and that unit's with one
-    (``unit=False``: group-wide only).
-    ``column`` is code (an identifier), never user input; the unit travels as a parameter."""
+    (``unit=False``: group-wide only). ``snapshot``: the same value in a row ``x`` of the
+    monthly snapshot (``crm_metricssnapshot``), read as of a past month; empty: the snapshot
+    does not keep it, and the field has no history (nor has any unit's figure: the snapshot
+    is group-wide).
+    ``column`` and ``snapshot`` are code, never user input; the unit and month travel as
+    parameters."""
     name = connection.ops.quote_name(column)
     group_sql = f"(SELECT x.{name} FROM {TABLE} x WHERE x.customer_id = c.id)"  # noqa: S608
     unit_sql = (
         f"(SELECT x.{name} FROM {UNIT_TABLE} x "  # noqa: S608 (code, not input)
         "WHERE x.customer_id = c.id AND x.business_unit_id = %s)"
     )
+    past_source = f"FROM {SNAPSHOT_TABLE} x WHERE x.customer_id = c.id AND x.month = %s"
 
     def sql(params: Params) -> Sql:
+        if params.past:
+            return f"(SELECT {snapshot} {past_source})", [params.month]
         if params.unit is None:
             return group_sql, []
         return unit_sql, [params.unit]
 
     def row(params: Params) -> tuple[str, str, list[Any]]:
+        if params.past:
+            return past_source, snapshot, [params.month]
         if params.unit is None:
             return f"FROM {TABLE} x WHERE x.customer_id = c.id", f"x.{name}", []
         return (
@@ -111,6 +123,7 @@ def unit_metric_field(
         load=load,
         order=order,
         row=row,
+        past=bool(snapshot),
     )
 
 
@@ -122,6 +135,7 @@ METRICS_FIELDS: list[RuleField] = [
         _("Lifecycle stage"),
         CHOICE,
         column="lifecycle_stage",
+        snapshot="x.lifecycle_stage",
         choices=_stages,
         order=40,
         help=UNIT_HELP,
@@ -131,6 +145,7 @@ METRICS_FIELDS: list[RuleField] = [
         _("RFM segment"),
         CHOICE,
         column="rfm_segment",
+        snapshot="x.rfm_segment",
         choices=_segments,
         order=41,
         help=UNIT_HELP,
@@ -140,8 +155,25 @@ METRICS_FIELDS: list[RuleField] = [
         _("At risk of churn"),
         BOOL,
         column="churn_risk",
+        snapshot="(x.churn_risks > 0)",
         order=42,
         unit=False,
+    ),
+    *(
+        unit_metric_field(
+            f"metrics.{letter}_score",
+            label,
+            NUMBER,
+            column=f"{letter}_score",
+            snapshot=f"x.{letter}_score",
+            order=order,
+            help=UNIT_HELP,
+        )
+        for letter, label, order in (
+            ("r", _("R score"), 47),
+            ("f", _("F score"), 48),
+            ("m", _("M score"), 49),
+        )
     ),
     unit_metric_field(
         "metrics.recency_days",
@@ -156,6 +188,7 @@ METRICS_FIELDS: list[RuleField] = [
         _("Lifetime value (CNY)"),
         MONEY,
         column="lifetime_value",
+        snapshot="x.monetary",
         order=44,
         unit=False,
     ),
@@ -172,6 +205,7 @@ METRICS_FIELDS: list[RuleField] = [
         _("Net spend (metrics, CNY)"),
         MONEY,
         column="monetary",
+        snapshot="x.monetary",
         order=46,
         help=UNIT_HELP,
     ),

@@ -127,6 +127,18 @@ from crm.selectors.segments import (
     segment_list,
     snapshot_customers,
 )
+from crm.selectors.segments_past import (
+    NoSnapshot,
+    SegmentChanges,
+    SnapshotMonth,
+    count_rule_as_of,
+    metrics_snapshot_month,
+    metrics_snapshot_months,
+    rule_customers_as_of,
+    segment_changes_since,
+    segment_count_as_of,
+    segment_members_as_of,
+)
 
 __all__ += [
     "active_blacklist_entry",
@@ -152,4 +164,17 @@ __all__ += [
     "segment_customers",
     "segment_list",
     "snapshot_customers",
+]
+
+__all__ += [
+    "NoSnapshot",
+    "SegmentChanges",
+    "SnapshotMonth",
+    "count_rule_as_of",
+    "metrics_snapshot_month",
+    "metrics_snapshot_months",
+    "rule_customers_as_of",
+    "segment_changes_since",
+    "segment_count_as_of",
+    "segment_members_as_of",
 ]

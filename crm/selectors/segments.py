@@ -85,6 +85,11 @@ def count_rule(rule: Any, *, now: datetime | None = None, timeout_ms: int | None
     """How many live customers ``rule`` matches; ``timeout_ms``: give up after that long
     (:class:`CountTooSlow`), for counts while a person types."""
     sql, params = matching_ids_sql(rule, now=now)
+    return count_ids(sql, params, timeout_ms=timeout_ms)
+
+
+def count_ids(sql: str, params: list[Any], *, timeout_ms: int | None = None) -> int:
+    """How many rows the compiled ``SELECT … id`` returns, within ``timeout_ms`` if given."""
     with transaction.atomic(), connection.cursor() as cursor:
         if timeout_ms:
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)])

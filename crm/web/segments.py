@@ -1,6 +1,7 @@
 """Segments for marketing: the list (search, sort, pages), the builder with a live count
 and a preview of the first customers (identities masked), the segment page (export,
-freeze, make live, delete after a confirmation)."""
+freeze, make live, delete after a confirmation, the segment as it was on the first day of a
+past month)."""
 
 from __future__ import annotations
 
@@ -149,8 +150,43 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": selectors.preview_rows(customers) if count else [],
         "list_key": selectors.SEGMENT_LIST_KEY,
         "export_query": f"segment={segment.pk}",
+        "snapshot_months": selectors.metrics_snapshot_months(),
     }
     return render(request, "crm/segments/detail.html", context)
+
+
+def _as_of_context(segment: Segment, month: str) -> dict[str, Any]:
+    """The segment as it was on the first day after a snapshot month: the count, the entered
+    and left since, the first customers; or why it cannot be shown."""
+    try:
+        past = selectors.metrics_snapshot_month(month)
+        rule = validate_rule(segment.rule, past=True)
+        count = selectors.count_rule_as_of(
+            rule, past, timeout_ms=selectors.LIVE_COUNT_TIMEOUT_MS, validated=True
+        )
+    except RuleInvalid as exc:
+        return {"state": "errors", "errors": exc.errors}
+    except selectors.NoSnapshot as exc:
+        return {"state": "missing", "message": exc.message}
+    except selectors.CountTooSlow:
+        return {"state": "slow"}
+    members = selectors.rule_customers_as_of(rule, past, validated=True)
+    return {
+        "state": "count",
+        "past": past,
+        "count": count,
+        "changes": selectors.segment_changes_since(segment, past, rule=rule),
+        "rows": selectors.preview_rows(members) if count else [],
+    }
+
+
+@require_GET
+@permission_required("crm.view_segment", raise_exception=True)
+def segment_as_of(request: HttpRequest, pk: int) -> HttpResponse:
+    """The segment as it was on the first day of a past month (htmx, from the month picker)."""
+    segment = get_object_or_404(Segment, pk=pk)
+    context = {"segment": segment, **_as_of_context(segment, request.GET.get("month", ""))}
+    return render(request, "crm/segments/_as_of.html", context)
 
 
 @require_POST

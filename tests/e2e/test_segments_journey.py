@@ -1,7 +1,8 @@
 """Journey (zh-Hans): marketing builds the cross-sell segment "bought a car in the last 90
 days, never paid a property fee" in the form builder, watches the live count and the masked
-preview follow each condition, saves it, freezes it after a confirmation, and finds it in the
-list; then an administrator gives a tag its rule in the admin's builder. Screenshots:
+preview follow each condition, saves it, freezes it after a confirmation, shows it as it was
+on the 1st of the month (last month's metrics snapshot), and finds it in the list; then an
+administrator gives a tag its rule in the admin's builder. Screenshots:
 tests/e2e/screenshots/segments-*.png."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from crm import selectors, services
 from crm.demo import load_platform_demo
 from crm.models import (
     BusinessUnit,
@@ -22,6 +24,7 @@ from crm.models import (
     TagCategory,
     Transaction,
 )
+from crm.services.metrics import previous_months
 from tests.e2e.conftest import shoot
 from tests.e2e.test_jobs_and_keys_journey import sign_in
 
@@ -101,6 +104,17 @@ def test_build_count_save_freeze_a_segment_and_give_a_tag_its_rule(page):
     assert segment.mode == SegmentMode.FROZEN
     assert segment.snapshots.get().member_count == 2
     shoot(page, "segments-detail-frozen")
+
+    # last month's metrics snapshot: the segment as it was on the 1st of this month
+    Customer.objects.update(created_at=timezone.now() - timedelta(days=400))
+    last_month = previous_months(timezone.localdate(), 1)[0]
+    services.snapshot_month(month=last_month)
+    expected = selectors.segment_count_as_of(segment, last_month)
+    page.reload()
+    page.get_by_test_id("as-of-month").select_option(f"{last_month:%Y-%m-%d}")
+    expect(page.get_by_test_id("as-of-count")).to_have_text(str(expected))
+    expect(page.get_by_test_id("as-of-changes")).to_contain_text("此后")
+    shoot(page, "segments-detail-as-of")
 
     page.goto("/segments/")
     expect(page.get_by_test_id("segment-row")).to_contain_text("近90天购车未缴物业费")
