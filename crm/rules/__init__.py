@@ -25,17 +25,10 @@ from crm.rules.fields import (
     rule_field,
     rule_fields,
 )
-from crm.rules.language import (
-    NO_VALUE,
-    OPERATOR_LABELS,
-    OPERATORS,
-    RuleError,
-    RuleInvalid,
-    rule_fields_used,
-    validate_rule,
-)
+from crm.rules.language import RuleError, RuleInvalid, rule_fields_used, validate_rule
 from crm.rules.master_fields import register_master_fields
 from crm.rules.metrics_fields import METRICS_FIELDS
+from crm.rules.operators import NO_VALUE, OPERATOR_LABELS, OPERATORS
 
 register_master_fields()
 for _field in METRICS_FIELDS:
