@@ -21,16 +21,42 @@ only where the statement casts it.
 
 from __future__ import annotations
 
+import threading
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper
+from psycopg.adapt import AdaptersMap, PyFormat
 
 # Statements prepared only when asked: Django's other cursors bind client-side and are
 # never prepared; a server-side-binding cursor prepares after this many runs of a statement.
 PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+
+
+# The Python types the hot paths bind, server-side (format AUTO).
+BOUND_TYPES = (bool, int, float, Decimal, str, bytes, date, datetime, timedelta, UUID, list, dict)
+_warming = threading.Lock()
+
+
+def warm_dumpers(adapters: AdaptersMap) -> None:
+    """Resolve the dumpers of ``BOUND_TYPES`` once, under a lock. psycopg registers some of
+    them by name and swaps the name for the class on first use, in the dictionary that every
+    connection made from Django's adapters template shares (``AdaptersMap.get_dumper``: a
+    check, a ``pop``, then the store): the first server-side bindings of 16 threads at once
+    raced there and some were refused with "cannot adapt type 'Decimal'" (the members
+    benchmark at a tiny scale)."""
+    with _warming:
+        for cls in BOUND_TYPES:
+            for format in (PyFormat.AUTO, PyFormat.TEXT, PyFormat.BINARY):
+                try:
+                    adapters.get_dumper(cls, format)
+                except psycopg.ProgrammingError:
+                    continue  # no dumper of this type in this format: nothing to resolve
 
 
 class _PreparedCursor(psycopg.Cursor[Any]):
@@ -62,7 +88,8 @@ def prepared_cursor() -> Any:
         return django_cursor
     pg = django_cursor.cursor.connection
     django_cursor.close()
-    if pg.prepare_threshold is None:
+    if pg.prepare_threshold is None:  # this connection's first prepared statement
+        warm_dumpers(pg.adapters)
         pg.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
     raw: Any = _PreparedCursor(pg)
     if connection.queries_logged:

@@ -44,3 +44,22 @@ def test_other_cursors_are_never_prepared() -> None:
         with connection.cursor() as cursor:
             cursor.execute(_statement("probe_django"), {"n": n})
     assert _prepared_here("probe_django") == []
+
+
+def test_the_dumpers_registered_by_name_are_resolved_before_any_binding() -> None:
+    """psycopg swaps a dumper registered by its type's name for the type on first use, in a
+    dictionary the connections share; threads binding for the first time at once raced
+    there. ``warm_dumpers`` resolves them once, under a lock."""
+    from decimal import Decimal
+
+    from psycopg.adapt import AdaptersMap, PyFormat
+    from psycopg.types.numeric import DecimalDumper
+
+    from crm.prepared import warm_dumpers
+
+    adapters = AdaptersMap()
+    adapters.register_dumper("decimal.Decimal", DecimalDumper)  # by name, as psycopg does
+    assert "decimal.Decimal" in adapters._dumpers[PyFormat.AUTO]
+    warm_dumpers(adapters)
+    assert "decimal.Decimal" not in adapters._dumpers[PyFormat.AUTO]
+    assert Decimal in adapters._dumpers[PyFormat.AUTO]
