@@ -10,9 +10,10 @@ from collections.abc import Iterable
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.models import Opportunity
+from accounts.selectors import Card
 from crm.money import format_money
 from crm.templatetags.crm_tags import icon
 from crm.web.components import customer_name_html, esc
@@ -24,7 +25,7 @@ def _prefix(name: str, *suffix: str) -> str:
     return url[: -len("/".join(("0", *suffix)) + "/")]
 
 
-def card_html(cards: Iterable[Opportunity], *, can_move: bool, query: str) -> None:
+def card_html(cards: Iterable[Card], *, can_move: bool, query: str) -> None:
     """Set ``html`` on every card of ``cards`` (f-strings over ``esc``: ``format_html`` per
     card and value was a third of the board's time)."""
     detail = _prefix("accounts:opportunity-detail")
@@ -33,39 +34,40 @@ def card_html(cards: Iterable[Opportunity], *, can_move: bool, query: str) -> No
     move_label = esc(_("Move…"))
     user_icon = icon("user", "icon-sm")
     query = esc(query)
+    move_aria = _("Move “%(name)s” to another stage")
+    language = get_language()
     names: dict[int, str] = {}
     for card in cards:
         pk = card.pk
-        owner_id = card.owner_id
-        owner_name = names.get(owner_id)
+        owner_name = names.get(card.owner_id)
         if owner_name is None:
-            owner = card.owner
-            owner_name = names[owner_id] = esc(owner.get_full_name() or owner.get_username())
+            owner_name = names[card.owner_id] = esc(card.owner_name)
         move_url = f"{move}{pk}/move/?{query}"
         drag = action = ""
         if can_move:
             drag = f' draggable="true" data-move-url="{move_url}"'
-            label = esc(_("Move “%(name)s” to another stage") % {"name": card.name})
+            label = esc(move_aria % {"name": card.name})
             action = (
                 f'<a href="{move_url}" class="ms-auto pipeline-move-open" id="move-open-{pk}"'
                 f' data-move-open aria-haspopup="dialog" aria-label="{label}"'
                 f' data-testid="card-move-open">{move_label}</a>'
             )
         close = card.expected_close.strftime("%Y-%m-%d") if card.expected_close else "—"
+        amount = esc(format_money(card.amount, card.currency, language=language))
         card.html = (
             f'<article class="card card-sm pipeline-card" id="opp-{pk}" data-testid="pipeline-card"'
             f' data-opportunity="{pk}" data-stage="{card.stage_id}"{drag}>'
             '<div class="card-body p-2">'
             f'<a href="{detail}{pk}/" class="fw-medium d-block text-truncate"'
             f' data-testid="card-name">{esc(card.name)}</a>'
-            f'<div class="small text-truncate">{customer_name_html(card.account.customer)}</div>'
+            f'<div class="small text-truncate">{customer_name_html(card)}</div>'
             '<div class="d-flex small mt-1">'
-            f'<strong data-testid="card-amount">{esc(format_money(card.amount, card.currency))}'
+            f'<strong data-testid="card-amount">{amount}'
             f'</strong><span class="ms-auto text-secondary" title="{close_label}">{close}</span>'
             '</div><div class="d-flex small text-secondary gap-1"><span class="text-truncate">'
             f"{user_icon} {owner_name}</span>{action}</div></div></article>\n"
         )
 
 
-def cards_html(cards: list[Opportunity]) -> SafeString:
+def cards_html(cards: list[Card]) -> SafeString:
     return mark_safe("".join(c.html for c in cards))  # noqa: S308 (escaped above)
