@@ -6,13 +6,13 @@ from typing import Any
 
 from django import forms
 from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AccountStatus, ContactRole, Industry, Rating, RelationKind, SizeBand
 from crm.errors import DomainError
 from crm.models import BusinessUnit, User
+from crm.web.components import esc
 
 
 def _styled(form: forms.BaseForm) -> None:
@@ -51,9 +51,9 @@ class QuickSelect(forms.Select):
             key = "" if option is None else str(option)
             selected = not found and key == chosen
             found = found or selected
-            rows.append((key, " selected" if selected else "", label))
-        options = format_html_join("", '<option value="{}"{}>{}</option>', rows)
-        return format_html("<select{}>{}</select>", flatatt(final), options)
+            mark = " selected" if selected else ""
+            rows.append(f'<option value="{esc(key)}"{mark}>{esc(label)}</option>')
+        return mark_safe(f"<select{flatatt(final)}>{''.join(rows)}</select>")  # noqa: S308 (escaped)
 
 
 class QuickInput(forms.widgets.Input):
@@ -64,13 +64,10 @@ class QuickInput(forms.widgets.Input):
     def render(self, name: str, value: Any, attrs: Any = None, renderer: Any = None) -> SafeString:
         widget = self.get_context(name, value, attrs)["widget"]
         shown = widget["value"]
-        value_attr = format_html(' value="{}"', shown) if shown is not None else ""
-        return format_html(
-            '<input type="{}" name="{}"{}{}>',
-            widget["type"],
-            name,
-            value_attr,
-            flatatt(widget["attrs"]),
+        value_attr = f' value="{esc(shown)}"' if shown is not None else ""
+        return mark_safe(  # noqa: S308 (escaped)
+            f'<input type="{esc(widget["type"])}" name="{esc(name)}"{value_attr}'
+            f"{flatatt(widget['attrs'])}>"
         )
 
 
