@@ -12,6 +12,7 @@ from accounts.selectors.panels import account_panel_context, organization_panel,
 from accounts.selectors.pipeline import (
     BOARD_LIMIT,
     GROUPINGS,
+    Card,
     PipelineFilter,
     account_list,
     board_cards,
@@ -27,6 +28,7 @@ from accounts.selectors.pipeline import (
 __all__ = [
     "BOARD_LIMIT",
     "GROUPINGS",
+    "Card",
     "CreditLookup",
     "PipelineFilter",
     "account_list",

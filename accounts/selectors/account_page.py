@@ -59,6 +59,7 @@ class Department:
     key: str  # the group's key in the "show all" link
     contacts: list[ContactRow]
     total: int  # all its contacts, shown or not
+    show_all_html: str = ""  # its "show all" row when some are hidden, made by the view
 
     @property
     def hidden(self) -> int:

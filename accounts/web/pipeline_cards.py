@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from accounts.models import Opportunity
+from accounts.selectors import Card
 from crm.money import format_money
 from crm.templatetags.crm_tags import icon
-from crm.web.components import customer_name_html
+from crm.web.components import customer_name_html, esc
 
 
 def _prefix(name: str, *suffix: str) -> str:
@@ -25,64 +25,49 @@ def _prefix(name: str, *suffix: str) -> str:
     return url[: -len("/".join(("0", *suffix)) + "/")]
 
 
-def card_html(cards: Iterable[Opportunity], *, can_move: bool, query: str) -> None:
-    """Set ``html`` on every card of ``cards``."""
+def card_html(cards: Iterable[Card], *, can_move: bool, query: str) -> None:
+    """Set ``html`` on every card of ``cards`` (f-strings over ``esc``: ``format_html`` per
+    card and value was a third of the board's time)."""
     detail = _prefix("accounts:opportunity-detail")
     move = _prefix("accounts:opportunity-move", "move")
-    labels = {
-        "close": _("Expected close"),
-        "move": _("Move…"),
-        "user": icon("user", "icon-sm"),
-    }
+    close_label = esc(_("Expected close"))
+    move_label = esc(_("Move…"))
+    user_icon = icon("user", "icon-sm")
+    query = esc(query)
+    move_aria = _("Move “%(name)s” to another stage")
+    language = get_language()
     names: dict[int, str] = {}
     for card in cards:
-        owner = card.owner
-        owner_name = names.get(owner.pk)
+        pk = card.pk
+        owner_name = names.get(card.owner_id)
         if owner_name is None:
-            owner_name = names[owner.pk] = owner.get_full_name() or owner.get_username()
-        move_url = f"{move}{card.pk}/move/?{query}"
-        drag = (
-            format_html(' draggable="true" data-move-url="{}"', move_url)
-            if can_move
-            else SafeString("")
-        )
-        action = (
-            format_html(
-                '<a href="{}" class="ms-auto pipeline-move-open" id="move-open-{}"'
-                ' data-move-open aria-haspopup="dialog" aria-label="{}"'
-                ' data-testid="card-move-open">{}</a>',
-                move_url,
-                card.pk,
-                _("Move “%(name)s” to another stage") % {"name": card.name},
-                labels["move"],
+            owner_name = names[card.owner_id] = esc(card.owner_name)
+        move_url = f"{move}{pk}/move/?{query}"
+        drag = action = ""
+        if can_move:
+            drag = f' draggable="true" data-move-url="{move_url}"'
+            label = esc(move_aria % {"name": card.name})
+            action = (
+                f'<a href="{move_url}" class="ms-auto pipeline-move-open" id="move-open-{pk}"'
+                f' data-move-open aria-haspopup="dialog" aria-label="{label}"'
+                f' data-testid="card-move-open">{move_label}</a>'
             )
-            if can_move
-            else ""
-        )
-        card.html = format_html(
-            '<article class="card card-sm pipeline-card" id="opp-{pk}" data-testid="pipeline-card"'
-            ' data-card-id="{pk}" data-stage="{stage}"{drag}><div class="card-body p-2">'
-            '<a href="{detail}{pk}/" class="fw-medium d-block text-truncate"'
-            ' data-testid="card-name">{name}</a>'
-            '<div class="small text-truncate">{account}</div>'
-            '<div class="d-flex small mt-1"><strong data-testid="card-amount">{amount}</strong>'
-            '<span class="ms-auto text-secondary" title="{close_label}">{close}</span></div>'
-            '<div class="d-flex small text-secondary gap-1"><span class="text-truncate">{user}'
-            " {owner}</span>{action}</div></div></article>\n",
-            pk=card.pk,
-            stage=card.stage_id,
-            drag=drag,
-            detail=detail,
-            name=card.name,
-            account=mark_safe(customer_name_html(card.account.customer)),  # noqa: S308 (escapes)
-            amount=format_money(card.amount, card.currency),
-            close_label=labels["close"],
-            close=card.expected_close.strftime("%Y-%m-%d") if card.expected_close else "—",
-            user=labels["user"],
-            owner=owner_name,
-            action=action,
+        close = card.expected_close.strftime("%Y-%m-%d") if card.expected_close else "—"
+        amount = esc(format_money(card.amount, card.currency, language=language))
+        card.html = (
+            f'<article class="card card-sm pipeline-card" id="opp-{pk}" data-testid="pipeline-card"'
+            f' data-card-id="{pk}" data-stage="{card.stage_id}"{drag}>'
+            '<div class="card-body p-2">'
+            f'<a href="{detail}{pk}/" class="fw-medium d-block text-truncate"'
+            f' data-testid="card-name">{esc(card.name)}</a>'
+            f'<div class="small text-truncate">{customer_name_html(card)}</div>'
+            '<div class="d-flex small mt-1">'
+            f'<strong data-testid="card-amount">{amount}'
+            f'</strong><span class="ms-auto text-secondary" title="{close_label}">{close}</span>'
+            '</div><div class="d-flex small text-secondary gap-1"><span class="text-truncate">'
+            f"{user_icon} {owner_name}</span>{action}</div></div></article>\n"
         )
 
 
-def cards_html(cards: list[Opportunity]) -> SafeString:
-    return mark_safe("".join(c.html for c in cards))  # noqa: S308 (format_html above)
+def cards_html(cards: list[Card]) -> SafeString:
+    return mark_safe("".join(c.html for c in cards))  # noqa: S308 (escaped above)
