@@ -35,6 +35,7 @@ from campaigns.models import (
     TriggerRule,
 )
 from campaigns.selectors.overview import GroupOverview, group_overview
+from campaigns.selectors.rates import RedemptionRate
 from campaigns.selectors.rules import trigger_rule_list
 from crm.models import SettlementLine, SettlementSource
 from crm.policy import visible_unit_ids
@@ -165,14 +166,10 @@ def campaign_list(
 
 
 @dataclass(frozen=True)
-class TemplateLine:
+class TemplateLine(RedemptionRate):
     template: CouponTemplate
     issued: int
     redeemed: int
-
-    @property
-    def rate(self) -> float:
-        return 100 * self.redeemed / self.issued if self.issued else 0.0
 
 
 @dataclass(frozen=True)
@@ -242,7 +239,7 @@ class ResultDay:
 
 
 @dataclass(frozen=True)
-class ResultTemplate:
+class ResultTemplate(RedemptionRate):
     template_id: int
     name: str
     currency: str
@@ -250,10 +247,6 @@ class ResultTemplate:
     redeemed: int
     discount: Decimal
     revenue: Decimal
-
-    @property
-    def rate(self) -> float:
-        return 100 * self.redeemed / self.issued if self.issued else 0.0
 
 
 @dataclass(frozen=True)
@@ -269,7 +262,7 @@ class ResultSettlement:
 
 
 @dataclass(frozen=True)
-class CampaignResults:
+class CampaignResults(RedemptionRate):
     days: list[ResultDay]
     templates: list[ResultTemplate]
     settlements: list[ResultSettlement]
@@ -277,10 +270,6 @@ class CampaignResults:
     redeemed: int
     discount: Decimal
     revenue: Decimal
-
-    @property
-    def rate(self) -> float:
-        return 100 * self.redeemed / self.issued if self.issued else 0.0
 
 
 ZERO = Decimal("0.00")

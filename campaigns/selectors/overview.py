@@ -22,6 +22,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from campaigns.models import Coupon, CouponStatus
+from campaigns.selectors.rates import RedemptionRate
 from crm.policy import visible_unit_ids
 
 ZERO = Decimal("0.00")
@@ -34,7 +35,7 @@ def _money(value: Any) -> Decimal:
 
 
 @dataclass(frozen=True)
-class UnitResults:
+class UnitResults(RedemptionRate):
     unit_id: int
     unit: str
     currency: str
@@ -42,10 +43,6 @@ class UnitResults:
     redeemed: int
     discount: Decimal
     revenue: Decimal
-
-    @property
-    def rate(self) -> float:
-        return 100 * self.redeemed / self.issued if self.issued else 0.0
 
 
 @dataclass
@@ -72,7 +69,7 @@ class PairFlow:
 
 
 @dataclass(frozen=True)
-class GroupOverview:
+class GroupOverview(RedemptionRate):
     start: date
     end: date
     units: list[UnitResults]
@@ -82,10 +79,6 @@ class GroupOverview:
     redeemed: int
     discount: dict[str, Decimal]
     revenue: dict[str, Decimal]
-
-    @property
-    def rate(self) -> float:
-        return 100 * self.redeemed / self.issued if self.issued else 0.0
 
 
 def month_starts(start: date, end: date) -> list[date]:
