@@ -201,6 +201,14 @@ class CrmConfig(AppConfig):
     } | {"marketing": ["crm.view_customernote"]}
 
     def ready(self) -> None:
+        import psycopg
+
+        from crm.prepared import warm_dumpers
+
+        # Before any connection copies psycopg's adapters, while one thread runs: see
+        # warm_dumpers (the by-name dumpers are swapped for their types on first use).
+        warm_dumpers(psycopg.adapters)
+
         from crm import (
             selectors,
             services,  # registers the crm job handlers; the customer search

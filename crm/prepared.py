@@ -10,9 +10,14 @@ server-side and prepares each statement once per connection, then only sends its
 parameters.
 
 Only these cursors prepare: every other Django cursor stays as it was. Behind a proxy that
-pools by transaction without prepared-statement support (PgBouncer before 1.21, or
+pools by transaction without full prepared-statement support (PgBouncer before 1.22, which
+mishandles the ``DEALLOCATE ALL`` psycopg sends after a rollback, or
 ``max_prepared_statements = 0``), set ``PREPARED_STATEMENTS=false``: the cursor is then
 Django's own and the statements run unprepared.
+
+A rollback (a savepoint's too) makes psycopg drop every statement prepared on the
+connection: a hot path refuses without rolling back where it can (claim-next commits its
+empty transaction, then raises).
 
 A statement run through this cursor takes its parameters' types from the values: cast
 parameters whose type PostgreSQL cannot infer (``%(ids)s::bigint[]``), and pass ``None``

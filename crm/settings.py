@@ -131,7 +131,7 @@ if env.bool("DATABASE_POOL", default=False) is False:
 DATABASES = {"default": _db}
 # The hot paths' statements (coupon redemption, points earn/redeem, lead claim-next) are
 # prepared once per connection (crm.prepared); turn it off behind a proxy that pools by
-# transaction without prepared-statement support (PgBouncer < 1.21). The earlier name of the
+# transaction without full prepared-statement support (PgBouncer < 1.22). The earlier name of the
 # variable, CAMPAIGNS_PREPARED_REDEMPTION, is still read.
 PREPARED_STATEMENTS = env.bool(
     "PREPARED_STATEMENTS", default=env.bool("CAMPAIGNS_PREPARED_REDEMPTION", default=True)

@@ -31,6 +31,7 @@ from leads.errors import (
     DailyQuotaReached,
     HoldLimitReached,
     InvalidTransition,
+    LeadError,
     LeadNotAllowed,
     LeadQuarantined,
     PoolEmpty,
@@ -55,6 +56,7 @@ from leads.services.common import (
     lead_label,
     notify,
     timeline,
+    user_or_none,
 )
 
 
@@ -237,9 +239,10 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
 
 def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lead:
     """The rep claims the pool's oldest unclaimed lead (one nobody else is claiming), in two
-    statements (``leads.services.claiming_sql``): the rep's row locked with the claim counted
-    and the role limits read, then the held leads counted, the lead picked, claimed and its
-    history written. Refusals in the order ``claim_lead`` gives them."""
+    prepared statements (``leads.services.claiming_sql``): the rep's row locked with the
+    day's claims and the role limits read, then the held leads counted, the lead picked,
+    claimed, its history and the day's count written. Refusals in the order ``claim_lead``
+    gives them, raised once the transaction (which wrote nothing) is closed."""
     now = now or timezone.now()
     if not may_work_pool(user, pool):
         raise LeadNotAllowed(_("You do not work this pool."))
@@ -252,14 +255,16 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
         "roles": roles,
         "today": timezone.localdate(now),
     }
+    refusal: LeadError | None = None
     with transaction.atomic(), prepared_cursor() as cursor:
         cursor.execute(claiming_sql.LOCK_SQL, params)
         locked = cursor.fetchone()
-        if locked is None:  # the rep's first claim in the unit: make the row, then count
+        if locked is None:  # the rep's first claim in the unit: make the row, then lock it
             lock_holding(user, unit_id)
             cursor.execute(claiming_sql.LOCK_SQL, params)
             locked = cursor.fetchone()
-        claims, role_hold, role_quota = locked
+        claimed_today, role_hold, role_quota = locked
+        claims = claimed_today + 1  # the day's claims with this one
         limits = (
             Limits(role_hold, role_quota)
             if role_hold is not None
@@ -278,12 +283,20 @@ def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lea
             },
         )
         held, *values = cursor.fetchone()
-        _refuse_hold(held, limits, adding=1)
-        check_quota(claims, limits)
-        if values[0] is None:
-            raise PoolEmpty(_("There is no lead left to claim in this pool."))
-        lead = Lead.from_db(connection.alias, claiming_sql.LEAD_ATTNAMES, values)
-        timeline(lead, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
+        try:
+            _refuse_hold(held, limits, adding=1)
+            check_quota(claims, limits)
+            if values[0] is None:
+                raise PoolEmpty(_("There is no lead left to claim in this pool."))
+        except LeadError as refused:  # nothing was written: close the transaction first
+            refusal = refused
+        else:
+            lead = Lead.from_db(connection.alias, claiming_sql.LEAD_ATTNAMES, values)
+            if user_or_none(user) is not None:
+                lead.owner = user  # the caller's own object: no query to read it back
+            timeline(lead, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
+    if refusal is not None:
+        raise refusal
     return lead
 
 

@@ -1,12 +1,14 @@
 """The two statements of ``claim_next`` (``leads.services.claiming``).
 
-The first locks the rep's holding row and counts the claim in the day's quota (as
-``lock_for_claim`` does), and reads the pool's limits for the rep's roles in the same
-statement. The second runs in a snapshot taken after that lock, so it sees every claim of the
-same rep that committed before: it counts the leads the rep holds, picks the pool's oldest
-unclaimed lead with ``SKIP LOCKED`` (nothing when a limit is reached), writes the claim and its
-history row, and answers the count and the claimed lead's columns. Two statements instead of
-six round trips, each taken while the rep's row is locked.
+The first locks the rep's holding row (``FOR UPDATE``: a concurrent claim of the same rep
+waits here) and reads the day's claims so far and the pool's limits for the rep's roles. The
+second runs in a snapshot taken after that lock, so it sees every claim of the same rep that
+committed before: it counts the leads the rep holds, picks the pool's oldest unclaimed lead
+with ``SKIP LOCKED`` (nothing when a limit is reached), writes the claim, its history row and
+the day's claim count, and answers the held count and the claimed lead's columns. A refusal
+writes nothing, so it commits an empty transaction instead of rolling back: a rollback makes
+psycopg drop every statement prepared on the connection (``crm.prepared``), and a drained
+pool answering ``pool_empty`` all day would plan these statements again on every call.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
 HELD = list(HELD_STATUSES)
 
 LOCK_SQL = """
-UPDATE leads_repholding
-SET claims_today = CASE WHEN claims_on = %(today)s THEN claims_today + 1 ELSE 1 END,
-    claims_on = %(today)s
-WHERE user_id = %(user)s AND business_unit_id = %(unit)s
-RETURNING claims_today,
-    (SELECT max(h.hold_limit) FROM leads_holdlimit h
-     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s::text[])),
-    (SELECT max(h.daily_claim_quota) FROM leads_holdlimit h
-     WHERE h.pool_id = %(pool)s AND h.role = ANY(%(roles)s::text[]))
+SELECT CASE WHEN h.claims_on = %(today)s THEN h.claims_today ELSE 0 END,
+    (SELECT max(r.hold_limit) FROM leads_holdlimit r
+     WHERE r.pool_id = %(pool)s AND r.role = ANY(%(roles)s::text[])),
+    (SELECT max(r.daily_claim_quota) FROM leads_holdlimit r
+     WHERE r.pool_id = %(pool)s AND r.role = ANY(%(roles)s::text[]))
+FROM leads_repholding h
+WHERE h.user_id = %(user)s AND h.business_unit_id = %(unit)s
+FOR UPDATE OF h
 """
 
 PICK_SQL = f"""
@@ -57,6 +58,11 @@ WITH held AS (
     SELECT id, '{LeadEventKind.CLAIMED}', %(now)s, %(user)s, %(user)s, pool_id,
            '{LeadStatus.NEW}', '{LeadStatus.ASSIGNED}', '', '', '{{}}'::jsonb
     FROM claimed
+), counted AS (
+    UPDATE leads_repholding
+    SET claims_today = CASE WHEN claims_on = %(today)s THEN claims_today + 1 ELSE 1 END,
+        claims_on = %(today)s
+    WHERE user_id = %(user)s AND business_unit_id = %(unit)s AND EXISTS (SELECT 1 FROM claimed)
 )
 SELECT (SELECT n FROM held), claimed.* FROM (SELECT 1) AS one LEFT JOIN claimed ON true
 """  # noqa: S608 (column names and statuses from the models; values are bound)

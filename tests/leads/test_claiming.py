@@ -143,17 +143,19 @@ def test_pools_of_another_unit_are_not_claimable(rep_a, unit_b, make_lead):
 
 
 def test_claim_next_takes_two_statements(make_lead, rep_a, public_pool, django_assert_num_queries):
-    """In one transaction: the holding row locked, the claim counted and the role limits read
-    (one UPDATE … RETURNING); then the held leads counted, the lead picked (SKIP LOCKED),
-    written and its history row, in one statement taken after the lock."""
+    """In one transaction: the holding row locked with the day's claims and the role limits
+    read (one SELECT … FOR UPDATE); then the held leads counted, the lead picked (SKIP
+    LOCKED), written with its history row and the day's count, in one statement taken after
+    the lock."""
     make_lead()
     oldest_left = make_lead()
     claim_next(pool=public_pool, user=rep_a)  # the rep's holding row made on the first claim
     with django_assert_num_queries(4) as captured:  # + SAVEPOINT / RELEASE in a test
         lead = claim_next(pool=public_pool, user=rep_a)
     statements = [q["sql"] for q in captured.captured_queries]
-    assert statements[1].lstrip().startswith("UPDATE leads_repholding")
+    assert "FROM leads_repholding h" in statements[1] and "FOR UPDATE OF h" in statements[1]
     assert "SKIP LOCKED" in statements[2] and "INSERT INTO leads_leadevent" in statements[2]
+    assert "UPDATE leads_repholding" in statements[2]
     assert lead.pk == oldest_left.pk and lead.owner_id == rep_a.pk
     assert lead.status == LeadStatus.ASSIGNED
     event = LeadEvent.objects.get(lead=lead)
@@ -198,4 +200,28 @@ def test_a_refused_claim_does_not_count_in_the_daily_quota(make_lead, rep_a, pub
     claim_lead(lead=make_lead(), user=rep_a)
     assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "hold_limit_reached"
     assert code_of(lambda: claim_lead(lead=make_lead(), user=rep_a)) == "hold_limit_reached"
+    assert rep_load(rep_a, public_pool.business_unit_id, public_pool)["claims_today"] == 1
+
+
+def test_a_refused_claim_next_writes_nothing_and_keeps_the_prepared_statements(
+    make_lead, rep_a, public_pool
+):
+    """A refusal commits an empty transaction instead of rolling back: psycopg drops every
+    statement prepared on the connection at a rollback, and a drained pool answering
+    ``pool_empty`` all day planned the claim's statements again on every call."""
+    from django.db import connection
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement ~ %s",
+                ["leads_holdlimit|SKIP LOCKED"],  # the lock's and the pick's statements
+            )
+            return cursor.fetchone()[0]
+
+    make_lead()
+    claim_next(pool=public_pool, user=rep_a)
+    assert prepared() == 2
+    assert code_of(lambda: claim_next(pool=public_pool, user=rep_a)) == "pool_empty"
+    assert prepared() == 2  # still prepared (a rollback had dropped them)
     assert rep_load(rep_a, public_pool.business_unit_id, public_pool)["claims_today"] == 1
