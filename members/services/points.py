@@ -123,7 +123,10 @@ def _earn_replayed(locked: Member, unit_id: int, reference: str, amount: Decimal
     earlier = replayed(locked, unit_id, [EntryKind.EARN], reference, f"{reference}#first")
     if earlier is None:
         return None
-    if any(e.reference == reference and e.spend != amount for e in earlier):
+    # The order's spend is on its purchase entry, or on its bonus entry when the purchase
+    # earned nothing; none recorded (a bonus-only order written before that) proves nothing.
+    spent = sum((e.spend for e in earlier), Decimal("0"))
+    if spent and spent != amount:
         raise ReferenceReused(
             _("Order “%(ref)s” already earned points for another amount.") % {"ref": reference},
             field="reference",

@@ -309,3 +309,24 @@ def test_an_order_worth_only_its_bonus_still_counts_its_spend(make_member, unit_
     entry = PointsEntry.objects.get(member=member)
     assert entry.spend == Decimal("300")
     assert_ledger_consistent(member)
+
+
+def test_a_bonus_only_order_replayed_with_another_amount_is_refused(
+    make_member, unit_a, rules
+) -> None:
+    """The replay check reads the order's spend wherever it is: on the bonus entry when the
+    purchase earned nothing (it looked only at the purchase entry, so another amount was
+    answered as a replay)."""
+    rules["a"].cap_per_day = 0
+    rules["a"].first_purchase_bonus = 50
+    rules["a"].save()
+    member = make_member()
+    services.earn_points(member=member, business_unit=unit_a, reference="B1", amount=Decimal("300"))
+    again = services.earn_points(
+        member=member, business_unit=unit_a, reference="B1", amount=Decimal("300")
+    )
+    assert again.replayed
+    with pytest.raises(ReferenceReused):
+        services.earn_points(
+            member=member, business_unit=unit_a, reference="B1", amount=Decimal("299")
+        )
