@@ -1,12 +1,12 @@
 """Use cases of the lead pools. Callers import from ``leads.services``."""
 
 from leads.services.assignment import assign_on_intake, rep_load
+from leads.services.claim_next import claim_next
 from leads.services.claiming import (
     Limits,
     assign_lead,
     assign_leads,
     claim_lead,
-    claim_next,
     held_count,
     limits_for,
     may_manage,

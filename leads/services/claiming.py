@@ -24,17 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.policy import sees_all_units, visible_unit_ids
-from crm.prepared import prepared_cursor
 from leads.errors import (
     AlreadyClaimed,
     ClaimCooldown,
     DailyQuotaReached,
     HoldLimitReached,
     InvalidTransition,
-    LeadError,
     LeadNotAllowed,
     LeadQuarantined,
-    PoolEmpty,
 )
 from leads.models import (
     HELD_STATUSES,
@@ -48,7 +45,6 @@ from leads.models import (
     PoolKind,
     RepHolding,
 )
-from leads.services import claiming_sql
 from leads.services.common import (
     EVENT_ASSIGNED,
     EVENT_CLAIMED,
@@ -56,7 +52,6 @@ from leads.services.common import (
     lead_label,
     notify,
     timeline,
-    user_or_none,
 )
 
 
@@ -119,11 +114,11 @@ def lock_for_claim(user: Any, unit_id: int, today: Any) -> int:
 
 def check_hold(user: Any, unit_id: int, limits: Limits, adding: int = 1) -> int:
     held = held_count(user, unit_id)
-    _refuse_hold(held, limits, adding)
+    refuse_hold(held, limits, adding)
     return held
 
 
-def _refuse_hold(held: int, limits: Limits, adding: int) -> None:
+def refuse_hold(held: int, limits: Limits, adding: int) -> None:
     if held + adding > limits.hold_limit:
         raise HoldLimitReached(
             _(
@@ -235,69 +230,6 @@ def claim_lead(*, lead: Lead | int, user: Any, now: datetime | None = None) -> L
         take_lead(locked, user, kind=LeadEventKind.CLAIMED, actor=user, now=now)
         timeline(locked, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
     return locked
-
-
-def claim_next(*, pool: LeadPool, user: Any, now: datetime | None = None) -> Lead:
-    """The rep claims the pool's oldest unclaimed lead (one nobody else is claiming), in two
-    prepared statements (``leads.services.claiming_sql``): the rep's row locked with the
-    day's claims and the role limits read, then the held leads counted, the lead picked,
-    claimed, its history and the day's count written. Refusals in the order ``claim_lead``
-    gives them, raised once the transaction (which wrote nothing) is closed."""
-    now = now or timezone.now()
-    if not may_work_pool(user, pool):
-        raise LeadNotAllowed(_("You do not work this pool."))
-    unit_id = pool.business_unit_id
-    roles = sorted(user.role_names()) if hasattr(user, "role_names") else []
-    params: dict[str, Any] = {
-        "user": user.pk,
-        "unit": unit_id,
-        "pool": pool.pk,
-        "roles": roles,
-        "today": timezone.localdate(now),
-    }
-    refusal: LeadError | None = None
-    with transaction.atomic(), prepared_cursor() as cursor:
-        cursor.execute(claiming_sql.LOCK_SQL, params)
-        locked = cursor.fetchone()
-        if locked is None:  # the rep's first claim in the unit: make the row, then lock it
-            lock_holding(user, unit_id)
-            cursor.execute(claiming_sql.LOCK_SQL, params)
-            locked = cursor.fetchone()
-        claimed_today, role_hold, role_quota = locked
-        claims = claimed_today + 1  # the day's claims with this one
-        limits = (
-            Limits(role_hold, role_quota)
-            if role_hold is not None
-            else Limits(pool.hold_limit, pool.daily_claim_quota)
-        )
-        cursor.execute(
-            claiming_sql.PICK_SQL,
-            {
-                **params,
-                "held": claiming_sql.HELD,
-                "hold_limit": limits.hold_limit,
-                "quota_ok": claims <= limits.daily_quota,
-                "cooldown_from": now - timedelta(days=pool.cooldown_days),
-                "now": now,
-                "updated": timezone.now(),
-            },
-        )
-        held, *values = cursor.fetchone()
-        try:
-            _refuse_hold(held, limits, adding=1)
-            check_quota(claims, limits)
-            if values[0] is None:
-                raise PoolEmpty(_("There is no lead left to claim in this pool."))
-        except LeadError as refused:  # nothing was written: close the transaction first
-            refusal = refused
-        else:
-            lead = Lead.from_db(connection.alias, claiming_sql.LEAD_ATTNAMES, values)
-            if user_or_none(user) is not None:
-                lead.owner = user  # the caller's own object: no query to read it back
-            timeline(lead, EVENT_CLAIMED, _("Lead claimed"), at=now, actor=user)
-    if refusal is not None:
-        raise refusal
-    return lead
 
 
 def _check_assignee(to_user: Any, unit_id: int) -> None:
@@ -432,7 +364,6 @@ __all__ = [
     "assign_lead",
     "assign_leads",
     "claim_lead",
-    "claim_next",
     "held_count",
     "limits_for",
     "lock_for_claim",

@@ -1,4 +1,4 @@
-"""The two statements of ``claim_next`` (``leads.services.claiming``).
+"""The two statements of ``claim_next`` (``leads.services.claim_next``).
 
 The first locks the rep's holding row (``FOR UPDATE``: a concurrent claim of the same rep
 waits here) and reads the day's claims so far and the pool's limits for the rep's roles. The
