@@ -114,16 +114,19 @@ class Context:
                 pairs = _common_pairs()
                 queries = pairs[:2] + [rng.choice(pairs) for _ in range(n - 2)]
             else:
+                where = "WHERE kind = 'person' AND char_length(display_name) = 3 LIMIT 500"
                 names = [
                     r[0]
                     for r in rows(
                         self.conn,
                         "SELECT display_name FROM crm_customer TABLESAMPLE BERNOULLI (1) "
-                        "REPEATABLE (%s) WHERE kind = 'person' AND char_length(display_name) = 3 "
-                        "LIMIT 500",
+                        f"REPEATABLE (%s) {where}",
                         [self.cfg.seed % 1000],
                     )
                 ]
+                if not names:  # a small data set: a 1 % sample can hold no such name
+                    sql = f"SELECT display_name FROM crm_customer {where}"
+                    names = [r[0] for r in rows(self.conn, sql)]
                 queries = [rng.choice(names) for _ in range(n)]
             self._inputs[kind] = queries
         return self._inputs[kind]
