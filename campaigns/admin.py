@@ -276,3 +276,6 @@ class CouponReversalAdmin(ScopedAdminMixin, ReadOnlyAdmin):
     list_filter = ["restored", "business_unit", "created_at"]
     list_select_related = ["coupon", "business_unit"]
     search_fields = ["=reference", "=redemption_reference", "=coupon__code"]
+
+
+from campaigns import admin_rollup  # noqa: E402, F401  (the rollup's admin, kept apart)

@@ -36,6 +36,15 @@ def expire_coupons() -> int:
     return expiry.expire_due_coupons()
 
 
+@shared_task(name="campaigns.tasks.refresh_rollup")
+def refresh_rollup() -> str:
+    """Every few minutes: the overview's monthly rollup (the current and previous months and
+    the marked ones), as a job with progress (campaigns/ROLLUP.md)."""
+    from campaigns.services import start_rollup_job
+
+    return str(start_rollup_job().pk)
+
+
 def enqueue_transaction_triggers(transaction_ids: list[int]) -> None:
     """The master's transaction hook (already after the commit)."""
     if triggers.watches_transactions():

@@ -50,5 +50,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.expire_coupons",
         "schedule": crontab(hour=0, minute=20),  # just after midnight, Asia/Shanghai
     },
+    "campaigns-refresh-rollup": {  # the coupon results overview's figures (as of the run)
+        "task": "campaigns.tasks.refresh_rollup",
+        "schedule": 600.0,
+    },
     "leads-recycle": {"task": "leads.tasks.recycle_leads", "schedule": crontab(minute=5)},
 }

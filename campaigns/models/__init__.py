@@ -19,6 +19,7 @@ from campaigns.models.coupons import (
     IssueSource,
     TemplateFunding,
 )
+from campaigns.models.rollup import CouponMonthRollup, CouponRollupMark, CouponRollupState
 from campaigns.models.triggers import (
     TRANSACTION_EVENT,
     FiringOutcome,
@@ -38,7 +39,10 @@ __all__ = [
     "Coupon",
     "CouponHolding",
     "CouponKind",
+    "CouponMonthRollup",
     "CouponReversal",
+    "CouponRollupMark",
+    "CouponRollupState",
     "CouponStatus",
     "CouponTemplate",
     "FiringOutcome",

@@ -22,6 +22,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from campaigns.models import Coupon, CouponStatus
+from campaigns.selectors.overview_rollup import rollup_rows, rollup_state_for
 from campaigns.selectors.rates import RedemptionRate
 from crm.policy import visible_unit_ids
 
@@ -79,6 +80,7 @@ class GroupOverview(RedemptionRate):
     redeemed: int
     discount: dict[str, Decimal]
     revenue: dict[str, Decimal]
+    as_of: datetime | None = None  # the rollup's refresh read; None: computed live
 
 
 def month_starts(start: date, end: date) -> list[date]:
@@ -102,22 +104,13 @@ def _period(start: date, end: date) -> tuple[datetime, datetime]:
     )
 
 
-def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
-    """The overview of the coupons issued from ``start`` to ``end`` (inclusive, in the group's
-    zone). A unit's staff see the units they belong to (issuing, paying or redeeming); the
-    group's administrators every unit."""
-    units_seen = visible_unit_ids(user)
+def _live_rows(units_seen: set[int] | None, start: date, end: date) -> tuple[Any, Any]:
+    """The two aggregate queries over the period's coupons (the cohort)."""
     first, last = _period(start, end)
     cohort = Coupon.objects.filter(issued_at__gte=first, issued_at__lte=last)
     issued_by = cohort if units_seen is None else cohort.filter(business_unit__in=units_seen)
     redeemed = Q(status=CouponStatus.REDEEMED, redeemed_at__lte=last)
-
-    # One pass over the cohort, grouped by unit, currency, month of issue and month of
-    # redemption (at most units x months x (months + 1) rows): the units' and the months'
-    # figures are folded from it.
-    totals: dict[tuple[int, str, str], dict[str, Any]] = {}
-    months = {m: MonthResults(m) for m in month_starts(start, end)}
-    for row in (
+    unit_rows = (
         issued_by.values(
             "business_unit_id",
             "business_unit__name",
@@ -132,7 +125,47 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
             revenue=Sum("order_amount", filter=redeemed),
         )
         .order_by()
-    ):
+    )
+    paid = ExpressionWrapper(
+        F("discount") * F("template__fundings__share") / 100,
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    flows = (
+        cohort.filter(redeemed)
+        .annotate(funder=F("template__fundings__business_unit"))
+        .exclude(funder=F("redeemed_business_unit"))
+    )
+    if units_seen is not None:
+        flows = flows.filter(Q(funder__in=units_seen) | Q(redeemed_business_unit__in=units_seen))
+    pair_rows = flows.values(
+        "funder",
+        "template__fundings__business_unit__name",
+        "redeemed_business_unit_id",
+        "redeemed_business_unit__name",
+        "template__currency",
+    ).annotate(n=Count("id"), amount=Sum(paid))
+    return unit_rows, pair_rows
+
+
+def group_overview(*, user: Any, start: date, end: date, live: bool = False) -> GroupOverview:
+    """The overview of the coupons issued from ``start`` to ``end`` (inclusive, in the group's
+    zone). A unit's staff see the units they belong to (issuing, paying or redeeming); the
+    group's administrators every unit. Whole months are read from the monthly rollup as of
+    its last refresh (``as_of``; campaigns/ROLLUP.md); other periods, a rollup never built,
+    or ``live``: computed from the coupons."""
+    units_seen = visible_unit_ids(user)
+    state = None if live else rollup_state_for(start, end)
+    if state is not None:
+        unit_rows, pair_rows = rollup_rows(units_seen, start, end)
+    else:
+        unit_rows, pair_rows = _live_rows(units_seen, start, end)
+
+    # The rows are grouped by unit, currency, month of issue and month of redemption (at
+    # most units x months x (months + 1) rows): the units' and the months' figures are
+    # folded from them.
+    totals: dict[tuple[int, str, str], dict[str, Any]] = {}
+    months = {m: MonthResults(m) for m in month_starts(start, end)}
+    for row in unit_rows:
         currency = row["template__currency"]
         discount, revenue = _money(row["discount"]), _money(row["revenue"])
         key = (row["business_unit_id"], row["business_unit__name"], currency)
@@ -156,18 +189,6 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
             totals.items(), key=lambda item: (item[0][1], item[0][0], item[0][2])
         )
     ]
-
-    paid = ExpressionWrapper(
-        F("discount") * F("template__fundings__share") / 100,
-        output_field=DecimalField(max_digits=20, decimal_places=4),
-    )
-    flows = (
-        cohort.filter(redeemed)
-        .annotate(funder=F("template__fundings__business_unit"))
-        .exclude(funder=F("redeemed_business_unit"))
-    )
-    if units_seen is not None:
-        flows = flows.filter(Q(funder__in=units_seen) | Q(redeemed_business_unit__in=units_seen))
     pairs = [
         PairFlow(
             funder_id=row["funder"],
@@ -178,13 +199,7 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
             redemptions=row["n"],
             amount=_money(row["amount"]),
         )
-        for row in flows.values(
-            "funder",
-            "template__fundings__business_unit__name",
-            "redeemed_business_unit_id",
-            "redeemed_business_unit__name",
-            "template__currency",
-        ).annotate(n=Count("id"), amount=Sum(paid))
+        for row in pair_rows
     ]
     pairs.sort(key=lambda p: (-p.amount, p.funder, p.redeemer))
 
@@ -203,4 +218,5 @@ def group_overview(*, user: Any, start: date, end: date) -> GroupOverview:
         redeemed=sum(u.redeemed for u in units),
         discount=dict(discounts),
         revenue=dict(revenues),
+        as_of=state.refreshed_at if state is not None else None,
     )

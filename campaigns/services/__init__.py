@@ -25,6 +25,7 @@ from campaigns.services.redemption import (
     validate_coupon,
 )
 from campaigns.services.reversal import Reversal, reverse_redemption
+from campaigns.services.rollup import refresh_rollup, start_rollup_job
 from campaigns.services.triggers import (
     fire_for_event,
     fire_for_transactions,
@@ -51,6 +52,7 @@ __all__ = [
     "move_coupon_data",
     "parse_code",
     "redeem_coupon",
+    "refresh_rollup",
     "reverse_redemption",
     "run_bulk_issue",
     "save_trigger_rule",
@@ -58,6 +60,7 @@ __all__ = [
     "set_trigger_rule_active",
     "start_audience_issue",
     "start_bulk_issue",
+    "start_rollup_job",
     "trigger_rule_problems",
     "validate_coupon",
     "void_coupons",

@@ -43,6 +43,7 @@ from campaigns.models import (
     CouponTemplate,
     IssueSource,
 )
+from campaigns.services.rollup import note_change
 from crm.jobs import JobContext, job_handler
 from crm.models import Customer
 from crm.money import format_money
@@ -202,6 +203,7 @@ def issue_coupon(
             valid_from=valid_from,
             valid_until=valid_until,
         )
+        note_change(issued_at=now)  # a mark only for an earlier month (campaigns/ROLLUP.md)
         record_event(
             customer=customer_id,
             type=EVENT_ISSUED,

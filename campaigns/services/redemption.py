@@ -36,6 +36,7 @@ from campaigns.errors import (
 )
 from campaigns.models import REFERENCE_MAX, Coupon, CouponReversal, CouponStatus, TemplateFunding
 from campaigns.services import redemption_sql
+from campaigns.services.rollup import is_before_this_month, note_change
 from campaigns.services.validation import (
     CENT,
     Validation,
@@ -206,15 +207,19 @@ def _redeem_found(
     coupon, unit_id = found.coupon, _unit_id(business_unit)
     template = coupon.template
     statements = {funder: statement for funder, _share, statement in found.funding}
-    lines = [
-        (
-            statements.get(funder) or statement_id(now, funder, unit_id),
-            funder,
-            owed,
-            _line_reference(coupon.pk, reference, funder),
-        )
-        for funder, owed in _owed([(f, share) for f, share, _s in found.funding], unit_id, discount)
-    ]
+    owed_by = _owed([(f, share) for f, share, _s in found.funding], unit_id, discount)
+
+    def lines() -> list[tuple[int, int, Decimal, str]]:
+        return [
+            (
+                statements.get(funder) or statement_id(now, funder, unit_id),
+                funder,
+                owed,
+                _line_reference(coupon.pk, reference, funder),
+            )
+            for funder, owed in owed_by
+        ]
+
     actor_id = actor.pk if getattr(actor, "pk", None) else None
     summary = f"Coupon “{template.name}” redeemed"
     data = {
@@ -234,17 +239,22 @@ def _redeem_found(
             discount=discount,
             now=now,
             actor_id=actor_id,
-            lines=lines,
+            lines=lines(),
             event_type=EVENT_REDEEMED,
             summary=summary,
             data=data,
             source_kind=SettlementSource.COUPON,
         )
 
+    # A redemption dated in an earlier month (never on the clock: imports, demos) leaves the
+    # rollup's mark in its transaction (campaigns/ROLLUP.md).
+    earlier = is_before_this_month(now)
     try:
-        if connection.in_atomic_block:  # inside a caller's transaction: a savepoint
+        if connection.in_atomic_block or earlier:  # a savepoint, or a transaction of its own
             with transaction.atomic():
                 event_id = write()
+                if earlier and event_id is not None:
+                    note_change(redeemed_at=now)
         else:  # one statement: atomic on its own
             event_id = write()
     except IntegrityError as exc:  # the same reference, at the same instant, for another code
@@ -319,6 +329,7 @@ def _redeem_locked(
             coupon.order_amount, coupon.discount = amount, discount
             coupon.redeemed_by = actor if getattr(actor, "pk", None) else None
             _settle(coupon, unit_id, discount, now)
+            note_change(redeemed_at=now)
             record_event(
                 customer=coupon.customer_id,
                 type=EVENT_REDEEMED,

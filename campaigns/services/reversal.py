@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from campaigns.errors import CouponUnknown, InvalidCouponRequest, ReferenceReused, ReversalRefused
 from campaigns.models import REFERENCE_MAX, Coupon, CouponReversal, CouponStatus
 from campaigns.services.redemption import EVENT_REVERSED, _settle
+from campaigns.services.rollup import note_change
 from campaigns.services.validation import _unit_id, parse_code
 from crm.models import BusinessUnit
 from crm.services import record_event
@@ -90,6 +91,7 @@ def reverse_redemption(
             created_at=now,
         )
         if restore:
+            note_change(redeemed_at=coupon.redeemed_at)  # its month's cell loses it
             _settle(coupon, unit_id, coupon.discount, now, suffix=f":rev:{record.pk}")
             Coupon.objects.filter(pk=coupon.pk, status=CouponStatus.REDEEMED).update(
                 status=CouponStatus.ISSUED,

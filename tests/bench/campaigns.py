@@ -51,6 +51,7 @@ FIGURES = (
     "campaigns_bulk_issue",
     "campaigns_redemption",
     "campaigns_redemption_http",
+    "campaigns_overview",
 )
 VALIDATION_GOAL_MS = 20.0
 BULK_GOAL_RATIO = 3.0
@@ -800,6 +801,11 @@ def main() -> None:
 
             print("measuring campaigns_redemption_http ...", flush=True)
             figures["campaigns_redemption_http"] = http_redemption_figure(conn, units, run)
+        if "campaigns_overview" in wanted:
+            from tests.bench.campaigns_overview import overview_figure
+
+            print("measuring campaigns_overview ...", flush=True)
+            figures["campaigns_overview"] = overview_figure(conn)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.setdefault("figures", {}).update(figures)
@@ -882,6 +888,25 @@ def table(figures: dict[str, Any]) -> str:
             f"{_fmt(f['redemptions_per_s'])} | {_fmt(f['p50_ms'])} / {_fmt(f['p95_ms'])} | "
             f"{f['double_redemptions']} |"
         )
+    o = figures.get("campaigns_overview")
+    if o:
+        lines += [
+            "",
+            "| group overview, 12 months | p50 / p95 (ms) |",
+            "|---|---|",
+            f"| group_overview (rollup) | {_fmt(o['product']['p50_ms'])} / "
+            f"{_fmt(o['product']['p95_ms'])} |",
+            f"| GET /campaigns/overview/ | {_fmt(o['http']['p50_ms'])} / "
+            f"{_fmt(o['http']['p95_ms'])} |",
+            f"| bare read of the rollup | {_fmt(o['bare_sql_rollup']['p50_ms'])} / "
+            f"{_fmt(o['bare_sql_rollup']['p95_ms'])} |",
+            f"| group_overview (live, before) | {_fmt(o['live_before_rollup']['p50_ms'])} / "
+            f"{_fmt(o['live_before_rollup']['p95_ms'])} |",
+            f"| bare SQL over the coupons | {_fmt(o['bare_sql_coupons']['p50_ms'])} / "
+            f"{_fmt(o['bare_sql_coupons']['p95_ms'])} |",
+            f"| rollup job: full rebuild {o['rollup_job']['full_rebuild_s']} s, routine "
+            f"refresh {o['rollup_job']['routine_refresh_s']} s | |",
+        ]
     return "\n".join(lines)
 
 

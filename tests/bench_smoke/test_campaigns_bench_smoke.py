@@ -32,6 +32,7 @@ def test_campaigns_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Pat
         "campaigns_bulk_issue",
         "campaigns_redemption",
         "campaigns_redemption_http",
+        "campaigns_overview",
     }
     data = results["campaigns"]
     assert data["rows"]["campaigns_coupon"] == 3000
@@ -62,3 +63,5 @@ def test_campaigns_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Pat
         assert answered["coupons_redeemed_in_db"] == answered["settlement_lines"] == codes
         assert answered["timeline_events"] == codes and answered["double_redemptions"] == 0
     assert http["bare_sql"]["double_redemptions"] == 0
+    overview = figures["campaigns_overview"]
+    assert overview["rollup_equals_live"] and overview["product"]["n"] == 20
