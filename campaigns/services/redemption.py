@@ -208,6 +208,9 @@ def _redeem_found(
     template = coupon.template
     statements = {funder: statement for funder, _share, statement in found.funding}
     owed_by = _owed([(f, share) for f, share, _s in found.funding], unit_id, discount)
+    # The first redemption of a (funder, unit) pair in a month creates the month's statement:
+    # in the transaction of the write, undone if the write loses a race (no empty statement).
+    first_of_month = any(statements.get(funder) is None for funder, _owed in owed_by)
 
     def lines() -> list[tuple[int, int, Decimal, str]]:
         return [
@@ -250,10 +253,12 @@ def _redeem_found(
     # rollup's mark in its transaction (campaigns/ROLLUP.md).
     earlier = is_before_this_month(now)
     try:
-        if connection.in_atomic_block or earlier:  # a savepoint, or a transaction of its own
+        if connection.in_atomic_block or earlier or first_of_month:  # a savepoint, or its own
             with transaction.atomic():
                 event_id = write()
-                if earlier and event_id is not None:
+                if event_id is None:  # lost a race: nothing written, the statement undone
+                    transaction.set_rollback(True)
+                elif earlier:
                     note_change(redeemed_at=now)
         else:  # one statement: atomic on its own
             event_id = write()
