@@ -14,7 +14,8 @@ lock, re-reads the row and finds it redeemed: nothing is written, and the caller
 to say when and where.
 
 No counter row is shared by redemptions: the lines reference the month's statement (created
-once per pair and month, outside this statement) and nothing sums them here.
+once per pair and month, before this statement and in one transaction with it, undone when
+it changes nothing: a lost race leaves no empty statement) and nothing sums them here.
 
 Both statements are prepared once per connection (``crm.prepared``): planning them took
 most of the database's time of a redemption (0.4 ms each, against 0.1 ms to run the read),
