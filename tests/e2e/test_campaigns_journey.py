@@ -139,10 +139,12 @@ def test_create_start_and_issue_a_campaign_to_its_frozen_audience(page):
         services.redeem_coupon(
             code=coupon.code, business_unit=prop, reference=f"PO-{n}", order_amount="880"
         )
+    services.refresh_rollup()  # the job beat runs every 10 minutes: the page says as of when
     page.goto("/campaigns/")
     page.get_by_test_id("campaigns-overview-link").click()
     expect(page.get_by_test_id("overview-redeemed")).to_have_text("2")
     for chart in ("chart-months", "chart-units", "chart-flows"):
         expect(page.get_by_test_id(chart).locator("svg").first).to_be_visible()
     expect(page.get_by_test_id("overview-pair-row")).to_contain_text("¥400.00")
+    expect(page.get_by_test_id("overview-as-of")).to_contain_text("数据截至")
     shoot(page, "campaigns-overview-zh")
