@@ -23,12 +23,12 @@ from accounts.selectors import account_page as pages
 from accounts.selectors import credit_section_context
 from accounts.web.forms import (
     AccountFieldsForm,
-    ContactAddForm,
     ParentForm,
     RelationForm,
     add_domain_error,
     owner_choices,
 )
+from accounts.web.page_forms import form_context, form_loaders, may_use_form
 from crm.errors import DomainError
 from crm.models import Customer, Identity, IdentityType
 from crm.money import format_money
@@ -37,8 +37,6 @@ from crm.policy import get_visible_or_404
 from crm.web.blacklist import banner_context
 from crm.web.components import customer_name_html, esc
 from crm.web.timeline import tab_context
-
-_EDIT_FIELDS = ("industry", "size_band", "status", "province", "city", "address", "website")
 
 
 def visible_account(request: HttpRequest, pk: int) -> Account:
@@ -78,13 +76,21 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
         can = request.user.has_perm("accounts.change_contact")
         display_contacts(rows, account.pk, can_change=can)
         return render(request, "accounts/_contact_rows.html", {"contacts": rows})
-    return render(request, "accounts/detail.html", page_context(request, account, tab))
+    which = request.GET.get("form", "")
+    if which and not may_use_form(request.user, which):
+        raise Http404
+    if request.htmx and request.GET.get("partial") == "form" and which:  # a <details> opened
+        return render(request, "accounts/_page_form.html", form_context(account, which))
+    return render(
+        request, "accounts/detail.html", page_context(request, account, tab, open_form=which)
+    )
 
 
 def page_context(
     request: HttpRequest, account: Account, tab: str = "timeline", **forms: Any
 ) -> dict[str, Any]:
     user = request.user
+    open_form = forms.pop("open_form", "")
     departments, left = pages.contacts_by_department(
         account=account, expand=request.GET.get("group", "")
     )
@@ -117,16 +123,13 @@ def page_context(
         "can_change_contact": user.has_perm("accounts.change_contact"),
         "can_relate": user.has_perm("accounts.add_accountrelation"),
         "owners": owner_choices(account.business_units.all()) if can_assign else [],
-        "edit_form": forms.get("edit_form")
-        or AccountFieldsForm(initial={f: getattr(account, f) for f in _EDIT_FIELDS}),
-        "contact_form": forms.get("contact_form") or ContactAddForm(roles=roles),
-        "relation_form": forms.get("relation_form") or RelationForm(),
-        "parent_form": forms.get("parent_form")
-        or ParentForm(initial={"parent": account.parent_id or ""}),
-        "open_form": forms.get("open_form", ""),
+        "open_form": open_form,
+        "form_loaders": form_loaders(account.pk),
         **banner_context(user, account.customer),
         **tab_context(request, account.customer, tab),
     }
+    if open_form:
+        context.update(form_context(account, open_form, roles=roles, **forms))
     if user.has_perm("accounts.view_creditprofile"):
         # The credit section (rating and limit in the header too): three queries, constant
         # (the blacklist entry is the banner's).

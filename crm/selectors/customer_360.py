@@ -8,24 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import CharField, F, Q, QuerySet, Value, Window
-from django.db.models.functions import RowNumber
+from django.db.models import CharField, F, QuerySet, Value
 
 from crm.models import (
     BusinessUnit,
     Consent,
     Customer,
     CustomerNote,
-    CustomerTag,
-    DuplicateCandidate,
-    Merge,
     TimelineEvent,
     Transaction,
     TransactionKind,
 )
+from crm.selectors.customer_360_rows import CONSENT_HISTORY, overview_rows
 from crm.selectors.purchases import purchase_totals
 
-CONSENT_HISTORY = 20  # the 360 view shows the latest grants and withdrawals
 PINNED_NOTES = 10  # pinned notes shown above the timeline
 
 # Timeline entry types that are not timeline events (registered as event types in
@@ -49,51 +45,39 @@ def current_consents(customer: Customer) -> list[Consent]:
     )
 
 
-def _consents(customer: Customer) -> list[Consent]:
-    """The latest row per channel and purpose (``pair_rank`` 1: the state) and the latest
-    ``CONSENT_HISTORY`` rows (``rank``), newest first, in one query."""
-    newest_first = [F("occurred_at").desc(), F("id").desc()]
-    return list(
-        Consent.objects.filter(customer=customer)
-        .annotate(
-            pair_rank=Window(
-                RowNumber(), partition_by=[F("channel"), F("purpose")], order_by=newest_first
-            ),
-            rank=Window(RowNumber(), order_by=newest_first),
-        )
-        .filter(Q(pair_rank=1) | Q(rank__lte=CONSENT_HISTORY))
-        .select_related("actor")
-        .order_by("-occurred_at", "-id")
-    )
-
-
 def customer_overview(*, user: Any, customer: Customer) -> dict[str, Any]:
-    """Everything above the tabs of the 360 view, in a fixed number of queries. Purchases
-    are summed over the business units the user may see, like every other screen; first
-    and last purchase count completed purchases only (``crm.selectors.purchases``)."""
-    units = list(purchase_totals(Transaction.objects.visible_to(user).filter(customer=customer)))
-    consents = _consents(customer)
+    """Everything above the tabs of the 360 view, in two queries. Purchases are summed over
+    the business units the user may see, like every other screen; first and last purchase
+    count completed purchases only (``crm.selectors.purchases``). Identities, consents,
+    tags, merges and open duplicates come in one statement (``customer_360_rows``)."""
+    totals = purchase_totals(Transaction.objects.visible_to(user).filter(customer=customer))
+    rows = overview_rows(customer.pk)
+    consents = rows.pop("consents")
+    names = rows.pop("unit_names")
+    units = [
+        {
+            "business_unit_id": t["business_unit_id"],
+            "business_unit__code": names[t["business_unit_id"]][0],
+            "business_unit__name": names[t["business_unit_id"]][1],
+            **{k: t[k] for k in ("currency", "first", "last", "spend", "orders", "refunds")},
+        }
+        for t in totals
+    ]
+    units.sort(  # the most recent purchase first, units without one last, then by code
+        key=lambda u: (
+            u["last"] is None,
+            -u["last"].timestamp() if u["last"] else 0,
+            u["business_unit__code"],
+        )
+    )
     return {
-        "identities": list(customer.identities.all()),
+        **rows,
         "units": units,
         "consents": sorted(
-            (c for c in consents if c.pair_rank == 1),  # type: ignore[attr-defined]
+            (c for c in consents if c.pair_rank == 1),
             key=lambda c: (c.channel, c.purpose),
         ),
-        "consent_history": [c for c in consents if c.rank <= CONSENT_HISTORY],  # type: ignore[attr-defined]
-        "tags": list(
-            CustomerTag.objects.filter(customer=customer)
-            .select_related("tag__category", "set_by")
-            .order_by("tag__category__name", "tag__name")
-        ),
-        "merged_from": list(
-            Merge.objects.filter(survivor=customer).select_related("actor", "loser")
-        ),
-        "open_duplicates": list(
-            DuplicateCandidate.objects.open()
-            .filter(Q(customer_a=customer) | Q(customer_b=customer))
-            .select_related("customer_a", "customer_b")[:5]
-        ),
+        "consent_history": [c for c in consents if c.rank <= CONSENT_HISTORY],
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import COMPLETED_PURCHASE, Transaction
@@ -45,13 +45,14 @@ def _purchase_time(transactions: QuerySet[Transaction], aggregate: Any) -> Subqu
 
 
 def purchase_totals(transactions: QuerySet[Transaction]) -> QuerySet[Any]:
-    """Per business unit and currency of ``transactions`` (one customer's): first and last
-    purchase, purchases, cancellations and net spend (every amount, refunds included),
-    the most recent unit first; one index-only scan."""
+    """Per business unit (``business_unit_id``) and currency of ``transactions`` (one
+    customer's): first and last purchase, purchases, cancellations and net spend (every
+    amount, refunds included); one index-only scan. The units' names are not joined here:
+    joining them before the aggregate (and grouping by the names) made PostgreSQL hash-join
+    and group every transaction, ~2.5x the aggregate alone for the bench's largest history
+    (9,660 rows: 10.5 ms against 3.8 ms); the caller names the few rows."""
     return (
-        transactions.values(
-            "business_unit_id", "business_unit__code", "business_unit__name", "currency"
-        )
+        transactions.values("business_unit_id", "currency")
         .annotate(
             first=Min("occurred_at", filter=COMPLETED_PURCHASE),
             last=Max("occurred_at", filter=COMPLETED_PURCHASE),
@@ -60,5 +61,5 @@ def purchase_totals(transactions: QuerySet[Transaction]) -> QuerySet[Any]:
             orders=Count("kind", filter=COMPLETED_PURCHASE),
             refunds=Count("kind", filter=Q(kind="cancellation")),
         )
-        .order_by(F("last").desc(nulls_last=True), "business_unit__code")
+        .order_by()
     )

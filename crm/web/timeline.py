@@ -22,6 +22,7 @@ from crm.registry import event_type, event_types
 from crm.selectors import CANCELLATION_TYPE, NOTE_TYPE, PURCHASE_TYPE, TimelineEntry, source_label
 from crm.selectors.sources import readable_identity
 from crm.web.components import SlicePage, slice_page
+from crm.web.timeline_html import options_html, timeline_html
 
 PAGE = 25
 
@@ -167,16 +168,20 @@ def _timeline_context(
         rows = stream[: PAGE + 1]
         entries = SlicePage(object_list=rows[:PAGE], number=1, has_next=len(rows) > PAGE)
     timeline_entries(entries.object_list, customer)
+    can_pin = request.user.has_perm("crm.change_customernote")
+    kinds = sorted(known.values(), key=lambda e: str(e.label))
+    units = selectors.timeline_units(request.user).values_list("pk", "name")
     return {
         "events": entries,
+        "events_html": timeline_html(request, entries.object_list, customer, can_pin=can_pin),
         "event_type": type_,
         "event_unit": unit_id,
-        "event_types": sorted(known.values(), key=lambda e: str(e.label)),
-        "timeline_units": selectors.timeline_units(request.user),
+        "event_type_options": options_html(((e.code, e.label) for e in kinds), type_),
+        "unit_options": options_html(units, unit_id),
         "pinned_notes": selectors.pinned_notes(customer)
         if may_read_notes and entries.number == 1
         else [],
         "can_note": request.user.has_perm("crm.add_customernote"),
-        "can_pin": request.user.has_perm("crm.change_customernote"),
+        "can_pin": can_pin,
         "note_max_length": NOTE_MAX_LENGTH,
     }

@@ -342,3 +342,31 @@ def test_360_panel_links_to_the_account_page(make_account, rep_a: User, roles, c
     assert page in org
     person = client.get(reverse("customer-detail", args=[contact.person_id])).content.decode()
     assert page in person and 'data-testid="contact-at"' in person
+
+
+def test_the_page_forms_are_fetched_when_opened(make_account, rep_a: User, roles, client):
+    """The four forms in closed <details> (edit, parent, relation, add a contact) are not on
+    the page: each <details> fetches its form when it opens (htmx), ``?form=`` opens it
+    without JavaScript, and a refused form comes back open with its errors."""
+    account = make_account()
+    client.force_login(rep_a)
+    url = reverse("accounts:detail", args=[account.pk])
+    html = client.get(url).content.decode()
+    for which in ("edit", "parent", "relation", "contact"):
+        assert f'data-testid="{which}-form"' not in html
+        assert f'hx-get="{url}?partial=form&amp;form={which}" hx-trigger="toggle once"' in html
+        assert f'href="?form={which}"' in html  # without JavaScript
+        fragment = client.get(url, {"partial": "form", "form": which}, HTTP_HX_REQUEST="true")
+        assert fragment.status_code == 200
+        body = fragment.content.decode()
+        assert f'data-testid="{which}-form"' in body and "csrfmiddlewaretoken" in body
+        assert "<html" not in body
+        page = client.get(url, {"form": which}).content.decode()
+        assert f'data-testid="{which}-form"' in page
+    contact = client.get(url, {"partial": "form", "form": "contact"}, HTTP_HX_REQUEST="true")
+    assert roles["purchaser"].name in contact.content.decode()
+    assert client.get(url, {"form": "nothing"}).status_code == 404
+    bad = client.post(reverse("accounts:contact-add", args=[account.pk]), {"name": "赵磊"})
+    assert bad.status_code == 400
+    assert 'data-testid="contact-form"' in bad.content.decode()
+    assert 'data-testid="edit-form"' not in bad.content.decode()
