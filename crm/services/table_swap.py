@@ -60,6 +60,8 @@ def finish_rebuild(cursor: Any, table: str, *, lock_timeout_ms: int | None = Non
     ``lock_timeout_ms``, refuse (:class:`TableBusy`; the caller's transaction is rolled back
     and the old rows stay) rather than make every new reader wait behind the swap."""
     fresh = next_table(table)
+    # Statistics first: the foreign keys are validated by a join the planner plans with them.
+    cursor.execute(f"ANALYZE {_ident(fresh)}")
     cursor.execute(
         "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'c', 'f', 'x') "
@@ -106,7 +108,6 @@ def finish_rebuild(cursor: Any, table: str, *, lock_timeout_ms: int | None = Non
             f"CREATE {unique}INDEX {_ident(temporary)} ON {_ident(fresh)} {found.group(4)}"
         )
         renames.append(f"ALTER INDEX {_ident(temporary)} RENAME TO {_ident(name)}")
-    cursor.execute(f"ANALYZE {_ident(fresh)}")
     timeout = SWAP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
     cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"])
     try:

@@ -40,9 +40,14 @@ WITH agg AS (
                / count(*) OVER (PARTITION BY business_unit_id) AS r_score,
            1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY frequency) - 1))
                / count(*) OVER (PARTITION BY business_unit_id) AS f_score,
-           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY monetary) - 1))
+           1 + (5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY cents) - 1))
                / count(*) OVER (PARTITION BY business_unit_id) AS m_score
-    FROM base WHERE frequency > 0
+    FROM (
+        -- Ranked in whole cents: the same order and ties (the amounts have two decimals), but
+        -- a sort under the unit compares integers, not numerics (a third of this pass).
+        SELECT customer_id, business_unit_id, recency, frequency, (monetary * 100)::bigint AS cents
+        FROM base WHERE frequency > 0
+    ) buyers
 ), ranked AS (
     SELECT b.*, s.r_score, s.f_score, s.m_score
     FROM base b

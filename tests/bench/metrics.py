@@ -1,9 +1,10 @@
 """The customer metrics figures (issue 20), each beside bare SQL of the same work.
 
 - ``metrics_recompute``: ``crm.services.recompute_metrics`` over the whole data set (every
-  customer's R, F, M, scores, segment, stage, churn warning, forecast, engagement: one
-  ``INSERT … SELECT … ON CONFLICT DO UPDATE``), beside one hand-written statement computing the same
-  R, F, M and scores into a temporary table (goal: ≤ 1.5 × that statement);
+  customer's R, F, M, scores, segment, stage, churn warning, forecast, engagement, group-wide
+  and per business unit), beside one hand-written statement computing the same R, F, M and
+  scores into a temporary table (goal: ≤ 1.5 × that statement), and the same per unit
+  (``bare_sql_per_unit``: the fair floor of the per-unit rows added after the goal was set);
 - ``metrics_list_by_stage``: the customer list filtered by a lifecycle stage, page 1, through
   the screen (``GET /customers/?stage=…``), beside the bare SQL of the same rows (goal: p95 ≤
   100 ms).
@@ -20,7 +21,7 @@ from django.urls import reverse
 
 from crm.models import LifecycleStage
 from crm.services import recompute_metrics
-from tests.bench.measure import compare, explain, figure, rows
+from tests.bench.measure import Series, compare, explain, figure, rows, time_bare
 
 RECOMPUTE_GOAL_RATIO = 1.5
 LIST_GOAL_MS = 100.0
@@ -48,6 +49,38 @@ SELECT customer_id, recency, frequency, monetary,
        1 + 5 * (rank() OVER (ORDER BY recency DESC) - 1) / count(*) OVER () AS r_score,
        1 + 5 * (rank() OVER (ORDER BY frequency) - 1) / count(*) OVER () AS f_score,
        1 + 5 * (rank() OVER (ORDER BY monetary) - 1) / count(*) OVER () AS m_score
+FROM b
+"""
+
+# The same R, F, M and scores per business unit (ranked among the unit's buyers), by hand: the
+# per-unit rows were added to the recompute after the 1.5x goal was set against BARE_RFM_SQL
+# alone, so the fair floor of today's recompute is both statements (reported beside the
+# issue's ratio, which stays measured against BARE_RFM_SQL alone).
+BARE_UNIT_RFM_SQL = """
+CREATE TEMP TABLE bench_unit_rfm AS
+WITH a AS (
+    SELECT customer_id, business_unit_id,
+           count(*) FILTER (WHERE kind = 'purchase' AND amount > 0
+                              AND status <> 'refunded') AS frequency,
+           sum(amount) AS monetary,
+           max((occurred_at AT TIME ZONE %(tz)s)::date)
+               FILTER (WHERE kind = 'purchase' AND amount > 0
+                         AND status <> 'refunded') AS last_day
+    FROM crm_transaction
+    WHERE customer_id IS NOT NULL AND occurred_at < %(end)s
+    GROUP BY customer_id, business_unit_id
+), b AS (
+    SELECT customer_id, business_unit_id, %(as_of)s::date - last_day AS recency, frequency,
+           monetary
+    FROM a WHERE frequency > 0
+)
+SELECT customer_id, business_unit_id, recency, frequency, monetary,
+       1 + 5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY recency DESC) - 1)
+           / count(*) OVER (PARTITION BY business_unit_id) AS r_score,
+       1 + 5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY frequency) - 1)
+           / count(*) OVER (PARTITION BY business_unit_id) AS f_score,
+       1 + 5 * (rank() OVER (PARTITION BY business_unit_id ORDER BY monetary) - 1)
+           / count(*) OVER (PARTITION BY business_unit_id) AS m_score
 FROM b
 """
 
@@ -100,7 +133,16 @@ def metrics_recompute(ctx: Any) -> dict[str, Any]:
             ctx.conn.execute(BARE_RFM_SQL, params)
             ctx.conn.execute("DROP TABLE bench_rfm")
 
+    def bare_unit() -> None:
+        with ctx.conn.transaction():
+            ctx.conn.execute("SET LOCAL work_mem = '256MB'")
+            ctx.conn.execute(BARE_UNIT_RFM_SQL, params)
+            ctx.conn.execute("DROP TABLE bench_unit_rfm")
+
     ours, floor = compare(range(runs), product, bare, warmup=1)
+    per_unit = Series()  # the same minutes, right after
+    for _ in range(runs):
+        time_bare(bare_unit, per_unit)
     stages = dict(
         rows(ctx.conn, "SELECT lifecycle_stage, count(*) FROM crm_customermetrics GROUP BY 1")
     )
@@ -116,6 +158,12 @@ def metrics_recompute(ctx: Any) -> dict[str, Any]:
         goal_ratio=RECOMPUTE_GOAL_RATIO,
     )
     found["goal_met"] = (found["ratio_p50"] or 0) <= RECOMPUTE_GOAL_RATIO
+    unit_floor = per_unit.stats()
+    found["bare_sql_per_unit"] = unit_floor
+    both = found["bare_sql"]["p50_ms"] + unit_floor["p50_ms"]
+    found["ratio_p50_vs_group_and_unit_bare"] = (
+        round(found["product"]["p50_ms"] / both, 2) if both else None
+    )
     return found
 
 

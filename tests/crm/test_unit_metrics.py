@@ -128,6 +128,36 @@ def test_each_units_figures_equal_a_python_reference(unit_a, unit_b, histories) 
         assert m.lifecycle_stage == stage_of(bought[-1], recency, limits)
 
 
+def test_unit_m_scores_tell_cents_apart_and_keep_ties(unit_a) -> None:
+    """The unit's M ranks are taken in whole cents (an integer sort): a cent apart ranks
+    apart, equal spend ties (the lowest rank), negative net spend ranks lowest."""
+    spends = ["10.01", "10.02", "10.01", "9.99", "1000000.50"]
+    people = []
+    for spend in spends:
+        who = Customer.objects.create(display_name="客户")
+        buy(who, unit_a, 3, spend)
+        people.append(who)
+    refunded = Customer.objects.create(display_name="客户")
+    buy(refunded, unit_a, 3, "5.00")
+    buy(refunded, unit_a, 2, "-7.25", kind="cancellation")
+    services.recompute_metrics(as_of=AS_OF)
+    scores = dict(
+        CustomerUnitMetrics.objects.filter(business_unit=unit_a).values_list(
+            "customer_id", "m_score"
+        )
+    )
+    # n = 6 buyers; ranks: -2.25 → 1, 9.99 → 2, 10.01 → 3 (twice), 10.02 → 5, 1,000,000.50 → 6.
+    expected = {1: 1, 2: 1, 3: 2, 5: 4, 6: 5}  # rank → 1 + floor(5 (rank - 1) / 6)
+    assert scores[refunded.pk] == expected[1]
+    assert [scores[p.pk] for p in people] == [
+        expected[3],
+        expected[5],
+        expected[3],
+        expected[2],
+        expected[6],
+    ]
+
+
 def test_a_unit_without_transactions_has_no_row_and_merged_customers_lose_theirs(
     unit_a, unit_b, admin_user
 ) -> None:
