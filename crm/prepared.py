@@ -27,6 +27,7 @@ only where the statement casts it.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -34,7 +35,7 @@ from uuid import UUID
 
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorDebugWrapper
 from psycopg.adapt import AdaptersMap, PyFormat
 
@@ -100,3 +101,32 @@ def prepared_cursor() -> Any:
     if connection.queries_logged:
         return _DebugCursor(raw, connection)
     return connection.make_cursor(raw)
+
+
+def fetch_prepared(sql: str, params: dict[str, Any]) -> Any:
+    """Run one prepared statement and return its first row, straight on the driver's
+    connection: no Django cursor is made per statement (``prepared_cursor()`` makes three
+    objects and a health check each time), only the query log is kept (``DEBUG``, the query
+    counting of the tests). With ``PREPARED_STATEMENTS`` off, Django's own cursor runs it."""
+    if not getattr(settings, "PREPARED_STATEMENTS", True):
+        with connection.cursor() as django_cursor:
+            django_cursor.execute(sql, params)
+            return django_cursor.fetchone()
+    db = connections[DEFAULT_DB_ALIAS]  # one look-up of the thread's connection, not eight
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    pg = db.connection
+    cursor = getattr(db, "_fetch_prepared_cursor", None)
+    if cursor is None or cursor.connection is not pg:
+        if pg.prepare_threshold is None:
+            warm_dumpers(pg.adapters)
+            pg.prepare_threshold = PREPARE_ONLY_WHEN_ASKED
+        cursor = db._fetch_prepared_cursor = _PreparedCursor(pg)  # type: ignore[attr-defined]
+    logged = db.queries_logged
+    started = time.monotonic() if logged else 0.0
+    with db.wrap_database_errors:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if logged:
+        db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+    return row

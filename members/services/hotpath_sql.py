@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import re
 
+from crm.models.blacklist import BINDING_STATUSES
 from members.models import Member
 
+BINDING = ", ".join(f"'{status.value}'" for status in BINDING_STATUSES)  # constants of the model
 MEMBER_COLUMNS = [f.column for f in Member._meta.concrete_fields]
 MEMBER_ATTNAMES = [f.attname for f in Member._meta.concrete_fields]
 
 LOCK_SQL = f"""
 SELECT {", ".join(f"m.{c}" for c in MEMBER_COLUMNS)},
        EXISTS (SELECT 1 FROM crm_blacklistentry b
-               WHERE b.customer_id = m.customer_id AND b.status = ANY(%(binding)s)) AS blacklisted,
+               WHERE b.customer_id = m.customer_id AND b.status IN ({BINDING})) AS blacklisted,
        (SELECT c.birthday FROM crm_customer c WHERE c.id = m.customer_id) AS birthday,
        (SELECT json_build_object(
                    'id', r.id, 'points_per_unit', r.points_per_unit::text, 'rounding', r.rounding,

@@ -13,17 +13,20 @@ points from lots; every entry that raises it creates a lot).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils.translation import gettext as _
 
+from crm.errors import DomainError
 from crm.models.blacklist import BINDING_STATUSES, BlacklistEntry
 from crm.services.blacklist import assert_not_blacklisted
-from members.errors import NotAMember, ReferenceReused
+from members.errors import MemberFrozen, NotAMember, ReferenceReused
 from members.models import (
     EntryKind,
     LotConsumption,
@@ -92,6 +95,29 @@ def refuse_if_blacklisted(locked: Member) -> None:
 def require_open(member: Member) -> None:
     if member.status == MemberStatus.CLOSED:
         raise NotAMember(_("This membership is closed."))
+
+
+def require_active(member: Member) -> None:
+    require_open(member)
+    if member.status == MemberStatus.FROZEN:
+        raise MemberFrozen(
+            _("This membership is frozen (%(reason)s): it neither earns nor spends points.")
+            % {"reason": member.status_reason or _("no reason given")}
+        )
+
+
+def refusing(work: Callable[[], PointsResult]) -> PointsResult:
+    """Run ``work`` in the service's transaction. A refusal (a ``DomainError``; the hot paths
+    refuse only before writing anything) leaves the block as a value and is raised after it:
+    the empty transaction commits instead of rolling back (a rollback makes psycopg drop the
+    connection's prepared statements), and inside a caller's transaction (an API request's
+    idempotency record) no savepoint is needed, two round trips fewer."""
+    with transaction.atomic(savepoint=False):
+        try:
+            return work()
+        except DomainError as exc:
+            refusal = exc
+    raise refusal
 
 
 def replayed(

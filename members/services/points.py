@@ -27,7 +27,6 @@ from crm.services.settlement import record_settlement_lines
 from members.errors import (
     InsufficientPoints,
     InvalidPointsRequest,
-    MemberFrozen,
     NoEarningRule,
     NotAMember,
     ReferenceReused,
@@ -51,7 +50,9 @@ from members.services.ledger import (
     lock_member,
     move_balance,
     refuse_if_blacklisted,
+    refusing,
     replayed,
+    require_active,
     require_open,
     usable_lots,
     write_entry,
@@ -79,15 +80,6 @@ def _reference(value: str, field: str = "reference", required: bool = True) -> s
 
 def _unit_id(unit: Any) -> int:
     return unit if isinstance(unit, int) else unit.pk
-
-
-def _require_active(member: Member) -> None:
-    require_open(member)
-    if member.status == MemberStatus.FROZEN:
-        raise MemberFrozen(
-            _("This membership is frozen (%(reason)s): it neither earns nor spends points.")
-            % {"reason": member.status_reason or _("no reason given")}
-        )
 
 
 def base_points(rule: EarningRule, amount: Decimal, multiplier: Decimal, birthday: bool) -> int:
@@ -158,21 +150,24 @@ def earn_points(
     unit_id = _unit_id(business_unit)
     now = now or timezone.now()
     actor_id = getattr(actor, "pk", None)
-    with transaction.atomic():
+    # what does not need the lock is computed before taking it
+    occurred_month = localtime(occurred_at or now).month
+    day = localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def work() -> PointsResult:
         head = _lock(member, unit_id, with_rule=True)
         locked, rule = head.member, head.rule
         if locked.status != MemberStatus.ACTIVE or head.blacklisted or rule is None:
             earlier = _earn_replayed(locked, unit_id, reference, amount)
             if earlier is not None:
                 return earlier
-            _require_active(locked)
+            require_active(locked)
             refuse_if_blacklisted(locked)
             raise NoEarningRule(_("This business unit has no active earning rule."))
         multiplier = locked.level.multiplier if locked.level is not None else Decimal("1")
-        occurred = localtime(occurred_at or now)
         birthday = head.birthday if rule.birthday_multiplier != 1 else None
         base = base_points(
-            rule, amount, multiplier, bool(birthday and birthday.month == occurred.month)
+            rule, amount, multiplier, bool(birthday and birthday.month == occurred_month)
         )
         current_rank = locked.level.rank if locked.level is not None else -1
         higher = [data for data in head.ladder if data["rank"] > current_rank]
@@ -184,7 +179,7 @@ def earn_points(
             bonus_reference=f"{reference}#first",
             base=base,
             cap_per_day=rule.cap_per_day,
-            day=localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+            day=day,
             bonus=rule.first_purchase_bonus,
             amount=amount,
             now=now,
@@ -213,7 +208,9 @@ def earn_points(
                 measure=measure,
                 actor=actor,
             )
-    return PointsResult(locked, earned.entries)
+        return PointsResult(locked, earned.entries)
+
+    return refusing(work)
 
 
 def _redeem_replayed(locked: Member, unit_id: int, reference: str, points: int) -> Any:
@@ -251,26 +248,29 @@ def redeem_points(
         raise InvalidPointsRequest(_("Redeem a positive whole number of points."), field="points")
     unit_id = _unit_id(business_unit)
     now = now or timezone.now()
-    with transaction.atomic():
+    day = localtime(now).date()
+    reason = (reason or "")[:300]
+    actor_id = getattr(actor, "pk", None)
+
+    def work() -> PointsResult:
         head = _lock(member, unit_id, with_rule=False)
         locked = head.member
         if locked.status != MemberStatus.ACTIVE or head.blacklisted:
             earlier = _redeem_replayed(locked, unit_id, reference, points)
             if earlier is not None:
                 return earlier
-            _require_active(locked)
+            require_active(locked)
             refuse_if_blacklisted(locked)
-        day = localtime(now).date()
         done = hotpath.write_redeem(
             locked,
             unit_id=unit_id,
             points=points,
             reference=reference,
-            reason=(reason or "")[:300],
+            reason=reason,
             now=now,
             day=day,
             month=day.replace(day=1),
-            actor_id=getattr(actor, "pk", None),
+            actor_id=actor_id,
             event=EVENT_REDEEMED,
         )
         if done.entry is None:
@@ -297,7 +297,9 @@ def redeem_points(
                 ],
                 at=now,
             )
-    return PointsResult(locked, [done.entry])
+        return PointsResult(locked, [done.entry])
+
+    return refusing(work)
 
 
 def order_outstanding(member: Member, unit_id: int, order_reference: str) -> tuple[int, Decimal]:
