@@ -47,6 +47,17 @@ class NameGrams(Func):
     output_field = ArrayField(models.TextField())
 
 
+class PhoneNational(Func):
+    """``crm_phone_national(value)``: an E.164 number without ``+`` and its country code
+    (``+8613800138000`` → ``13800138000``, ``+14155552671`` → ``4155552671``), what a
+    person types as "the number". Digit fragments are searched in it, so that ``8613`` does
+    not match every ``+8613…`` mobile. The SQL function (migration 0024) is IMMUTABLE: the
+    partial trigram index ``identity_phone_national_trgm`` is built on it."""
+
+    function = "crm_phone_national"
+    output_field = models.CharField()
+
+
 class CustomerKind(models.TextChoices):
     PERSON = "person", _("Person")
     ORGANIZATION = "organization", _("Organization")
@@ -270,6 +281,19 @@ class Identity(models.Model):
         indexes = [
             GinIndex(
                 OpClass("value", name="gin_trgm_ops"), name="identity_value_trgm", fastupdate=False
+            ),
+            # Digit fragments: a phone's national number, a USCC (migration 0024).
+            GinIndex(
+                OpClass(PhoneNational("value"), name="gin_trgm_ops"),
+                name="identity_phone_national_trgm",
+                condition=Q(type="mobile"),
+                fastupdate=False,
+            ),
+            GinIndex(
+                OpClass("value", name="gin_trgm_ops"),
+                name="identity_uscc_trgm",
+                condition=Q(type="uscc"),
+                fastupdate=False,
             ),
             models.Index(fields=["customer", "type"], name="identity_customer_type"),
         ]

@@ -35,6 +35,7 @@ from crm.models import (
     Transaction,
 )
 from crm.models.blacklist import BINDING_STATUSES, BlacklistEntry
+from crm.models.customers import PhoneNational
 from crm.normalizers import (
     InvalidIdentity,
     mask_phone,
@@ -59,6 +60,8 @@ SORTS = {
 LIST_FIELDS = ("id", "kind", "display_name", "name_is_generated", "region", "created_at")
 _CURSOR_TYPES = {"display_name": str, "name_is_generated": bool}
 _PHONEISH = re.compile(r"^[0-9+()\-\s]+$")
+# The type first: a plan that filters rows one by one skips the others' function call.
+_mobile = Q(type=IdentityType.MOBILE)
 
 
 @dataclass
@@ -150,16 +153,49 @@ def parse_search(query: str, *, may_reveal: bool) -> SearchPlan:
     elif _PHONEISH.match(text):
         digits = re.sub(r"\D", "", text)
         if may_reveal and len(digits) >= 3 and not _is_full(normalize_phone, text):
-            condition, audit = Q(value__contains=digits), "digits"
+            fragment = _digit_fragment(text, digits)
+            if fragment is not None:
+                condition, audit = condition | fragment, "digits"
         elif len(digits) == 4:
-            condition |= Q(type=IdentityType.MOBILE, value__endswith=digits)
+            condition |= _mobile & Q(national__endswith=digits)
     elif len(text) >= 3:
         if may_reveal:
             condition, audit = Q(value__ilike=text), "text"
         else:
             condition |= Q(type=IdentityType.USCC, value__ilike=text)
-    identities = Identity.objects.filter(condition) if condition else None
+    identities = (
+        Identity.objects.alias(national=PhoneNational("value")).filter(condition)
+        if condition
+        else None
+    )
     return SearchPlan(identities=identities, name=name, audit=audit)
+
+
+# A country code after "+" (ITU E.164, prefix-free; the SQL twin is crm_phone_national()).
+_COUNTRY_CODE = re.compile(
+    r"^(1|7|2[07]|3[0-469]|4[013-9]|5[1-8]|6[0-6]|8[1246]|9[0-58]"
+    r"|(2[1-689]|3[578]|42|5[09]|6[7-9]|8[035789]|9[679])[0-9])"
+)
+
+
+def _digit_fragment(text: str, digits: str) -> Q | None:
+    """Phones whose national number holds ``digits`` (``1354`` in ``+8613541234567``, never
+    in its country code), USCCs that hold them; typed after ``+`` and a country code
+    (``+86 138``), phones of that country whose national number starts with the rest; with
+    a trunk ``0`` (``021 6212``, as the mask shows a landline), also national numbers that
+    start with what follows it. Each arm is answered by a partial trigram index."""
+    if text.startswith("+"):
+        code = _COUNTRY_CODE.match(digits)
+        rest = digits[code.end() :] if code else ""
+        if code is None or len(rest) < 3:
+            return None
+        return _mobile & Q(value__startswith=f"+{code[0]}") & Q(national__startswith=rest)
+    condition = (_mobile & Q(national__contains=digits)) | (
+        Q(type=IdentityType.USCC) & Q(value__contains=digits)
+    )
+    if digits.startswith("0") and len(digits) > 3:
+        condition |= _mobile & Q(national__startswith=digits[1:])
+    return condition
 
 
 def _is_full(normalize: Any, text: str) -> bool:

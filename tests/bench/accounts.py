@@ -2,8 +2,8 @@
 
 - ``accounts_list``: the account list as the sales manager of one unit sees it, page 1 (25
   rows, newest first): two filters (industry + province) with a two-character name search
-  through the master's gram index, and on their own a USCC (exact) and a contact's phone
-  (last four digits);
+  through the master's gram index, and on their own a USCC (exact) and 4 digits of a
+  contact's phone (the manager may reveal: anywhere in its national number);
 - ``accounts_page``: the page of the showcase account (500 contacts, 40 opportunities);
 - ``accounts_pipeline``: the pipeline board of that manager (per-stage sums, the weighted
   forecast by month and by rep, the first cards of every stage).
@@ -63,7 +63,7 @@ LIST_WHERE = {
     "WHERE type = 'uscc' AND value = %(q)s)",
     "contact_phone": "a.id IN (SELECT ct.account_id FROM accounts_contact ct "
     "JOIN crm_identity i ON i.customer_id = ct.person_id "
-    "WHERE i.type = 'mobile' AND i.value LIKE %(like)s)",
+    "WHERE i.type = 'mobile' AND crm_phone_national(i.value) LIKE %(like)s)",
 }
 
 _PAGE_SQL = [
@@ -221,7 +221,7 @@ def _selector_page(actx: AccountsContext, kind: str, x: dict[str, Any]) -> list[
 
 def _bare_list(actx: AccountsContext, kind: str, x: dict[str, Any]) -> list[tuple]:
     sql = _LIST_SQL.format(where=LIST_WHERE[kind], limit=PAGE + 1)
-    params = {**x, "units": actx.units, "like": f"%{x['q']}"}
+    params = {**x, "units": actx.units, "like": f"%{x['q']}%"}
     found = rows(actx.conn, sql, params)
     ids = [r[0] for r in found]
     # what the page prefetches beside the rows: the units' names
@@ -249,7 +249,8 @@ def accounts_list(ctx: Any) -> dict[str, Any]:
         "filters_name2": "industry + province + a 2-character name (gram index)",
         "filters": "industry + province",
         "uscc": "a full USCC",
-        "contact_phone": "a contact's phone, last 4 digits",
+        # The manager may reveal: 4 digits anywhere in the national number, not the last 4.
+        "contact_phone": "4 digits of a contact's phone (inside its national number)",
     }
     for kind, label in labels.items():
         xs = inputs[kind]
@@ -266,7 +267,7 @@ def accounts_list(ctx: Any) -> dict[str, Any]:
             if 'FROM "accounts_account"' in sql
         )
         bare_sql = _LIST_SQL.format(where=LIST_WHERE[kind], limit=PAGE + 1)
-        params = {**sample, "units": actx.units, "like": f"%{sample['q']}"}
+        params = {**sample, "units": actx.units, "like": f"%{sample['q']}%"}
         entry = {
             "selector": figure(f"account_page(filters) + {label}, page 1", ours, floor),
             "explain": _explain(actx, f"account list, {kind} {sample}", orm_sql, bare_sql, params),

@@ -66,7 +66,12 @@ def page_sql(where: str = "true", limit: str = f"LIMIT {PAGE + 1}") -> str:
     return _PAGE_SQL.format(where=where, limit=limit)
 
 
-PHONE_WHERE = "c.id IN (SELECT customer_id FROM crm_identity WHERE value LIKE %s)"
+# A digit fragment: inside a phone's national number (never its country code), or a USCC.
+PHONE_WHERE = (
+    "c.id IN (SELECT customer_id FROM crm_identity WHERE type = 'mobile' "
+    "AND crm_phone_national(value) LIKE %(like)s "
+    "UNION ALL SELECT customer_id FROM crm_identity WHERE type = 'uscc' AND value LIKE %(like)s)"
+)
 GRAMS_WHERE = "c.name_grams @> ARRAY[%s]::text[]"
 ILIKE_WHERE = "c.display_name ILIKE %s"
 
@@ -149,16 +154,16 @@ def _search(
         return selectors.customer_list(user=ctx.user, query=q).rows
 
     def bare(q: str) -> Any:
-        return rows(ctx.conn, page_sql(where), [param(q)])
+        return rows(ctx.conn, page_sql(where), _params(param(q)))
 
     ours, floor = compare(queries, orm, bare)
-    matches = [
-        rows(ctx.conn, f"SELECT count(*) FROM crm_customer c WHERE {where}", [param(q)])[0][0]
-        for q in queries[:20]
-    ]
+    count_sql = f"SELECT count(*) FROM crm_customer c WHERE {where}"
+    matches = [rows(ctx.conn, count_sql, _params(param(q)))[0][0] for q in queries[:20]]
     sample = queries[0]
     orm_sql = captured_sql(lambda: orm(sample))[-1]
-    plans = ctx.explain_both(f"{label} {sample!r}", orm_sql, page_sql(where), [param(sample)])
+    plans = ctx.explain_both(
+        f"{label} {sample!r}", orm_sql, page_sql(where), _params(param(sample))
+    )
     return figure(
         description,
         ours,
@@ -169,15 +174,19 @@ def _search(
     )
 
 
+def _params(value: Any) -> Any:
+    return value if isinstance(value, dict) else [value]
+
+
 def search_phone(ctx: Context) -> dict[str, Any]:
     return _search(
         ctx,
         "phone fragment",
         "customer_list(query=<4 random digits>): first page of 25 live customers whose "
-        "identity values contain the digits",
+        "mobile's national number (or USCC) contains the digits",
         ctx.search_inputs("phone"),
         PHONE_WHERE,
-        _like,
+        lambda q: {"like": _like(q)},
     )
 
 
