@@ -31,7 +31,14 @@ from leads.models.pools import (
     PoolRole,
     RepHolding,
 )
-from leads.models.routing import RoutingRule, match_key, normalize_values, split_values
+from leads.models.routing import (
+    RoutingRule,
+    match_key,
+    normalize_values,
+    rep_label,
+    rule_reps,
+    split_values,
+)
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -62,5 +69,7 @@ __all__ = [
     "RoutingRule",
     "match_key",
     "normalize_values",
+    "rep_label",
+    "rule_reps",
     "split_values",
 ]
