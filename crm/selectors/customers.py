@@ -46,6 +46,8 @@ from crm.normalizers import (
     normalize_wechat_id,
 )
 from crm.registry import SearchResult
+from crm.selectors.names import PHONEISH as _PHONEISH
+from crm.selectors.names import name_condition, name_fragment
 from crm.selectors.purchases import last_purchase
 
 PAGE_SIZE = 25
@@ -59,7 +61,6 @@ SORTS = {
 }
 LIST_FIELDS = ("id", "kind", "display_name", "name_is_generated", "region", "created_at")
 _CURSOR_TYPES = {"display_name": str, "name_is_generated": bool}
-_PHONEISH = re.compile(r"^[0-9+()\-\s]+$")
 # The type first: a plan that filters rows one by one skips the others' function call.
 _mobile = Q(type=IdentityType.MOBILE)
 
@@ -207,14 +208,9 @@ def _is_full(normalize: Any, text: str) -> bool:
 
 
 def _name_match(query: str) -> Q | None:
-    text = " ".join(query.split()).lower()
-    if not text or _PHONEISH.match(text) or "@" in text:
-        return None
-    compact = text.replace(" ", "")
-    if len(compact) <= 2:
-        # One or two characters (王, 王伟): the character/pair array answers it.
-        return Q(name_grams__contains=[compact])
-    return Q(display_name__ilike=text)
+    # One or two characters (王, 王伟): the character/pair array; longer: the trigram index.
+    fragment = name_fragment(query)
+    return name_condition(fragment) if fragment else None
 
 
 def search_filter(query: str, *, may_reveal: bool = False) -> Q | None:

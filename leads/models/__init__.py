@@ -15,6 +15,7 @@ from leads.models.leads import (
     TRANSITIONS,
     Lead,
     LeadKind,
+    LeadNames,
     LeadQuerySet,
     LeadSource,
     LeadStatus,
@@ -30,7 +31,14 @@ from leads.models.pools import (
     PoolRole,
     RepHolding,
 )
-from leads.models.routing import RoutingRule, match_key, normalize_values, split_values
+from leads.models.routing import (
+    RoutingRule,
+    match_key,
+    normalize_values,
+    rep_label,
+    rule_reps,
+    split_values,
+)
 
 __all__ = [
     "CLOSED_STATUSES",
@@ -48,6 +56,7 @@ __all__ = [
     "LeadEvent",
     "LeadEventKind",
     "LeadKind",
+    "LeadNames",
     "LeadPool",
     "LeadPoolMember",
     "LeadQuerySet",
@@ -60,5 +69,7 @@ __all__ = [
     "RoutingRule",
     "match_key",
     "normalize_values",
+    "rep_label",
+    "rule_reps",
     "split_values",
 ]

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.policy import ScopedQuerySet
 from leads.models.leads import LeadSource
-from leads.models.pools import LeadPoolMember, PoolRole
+from leads.models.pools import PoolRole
 
 # What separates the values of a condition typed in one box: commas (Western or Chinese), the
 # Chinese enumeration comma, semicolons, new lines.
@@ -52,6 +53,23 @@ NO_CONDITION_MESSAGE = _(
     "every new lead of the unit. To send every lead to one pool, name that pool where the "
     "leads come in instead."
 )
+
+
+def rule_reps(pool: Any) -> models.QuerySet[Any]:
+    """Who a rule sending leads to ``pool`` may name as its rep: the pool's active members
+    with the rep role. The one definition: the rule's validation accepts them and nobody
+    else, the admin's rep picker lists them (intake re-checks the same at routing time)."""
+    return get_user_model().objects.filter(
+        is_active=True,
+        lead_pool_memberships__pool=pool,
+        lead_pool_memberships__role=PoolRole.REP,
+    )
+
+
+def rep_label(user: Any) -> str:
+    """A rep as the rule's admin names them: 张建国 (zhangjg), or the username alone."""
+    name = user.get_full_name()
+    return f"{name} ({user.username})" if name else str(user.username)
 
 
 class RoutingRuleQuerySet(ScopedQuerySet["RoutingRule"]):
@@ -173,8 +191,9 @@ class RoutingRule(models.Model):
             errors["pool"] = _("Choose an active pool of the rule's business unit.")
         elif pool is not None and self.rep_id is not None and not self.rep_fits(pool):
             errors["rep"] = _(
-                "Choose an active rep of the pool “%(pool)s” (a member with the rep role)."
-            ) % {"pool": pool}
+                "%(rep)s is not an active rep of the pool “%(pool)s”: choose one of its members "
+                "with the rep role, or leave the rep empty."
+            ) % {"rep": rep_label(self.rep), "pool": pool}
         if errors:
             raise ValidationError(errors)
 
@@ -182,9 +201,7 @@ class RoutingRule(models.Model):
         return bool(pool.business_unit_id == self.business_unit_id and pool.is_active)
 
     def rep_fits(self, pool: Any) -> bool:
-        return LeadPoolMember.objects.filter(
-            pool=pool, user=self.rep_id, role=PoolRole.REP, user__is_active=True
-        ).exists()
+        return rule_reps(pool).filter(pk=self.rep_id).exists()
 
     def matches(self, *, region: str, industry: str, source: str) -> bool:
         """Whether a lead with these fields is this rule's (a blank condition matches any)."""

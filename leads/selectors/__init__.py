@@ -10,6 +10,7 @@ from leads.selectors.funnel import (
     period_bounds,
 )
 from leads.selectors.panels import customer_leads_panel, lead_url, search_leads
+from leads.selectors.search import name_search, search_condition
 
 __all__ = [
     "GROUPS",
@@ -20,6 +21,8 @@ __all__ = [
     "customer_leads_panel",
     "funnel",
     "lead_url",
+    "name_search",
     "period_bounds",
+    "search_condition",
     "search_leads",
 ]

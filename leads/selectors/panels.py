@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from crm.errors import DomainError
 from crm.normalizers import normalize_email, normalize_phone
 from leads.models import Lead
+from leads.selectors.search import name_search
 
 PANEL_ROWS = 10
 
@@ -51,11 +52,12 @@ def _search_filter(query: str) -> Q | None:
             continue
     if len(text) < 2:
         return None
-    return Q(name__startswith=text[:100]) | Q(company__startswith=text[:100])
+    return name_search(text[:100])
 
 
 def search_leads(*, user: Any, query: str, limit: int) -> list[Lead]:
-    """A full phone or e-mail (however typed), or the start of a name or company."""
+    """A full phone or e-mail (however typed), or two characters or more of a name or
+    company (the name indexes: ``leads.selectors.search``)."""
     condition = _search_filter(query)
     if condition is None:
         return []

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from leads.models import HELD_STATUSES, Lead, LeadEventKind, LeadStatus
 
-LEAD_COLUMNS = [f.column for f in Lead._meta.concrete_fields]
-LEAD_ATTNAMES = [f.attname for f in Lead._meta.concrete_fields]
+# The claimed lead's columns but the generated ones (its name's grams: only searches read them).
+_FIELDS = [f for f in Lead._meta.concrete_fields if not f.generated]
+LEAD_COLUMNS = [f.column for f in _FIELDS]
+LEAD_ATTNAMES = [f.attname for f in _FIELDS]
 HELD = list(HELD_STATUSES)
 
 LOCK_SQL = """

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from crm.models import BusinessUnit
 from leads.errors import HoldLimitReached
-from leads.models import Lead, LeadEventKind, LeadPoolMember, PoolRole, RoutingRule
+from leads.models import Lead, LeadEventKind, RoutingRule, rule_reps
 from leads.services.claiming import check_hold, limits_for, lock_holding, take_lead
 from leads.services.common import EVENT_ASSIGNED, lead_label, notify, timeline
 
@@ -32,9 +32,7 @@ def routing_rules(unit: BusinessUnit | int) -> list[RoutingRule]:
     tried, with their pool and rep, and whether the rep is still an active rep of the pool
     (``rep_ok``): one query."""
     unit_id = unit if isinstance(unit, int) else unit.pk
-    rep_is_member = LeadPoolMember.objects.filter(
-        pool=OuterRef("pool"), user=OuterRef("rep"), role=PoolRole.REP, user__is_active=True
-    )
+    rep_is_member = rule_reps(OuterRef("pool")).filter(pk=OuterRef("rep"))
     return list(
         RoutingRule.objects.filter(
             business_unit_id=unit_id,

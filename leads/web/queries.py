@@ -23,8 +23,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from crm.errors import DomainError
-from crm.normalizers import normalize_phone
 from crm.policy import sees_all_units, visible_unit_ids
 from crm.selectors.customers import _after, _decode, _encode
 from leads.models import (
@@ -35,6 +33,7 @@ from leads.models import (
     LeadStatus,
     PoolKind,
 )
+from leads.selectors import search_condition
 
 PAGE_SIZE = 25
 POOL_LIST_KEY = "leads.pool"
@@ -126,19 +125,6 @@ class LeadFilters:
     @property
     def active(self) -> bool:
         return bool(self.as_params())
-
-
-def search_condition(query: str) -> Q:
-    """Name or company (a fragment), a phone's last four digits, or a whole phone number."""
-    digits = "".join(ch for ch in query if ch.isdigit())
-    if digits and len(digits) == len(query.replace(" ", "").lstrip("+")):
-        if len(digits) == 4:
-            return Q(phone__endswith=digits)
-        try:
-            return Q(phone=normalize_phone(query))
-        except DomainError:  # not a phone number: nothing matches
-            return Q(pk__in=[])
-    return Q(name__icontains=query) | Q(company__icontains=query)
 
 
 def _filtered(leads: QuerySet[Lead], filters: LeadFilters, now: datetime) -> QuerySet[Lead]:

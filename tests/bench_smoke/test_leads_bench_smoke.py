@@ -45,9 +45,13 @@ def test_leads_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -
     steps = data["generation_seconds_by_step"]
     assert {"leads: leads", "leads: events", "leads: follow-ups"} <= set(steps)
     assert any(step.startswith("build index leads_pool_waiting") for step in steps)
+    assert any(step.startswith("build index leads_name_grams") for step in steps)
     for key in ("leads_pool_list", "leads_my_leads"):
         assert figures[key]["view"]["product"]["n"] == figures[key]["view"]["bare_sql"]["n"] == 4
         assert figures[key]["selector"]["product"]["n"] == 4
+        search = figures[key]["search_view"]  # q: 2- and 3-character fragments of names
+        assert search["product"]["n"] == search["bare_sql"]["n"] == 4
+        assert figures[key]["search_selector"]["product"]["n"] == 4
     claims = figures["leads_claim_next"]
     assert claims["product"]["claims"] == claims["bare_sql"]["claims"] == 20
     assert claims["product"]["violations"] == {

@@ -71,3 +71,26 @@ def test_the_admin_reads_and_edits_the_dealerships_routing_rules_in_chinese(page
     page.locator("input[name=_save]").click()
     expect(page.locator(".errornote")).to_be_visible()
     shoot(page, "admin-routing-rule-refused-zh")
+
+
+def test_the_routing_rules_rep_picker_lists_the_pools_reps_only(page):
+    from playwright.sync_api import expect
+
+    from leads.demo import load_leads_demo
+
+    load_platform_demo()
+    load_leads_demo()
+    sign_in(page, "admin")
+    page.goto("/admin/leads/routingrule/add/")
+    page.locator(".field-rep .select2-selection").click()
+    options = page.locator(".select2-results__option:not(.loading-results)")
+    expect(options).to_have_text(["请先选择目标线索池。"])  # no pool chosen yet
+    page.keyboard.press("Escape")
+    page.goto("/admin/leads/routingrule/")
+    page.get_by_role("link", name="杭州汽车之家直派").click()
+    expect(page.locator(".field-rep .select2-selection")).to_contain_text("(rep)")  # kept
+    page.locator(".field-rep .select2-selection").click()
+    # the team pool's rep, not its manager nor the admin
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("(rep)")
+    shoot(page, "admin-routing-rule-rep-picker-zh")

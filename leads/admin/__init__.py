@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -26,9 +25,7 @@ from leads.models import (
     LeadEvent,
     LeadPool,
     LeadPoolMember,
-    LeadSource,
     RoutingRule,
-    split_values,
 )
 
 
@@ -102,112 +99,6 @@ class LeadPoolAdmin(ScopedAdminMixin, admin.ModelAdmin[LeadPool]):
             "%(n)d routing rule sends leads here", "%(n)d routing rules send leads here", count
         ) % {"n": count}
         return format_html('<a href="{}">{}</a>', url, label)
-
-
-class ValueListField(forms.CharField):
-    """Several values typed in one box, separated by commas (，、; too): a list, trimmed,
-    each value once whatever its case."""
-
-    def __init__(self, *, max_item_length: int, **kwargs: Any) -> None:
-        self.max_item_length = max_item_length
-        kwargs.setdefault("widget", forms.TextInput(attrs={"class": "vTextField"}))
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        return ", ".join(value) if isinstance(value, list | tuple) else value
-
-    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
-        return split_values(super().to_python(value))
-
-    def validate(self, value: Any) -> None:
-        super().validate(value)
-        for item in value:
-            if len(item) > self.max_item_length:
-                raise forms.ValidationError(
-                    _("“%(value)s” is too long: at most %(n)d characters per value.")
-                    % {"value": item, "n": self.max_item_length}
-                )
-
-
-def _help(field: str) -> Any:
-    return RoutingRule._meta.get_field(field).help_text
-
-
-class RoutingRuleForm(forms.ModelForm[RoutingRule]):
-    regions = ValueListField(
-        label=_("regions"), required=False, max_item_length=60, help_text=_help("regions")
-    )
-    industries = ValueListField(
-        label=_("industries"), required=False, max_item_length=60, help_text=_help("industries")
-    )
-    sources = forms.MultipleChoiceField(
-        label=_("sources"),
-        choices=LeadSource.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_help("sources"),
-    )
-
-    class Meta:
-        model = RoutingRule
-        fields = [
-            "business_unit",
-            "name",
-            "priority",
-            "is_active",
-            "regions",
-            "industries",
-            "sources",
-            "pool",
-            "rep",
-        ]
-
-
-@admin.register(RoutingRule)
-class RoutingRuleAdmin(ScopedAdminMixin, admin.ModelAdmin[RoutingRule]):
-    """Which pool (and rep) a new lead goes to by its region, industry and source; the model
-    validates the pool (of the rule's unit) and the rep (an active rep of the pool)."""
-
-    form = RoutingRuleForm
-    list_display = [
-        "name",
-        "priority",
-        "is_active",
-        "unit_code",
-        "region_list",
-        "industry_list",
-        "source_list",
-        "pool",
-        "rep",
-    ]
-    list_display_links = ["name"]
-    list_editable = ["priority", "is_active"]
-    list_filter = ["is_active", ("business_unit", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["business_unit", "pool", "rep"]
-    search_fields = ["name", "regions", "industries", "pool__name", "rep__username"]
-    autocomplete_fields = ["business_unit", "pool", "rep"]
-    ordering = ["business_unit", "priority", "id"]
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # The pool admin links here with its rules (``pool__id__exact``).
-        return lookup == "pool__id__exact" or super().lookup_allowed(lookup, value, request)
-
-    @admin.display(description=_("business unit"), ordering="business_unit__code")
-    def unit_code(self, obj: RoutingRule) -> str:
-        return obj.business_unit.code
-
-    @admin.display(description=_("regions"))
-    def region_list(self, obj: RoutingRule) -> str:
-        return ", ".join(obj.regions) or str(_("any"))
-
-    @admin.display(description=_("industries"))
-    def industry_list(self, obj: RoutingRule) -> str:
-        return ", ".join(obj.industries) or str(_("any"))
-
-    @admin.display(description=_("sources"))
-    def source_list(self, obj: RoutingRule) -> str:
-        labels = dict(LeadSource.choices)
-        return ", ".join(str(labels.get(s, s)) for s in obj.sources) or str(_("any"))
 
 
 @admin.register(ChannelCost)
@@ -345,3 +236,7 @@ class LeadEventAdmin(ReadOnlyAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         leads = Lead.objects.visible_to(request.user).values("pk")
         return super().get_queryset(request).filter(lead__in=leads)
+
+
+# The routing rules' admin (registers itself on import).
+from leads.admin import routing  # noqa: E402, F401
