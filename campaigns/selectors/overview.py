@@ -1,5 +1,6 @@
-"""The group overview of coupon results over a period, in two aggregate queries over the
-coupons whatever the number of units, months or coupons. For the coupons issued in the
+"""The group overview of coupon results over a period: for whole months, two reads of the
+monthly rollup as of its last refresh (campaigns/ROLLUP.md, ``overview_rollup``); otherwise
+two aggregate queries over the coupons. Both give the same rows. For the coupons issued in the
 period (the cohort) and their redemptions within it: per issuing unit the coupons issued
 and redeemed, the redemption rate, the discount given and the revenue of the orders that
 redeemed; per month the coupons issued (by the month of issue) and redeemed (by the month

@@ -154,8 +154,9 @@ def refresh_rollup(
     progress: Callable[[float, str], None] | None = None,
 ) -> dict[str, Any]:
     """Recompute the cells of the current and previous months and of every marked month
-    (``full``: every cell, from the coupons alone), in one transaction: the figures are the
-    coupons as of its start. Safe to run twice; concurrent runs wait for each other."""
+    (``full``, or never rebuilt yet: every cell, from the coupons alone), in one
+    transaction: the figures are the coupons as of its start. Safe to run twice; concurrent
+    runs wait for each other."""
     started = time.perf_counter()
     now = now or timezone.now()
     report = progress or (lambda percent, message: None)
@@ -163,6 +164,8 @@ def refresh_rollup(
         _execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
         as_of = now
         marked_issues, marked_redemptions = _take_marks()
+        # Never rebuilt (coupons from before the rollup existed): every month, once.
+        full = full or not CouponRollupState.objects.filter(rebuilt_at__isnull=False).exists()
         if full:
             report(5, _("Clearing the rollup"))
             _execute(f"DELETE FROM {_ROLLUP}")  # noqa: S608
