@@ -272,3 +272,12 @@ def test_the_rebuild_is_a_job_with_progress_started_from_the_admin(
     marketing = UserFactory(username="mk", roles=[MARKETING], is_staff=True)
     client.force_login(marketing)
     assert client.post(url).status_code == 403
+
+
+def test_the_beat_task_refreshes_in_place_without_a_job_row(coupons, admin_user) -> None:
+    from campaigns.tasks import refresh_rollup
+
+    result = refresh_rollup()
+    assert result["months"] >= 1
+    assert not Job.objects.filter(kind="campaigns.refresh_rollup").exists()
+    assert_rollup_equals_live(admin_user)
