@@ -40,7 +40,7 @@ from crm.models import TimelineEvent
 from crm.prepared import fetch_prepared
 from crm.registry import notify_event_recorded
 from members.models import EarningRule, EntryKind, Level, Member, PointsEntry
-from members.services.hotpath_sql import EARN_SQL, LOCK_SQL, MEMBER_ATTNAMES, REDEEM_SQL
+from members.services.hotpath_sql import LOCK_SQL, MEMBER_ATTNAMES, REDEEM_SQL, earn_sql
 
 
 @dataclass
@@ -141,7 +141,7 @@ def write_earn(
     """One statement: the purchase entry (capped per day) and the first-purchase bonus, their
     lots, the balance, the timeline event, and the level measures over ``window_starts``."""
     computed, inserted, balance, event_id, pairs = fetch_prepared(
-        EARN_SQL,
+        earn_sql(len(window_starts)),
         {
             "member": locked.pk,
             "customer": locked.customer_id,
@@ -158,7 +158,7 @@ def write_earn(
             "expires": expires_at,
             "actor": actor_id,
             "event": event,
-            "starts": window_starts,
+            **{f"start{i}": start for i, start in enumerate(window_starts)},
         },
     )
     entries = [

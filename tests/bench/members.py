@@ -150,8 +150,12 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         finally:
             connection.close()
 
+    from tests.bench.members_procs import CpuClock
+
+    clock = CpuClock()
     seconds = _barrier_threads(THREADS, service)
     flat = [x for per in latencies for x in per]
+    cpu = clock.per_op(len(flat))
     touched = sorted({m for per in plan for _k, m, _v in per})
     violations = invariant_violations(conn, touched)
     ours = {
@@ -163,7 +167,22 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         "outcomes": outcomes,
         "members_touched": len(touched),
         "invariant_violations": violations,
+        "cpu_ms_per_op": cpu,
     }
+
+    # an extra figure (the goal stays defined on one process): the same from 2 processes
+    processes = _int("BENCH_MEMBER_PROCESSES", 2)
+    multi: dict[str, Any] | None = None
+    if processes > 1:
+        from tests.bench.members_procs import processes_figure
+
+        multi_plan = _plan(f"{run}-processes", sample, OPS)
+        clock = CpuClock()
+        multi = processes_figure(multi_plan, unit, f"{run}-m", processes)
+        multi["cpu_ms_per_op"] = clock.per_op(multi["ops"])
+        multi_touched = sorted({m for per in multi_plan for _k, m, _v in per})
+        multi["members_touched"] = len(multi_touched)
+        multi["invariant_violations"] = invariant_violations(conn, multi_touched)
 
     # bare SQL: the ledger floor on copies of the sampled balances
     conn.execute("DROP TABLE IF EXISTS bench_floor_entry, bench_floor_member")
@@ -214,8 +233,10 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
                 with lock:
                     floor_outcomes[outcome] += 1
 
+    clock = CpuClock()
     floor_seconds = _barrier_threads(THREADS, floor)
     floor_flat = [x for per in floor_latencies for x in per]
+    floor_cpu = clock.per_op(len(floor_flat))
     floor_stats = {
         "ops": len(floor_flat),
         "seconds": round(floor_seconds, 2),
@@ -223,10 +244,17 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         "p50_ms": round(percentile(floor_flat, 50), 1),
         "p95_ms": round(percentile(floor_flat, 95), 1),
         "outcomes": floor_outcomes,
+        "cpu_ms_per_op": floor_cpu,
     }
     conn.execute("DROP TABLE bench_floor_entry, bench_floor_member")
     ratio = round(ours["ops_per_s"] / floor_stats["ops_per_s"], 3)
     statements = _statements_per_op(sample[0], unit, run)
+    extra: dict[str, Any] = {}
+    if multi is not None:
+        extra[f"product_{processes}_processes"] = multi
+        extra[f"throughput_vs_floor_{processes}_processes"] = round(
+            multi["ops_per_s"] / floor_stats["ops_per_s"], 3
+        )
     return {
         "what": f"earn_points / redeem_points alternating on {len(sample):,} random members "
         f"from {THREADS} threads (own connections, released by a barrier)",
@@ -241,6 +269,7 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         "threads": THREADS,
         "load_average_1min": round(os.getloadavg()[0], 1),
         "member_model": Member._meta.label,
+        **extra,
     }
 
 
@@ -619,6 +648,12 @@ def table(figures: dict[str, Any]) -> str:
             f"| bare SQL floor | {_fmt(p['bare_sql']['ops_per_s'])} | "
             f"{_fmt(p['bare_sql']['p50_ms'])} / {_fmt(p['bare_sql']['p95_ms'])} | - |",
             f"| service / floor | {p['throughput_vs_floor']} (goal >= 0.333) | | |",
+            *[
+                f"| extra: {key} | {_fmt(value['ops_per_s'])} ({value['what']}) | | "
+                f"{value['invariant_violations']} |"
+                for key, value in p.items()
+                if key.startswith("product_") and isinstance(value, dict)
+            ],
             "",
         ]
     h = figures.get("members_http")
