@@ -44,7 +44,8 @@ WITH agg AS (
                / count(*) OVER (PARTITION BY business_unit_id) AS m_score
     FROM (
         -- Ranked in whole cents: the same order and ties (the amounts have two decimals), but
-        -- a sort under the unit compares integers, not numerics (a third of this pass).
+        -- a sort under the unit key compares integers, not numerics (at 1M/10M: 13.6 instead
+        -- of 15.9 CPU seconds for this statement).
         SELECT customer_id, business_unit_id, recency, frequency, (monetary * 100)::bigint AS cents
         FROM base WHERE frequency > 0
     ) buyers
