@@ -128,9 +128,18 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     filters = read_filters(request.GET, request.user, choices=False)
     stages = list(OpportunityStage.objects.filter(is_active=True))
     if request.method == "GET":
-        context = _context(request, filters, stages)
-        context.update(opportunity=opportunity, board_url=_board_url(filters))
-        return render(request, "accounts/pipeline/move.html", context)
+        page = {
+            "title": _("Move to another stage"),
+            "pretitle": _("Pipeline board"),
+            "name": opportunity.name,
+            "action": reverse("accounts:opportunity-move", args=[opportunity.pk])
+            + f"?{filters.query}",
+            "label": _("Stage"),
+            "choices": [(s.pk, s.name) for s in stages],
+            "current": opportunity.stage_id,
+            "board_url": _board_url(filters),
+        }
+        return render(request, "components/board_move_page.html", page)
     target = next((s for s in stages if str(s.pk) == request.POST.get("stage", "")), None)
     error: DomainError | None = None
     reason = request.POST.get("lost_reason", "")

@@ -52,6 +52,16 @@ class LeadInSerializer(serializers.Serializer[Any]):
         max_value=2**31 - 1,
         help_text=_("Staff in several units: which one. A partner key submits for its own unit."),
     )
+    pool = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "An active pool of the unit, by name: the lead goes there and the routing rules "
+            "are not applied. Empty: the unit's routing rules decide (see the endpoint)."
+        ),
+    )
 
 
 class LeadBatchInSerializer(serializers.Serializer[Any]):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -33,43 +34,8 @@ from crm.normalizers import mask_identity
 from crm.policy import visible_unit_ids
 from leads import services
 from leads.api import serializers as s
+from leads.api.docs import LEAD_EXAMPLE, ROUTING_DOC, SUBMIT_EXAMPLE
 from leads.models import Lead, LeadPool, LeadSource, LeadStatus
-
-LEAD_EXAMPLE = OpenApiExample(
-    "Lead",
-    value={
-        "id": 1042,
-        "status": "new",
-        "kind": "person",
-        "name": "韩梅梅",
-        "company": "",
-        "phone": "138****8000",
-        "email": "",
-        "source": "partner_api",
-        "channel": "汽车之家",
-        "campaign_code": "AUTO-2026-SPRING",
-        "external_ref": "V-88123",
-        "business_unit": "AUTO",
-        "existing_customer": False,
-        "quarantined": False,
-        "lost_reason": "",
-        "created_at": "2026-03-01T09:30:00+08:00",
-        "updated_at": "2026-03-01T09:30:00+08:00",
-        "converted_at": None,
-    },
-    response_only=True,
-)
-SUBMIT_EXAMPLE = OpenApiExample(
-    "A lead from a car portal",
-    value={
-        "name": "韩梅梅",
-        "phone": "138 0013 8000",
-        "channel": "汽车之家",
-        "campaign_code": "AUTO-2026-SPRING",
-        "external_ref": "V-88123",
-    },
-    request_only=True,
-)
 
 
 def lead_data(lead: Lead, unit_codes: dict[int, str]) -> dict[str, Any]:
@@ -120,7 +86,7 @@ def caller_unit(user: Any, unit_id: int | None) -> BusinessUnit:
 
 
 def to_input(data: dict[str, Any]) -> services.LeadInput:
-    fields = {k: v for k, v in data.items() if k != "business_unit"}
+    fields = {k: v for k, v in data.items() if k not in ("business_unit", "pool")}
     return services.LeadInput(**fields)
 
 
@@ -186,12 +152,16 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
 
     @extend_schema(
         summary=gettext_lazy("Submit a lead (idempotent)"),
-        description=gettext_lazy(
-            "The phone, e-mail and WeChat id are normalized and matched: a customer the group "
-            "knows is linked (`existing_customer`); an open lead of your unit with the same "
-            "identity gets a note instead of a second lead (200, `duplicate`); a blacklisted "
-            "customer's lead is quarantined. An invalid phone or e-mail is refused (422, with "
-            "the field) and nothing is stored."
+        description=format_lazy(
+            "{}\n\n{}",
+            gettext_lazy(
+                "The phone, e-mail and WeChat id are normalized and matched: a customer the "
+                "group knows is linked (`existing_customer`); an open lead of your unit with "
+                "the same identity gets a note instead of a second lead (200, `duplicate`); a "
+                "blacklisted customer's lead is quarantined. An invalid phone or e-mail is "
+                "refused (422, with the field) and nothing is stored."
+            ),
+            ROUTING_DOC,
         ),
         request=s.LeadInSerializer,
         responses={201: s.IntakeOutSerializer, 200: s.IntakeOutSerializer},
@@ -207,6 +177,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             data=to_input(data),
             actor=self._actor(),
             api_key=getattr(request.user, "api_key", None),
+            pool=services.named_pool(unit, data["pool"]) if data.get("pool") else None,
         )
         body = {"outcome": result.outcome, "lead": lead_data(result.lead, {unit.pk: unit.code})}
         return Response(
@@ -218,7 +189,8 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         summary=gettext_lazy("Submit up to 500 leads, with a result per row"),
         description=gettext_lazy(
             "Each row is taken in on its own: a refused row (its `error` names the field) does "
-            "not stop the others. The answer lists every row by its index."
+            "not stop the others. The answer lists every row by its index. Each row is routed "
+            "as a single lead is (a `pool` named in the row overrides the rules)."
         ),
         request=s.LeadBatchInSerializer,
         responses={200: s.BatchOutSerializer},
@@ -251,14 +223,19 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         counts = {"created": 0, "duplicates": 0, "errors": 0}
         codes = {unit.pk: unit.code}
         rules = services.routing_rules(unit)  # read once for the whole batch
+        pools: dict[str, Any] = {}  # the pools rows name, each read once
         for index, row in enumerate(rows_in):
             try:
+                name = row.get("pool", "")
+                if name and name not in pools:
+                    pools[name] = services.named_pool(unit, name)
                 result = services.intake_lead(
                     business_unit=unit,
                     data=to_input(dict(row)),
                     actor=self._actor(),
                     api_key=api_key,
                     rules=rules,
+                    pool=pools[name] if name else None,
                 )
             except DomainError as exc:
                 counts["errors"] += 1

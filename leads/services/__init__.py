@@ -15,7 +15,13 @@ from leads.services.claiming import (
 )
 from leads.services.common import public_pool
 from leads.services.conversion import Conversion, convert_lead
-from leads.services.intake import IntakeResult, LeadInput, clean_lead_input, intake_lead
+from leads.services.intake import (
+    IntakeResult,
+    LeadInput,
+    clean_lead_input,
+    intake_lead,
+    named_pool,
+)
 from leads.services.merge import move_lead_data
 from leads.services.recycling import RecycleReport, recycle_overdue_leads
 from leads.services.routing import routing_rules
@@ -42,6 +48,7 @@ __all__ = [
     "may_manage",
     "may_work_pool",
     "move_lead_data",
+    "named_pool",
     "public_pool",
     "qualify_lead",
     "recycle_overdue_leads",

@@ -174,6 +174,18 @@ def customer_owner_id(customer: Customer) -> int | None:
     return owner
 
 
+def named_pool(unit: BusinessUnit, name: str) -> LeadPool:
+    """The unit's active pool called ``name`` (a caller naming where its lead goes, which
+    overrides the routing rules); refused on the ``pool`` field when there is none."""
+    name = " ".join(name.split())
+    pool = LeadPool.objects.filter(business_unit=unit, name=name, is_active=True).first()
+    if pool is None:
+        raise LeadError(
+            _("This unit has no active pool called “%(name)s”.") % {"name": name}, field="pool"
+        )
+    return pool
+
+
 def _pool(unit: BusinessUnit, pool: LeadPool | None) -> LeadPool:
     if pool is None:
         return public_pool(unit)

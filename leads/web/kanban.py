@@ -107,9 +107,19 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     goes back to the board with a message."""
     lead = _held_or_404(request.user, pk)
     board_url = reverse("leads:mine-board")
-    context: dict[str, Any] = {"lead": lead, "choices": _choices(), "board_url": board_url}
     if request.method == "GET":
-        return render(request, "leads/kanban/move.html", context)
+        page = {
+            "title": _("Move to another status"),
+            "pretitle": _("My leads"),
+            "name": lead.display_name,
+            "action": reverse("leads:move", args=[lead.pk]),
+            "label": _("Status"),
+            "choices": _choices(),
+            "current": lead.status,
+            "board_url": board_url,
+        }
+        return render(request, "components/board_move_page.html", page)
+    context: dict[str, Any] = {"lead": lead, "choices": _choices(), "board_url": board_url}
     target = request.POST.get("stage", "")
     previous = lead.status
     reason, note = request.POST.get("reason", ""), request.POST.get("note", "")

@@ -162,6 +162,10 @@ def test_the_move_link_opens_a_page_with_the_form_without_javascript(client, rep
     assert page.status_code == 200
     html = page.content.decode()
     assert "车队采购" in html and 'data-testid="card-move-form"' in html
+    # The boards' shared page (components/board_move_page.html), the stage's words.
+    assert page.templates[0].name == "components/board_move_page.html"
+    assert "移至其他阶段" in html and "商机看板" in html
+    assert f'action="{move_url(o, "view=mine&amp;period=this_year&amp;currency=CNY")}"' in html
     selected = re.search(r'<option value="(\d+)" selected>', html).group(1)
     assert selected == str(stages["qualification"].pk)
     back = f"{BOARD}?view=mine&amp;period=this_year&amp;currency=CNY"

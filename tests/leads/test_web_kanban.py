@@ -191,6 +191,11 @@ def test_lost_without_javascript_asks_on_a_page(client, rep_a, make_lead):
     url = reverse("leads:move", args=[lead.pk])
     page = client.get(url)
     assert page.status_code == 200 and 'data-testid="card-move-form"' in page.content.decode()
+    # The boards' shared page (components/board_move_page.html), in the user's language.
+    assert page.templates[0].name == "components/board_move_page.html"
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "移至其他状态" in html and '<label class="form-label" for="move-stage">状态' in html
+    assert f'action="{url}"' in html and f'<option value="{lead.status}" selected>' in html
     asked = client.post(url, {"stage": "lost", "next": BOARD})
     assert asked.status_code == 422 and 'name="reason"' in asked.content.decode()
     done = client.post(url, {"stage": "lost", "reason": "no_need", "next": BOARD})
