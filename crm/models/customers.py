@@ -51,8 +51,11 @@ class PhoneNational(Func):
     """``crm_phone_national(value)``: an E.164 number without ``+`` and its country code
     (``+8613800138000`` → ``13800138000``, ``+14155552671`` → ``4155552671``), what a
     person types as "the number". Digit fragments are searched in it, so that ``8613`` does
-    not match every ``+8613…`` mobile. The SQL function (migration 0024) is IMMUTABLE: the
-    partial trigram index ``identity_phone_national_trgm`` is built on it."""
+    not match every ``+8613…`` mobile. Anything not starting with ``+`` (a USCC, an external
+    id) is returned as it is. The SQL function (migration 0024) is IMMUTABLE: the partial
+    trigram indexes ``identity_phone_national_trgm`` (phones, external ids) and
+    ``identity_uscc_trgm`` are built on it, and whole-table statistics of it (PostgreSQL
+    ignores a partial index's own) estimate a fragment's matches."""
 
     function = "crm_phone_national"
     output_field = models.CharField()
@@ -282,15 +285,17 @@ class Identity(models.Model):
             GinIndex(
                 OpClass("value", name="gin_trgm_ops"), name="identity_value_trgm", fastupdate=False
             ),
-            # Digit fragments: a phone's national number, a USCC (migration 0024).
+            # Digit fragments (migration 0024): a phone's national number, a USCC or an
+            # external id (the function leaves them as they are).
             GinIndex(
                 OpClass(PhoneNational("value"), name="gin_trgm_ops"),
                 name="identity_phone_national_trgm",
-                condition=Q(type="mobile"),
+                condition=Q(type__in=["mobile", "external"]),
                 fastupdate=False,
             ),
+            # USCCs apart: one index for both made the planner AND it with all 250,000 USCCs.
             GinIndex(
-                OpClass("value", name="gin_trgm_ops"),
+                OpClass(PhoneNational("value"), name="gin_trgm_ops"),
                 name="identity_uscc_trgm",
                 condition=Q(type="uscc"),
                 fastupdate=False,

@@ -99,7 +99,7 @@ _EXACT_NORMALIZERS = (
 )
 
 
-def exact_identity_filter(term: str) -> Q | None:
+def exact_identity_filter(term: str, *, suffix_on: str = "value") -> Q | None:
     """Identities whose full value is ``term`` as any type spells it (``138 0013 8000``,
     ``+86 13800138000``, ``Wang@Example.com``, ``erp:C-1024``), and external ids whose id
     in their source is ``term`` (``C-1024``); ``None`` when no type accepts it.
@@ -116,7 +116,9 @@ def exact_identity_filter(term: str) -> Q | None:
             continue
         condition |= Q(type=type_, value=value)
     if ":" not in text and len(text) >= 3 and not any(c.isspace() for c in text):
-        condition |= Q(type=IdentityType.EXTERNAL, value__endswith=f":{text}")
+        # ``suffix_on="national"`` (a queryset with that alias): the partial trigram index of
+        # codes, not the whole-value one, whose ``+8613…`` trigrams a digit suffix also hits.
+        condition |= Q(type=IdentityType.EXTERNAL) & Q(**{f"{suffix_on}__endswith": f":{text}"})
     return condition or None
 
 
@@ -145,7 +147,7 @@ def parse_search(query: str, *, may_reveal: bool) -> SearchPlan:
     permission a fragment finds nothing, so no series of fragments narrows a mask down."""
     text = query.strip()
     name = _name_match(text)
-    exact = exact_identity_filter(text)
+    exact = exact_identity_filter(text, suffix_on="national")
     condition = exact or Q()
     audit = ""
     if "@" in text:
@@ -192,7 +194,7 @@ def _digit_fragment(text: str, digits: str) -> Q | None:
             return None
         return _mobile & Q(value__startswith=f"+{code[0]}") & Q(national__startswith=rest)
     condition = (_mobile & Q(national__contains=digits)) | (
-        Q(type=IdentityType.USCC) & Q(value__contains=digits)
+        Q(type=IdentityType.USCC) & Q(national__contains=digits)
     )
     if digits.startswith("0") and len(digits) > 3:
         condition |= _mobile & Q(national__startswith=digits[1:])

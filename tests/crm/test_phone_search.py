@@ -136,7 +136,7 @@ def test_the_country_code_pattern_strips_exactly_every_country_code():
 
 def test_the_fragment_search_reads_the_national_number_index(phones):
     """The expression in the query is the index's own (an IMMUTABLE function; the index is
-    partial, on mobiles): with 20,000 mobiles analysed, the plan reads
+    partial: phones and codes): with 20,000 mobiles analysed, the plan reads
     ``identity_phone_national_trgm``, not the trigram index of every identity's value."""
     owner = phones["other"].pk
     with connection.cursor() as cursor:
