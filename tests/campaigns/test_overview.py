@@ -147,7 +147,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     client.force_login(marketer)
     url = reverse("campaigns:overview")
     client.get(url, PERIOD)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         client.get(url, PERIOD)
     third = BusinessUnitFactory(code="MART", name="星辰超市")
     marketer.business_units.add(third)
@@ -171,7 +171,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     page = client.get(url, PERIOD).content.decode()
     assert page.count('data-testid="overview-unit-row"') == 3
     assert page.count('data-testid="overview-pair-row"') == 3
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         client.get(url, PERIOD)
 
 
