@@ -6,6 +6,10 @@ because the navigation, the views and the templates all ask. Here one ``UNION`` 
 three, once per request (the user object is per request; nothing is kept in the process).
 The same query counts the user's unread notifications (capped) for the bell in the top bar;
 for superusers (whose permissions need no query) the role names' query does.
+
+A signed-in session's user (``get_user``, once per request) is read with all of that and the
+ids of the user's business units (``crm.policy.visible_unit_ids``) in the same statement:
+every page and every session API call asks for them, and they were two more round trips.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.functional import LazyObject, empty
 
@@ -138,7 +143,60 @@ def forget_unread_notifications(user: Any) -> None:
     _unwrapped(user).__dict__.pop("_unread_notifications", None)
 
 
+@cache
+def _user_sql() -> str:
+    """The user's row, then everything ``_permissions_sql`` reads and the user's business units
+    (``b``), as ``"<source>:<name>"`` strings in one array column."""
+    user_model = get_user_model()
+    columns = ", ".join(f'u."{f.column}"' for f in user_model._meta.concrete_fields)
+    units = user_model.business_units.through._meta.db_table  # type: ignore[attr-defined]
+    return f"""
+        SELECT {columns}, ARRAY(
+            SELECT x.source || ':' || x.name FROM (
+                {_permissions_sql()}
+                UNION ALL
+                SELECT 'b', businessunit_id::text FROM {units} WHERE user_id = %(user)s
+            ) x(source, name)
+        )
+        FROM {user_model._meta.db_table} u WHERE u.id = %(user)s
+    """  # noqa: S608 (table and column names from the models; the user id is a parameter)
+
+
+def read_signed_in_user(user_id: Any) -> Any:
+    """The user ``user_id`` with their permissions, role names, unread notifications and
+    business units already read (what ``load_permissions``, ``load_roles`` and
+    ``visible_unit_ids`` would each read later), in one statement; ``None`` if none."""
+    user_model = get_user_model()
+    try:
+        pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+    except (TypeError, ValueError, ValidationError):
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_user_sql(), {"user": pk})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    names = [f.attname for f in user_model._meta.concrete_fields]
+    user: Any = user_model.from_db(connection.alias, names, row[:-1])
+    found: dict[str, set[str]] = {"u": set(), "g": set(), "r": set(), "n": set(), "b": set()}
+    for item in row[-1]:
+        source, _sep, name = item.partition(":")
+        found[source].add(name)
+    if user.is_active and not user.is_superuser:  # as ``load_permissions`` decides
+        user._user_perm_cache = found["u"]
+        user._group_perm_cache = found["g"]
+    user.__dict__["_role_names"] = frozenset(found["r"])
+    user.__dict__["_unread_notifications"] = int(next(iter(found["n"]), 0))
+    user._crm_unit_ids = {int(pk) for pk in found["b"]}
+    return user
+
+
 class CrmModelBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user with what every request asks of them (see the module)."""
+        user = read_signed_in_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if obj is None:
             load_permissions(user_obj)

@@ -117,7 +117,7 @@ def test_query_count_is_constant_in_contacts_opportunities_relations(
     # 17 + the credit section (3, constant: the evidence page carries its total, the
     # blacklist entry is the banner's); the contact roles are read once for the rows'
     # names and the add form's choices (21 -> 20)
-    with django_assert_num_queries(20) as few:
+    with django_assert_num_queries(18) as few:
         assert client.get(url).status_code == 200
     _grow(account, rep_a, unit_a, 100, 27, roles, stages)
     for i in range(5):

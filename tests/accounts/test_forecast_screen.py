@@ -115,7 +115,7 @@ def test_forecast_query_count_does_not_grow(
 ):
     client.force_login(manager_a)
     client.get(FORECAST, {"group": "owner"})
-    with django_assert_num_queries(8) as captured:
+    with django_assert_num_queries(6) as captured:
         client.get(FORECAST, {"group": "owner"})
     for i in range(20):
         owner = UserFactory(units=[unit_a])

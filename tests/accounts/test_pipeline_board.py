@@ -75,7 +75,7 @@ def test_board_query_count_does_not_grow_with_the_cards(
     add(3)
     client.force_login(manager_a)
     client.get(BOARD)
-    with django_assert_num_queries(9) as captured:
+    with django_assert_num_queries(7) as captured:
         assert client.get(BOARD).status_code == 200
     before = len(captured.captured_queries)
     add(27)
@@ -269,7 +269,7 @@ def test_move_query_count_is_pinned(client, rep_a, opp, stages, django_assert_nu
     # session, user, permissions, the opportunity, stages, the lock, update, history,
     # the timeline event (customer, insert...), the maintained totals (out of the old key,
     # into the new: two), the sums, both columns' cards.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(14):
         response = client.post(move_url(o), {"stage": stages["proposal"].pk}, **HTMX)
     assert response.status_code == 200
 

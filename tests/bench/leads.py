@@ -600,9 +600,28 @@ def claim_http_figure(conn: Any, setup: Any, users: dict[int, Any], run: str) ->
     def make(i: int) -> Any:
         return http_load.Request("POST", path, headers[i % len(reps)], body)
 
+    figure = _claim_http_served(conn, cfg, make, reps, unit, pool, debug=True)
+    figure["what"] = (
+        f"POST {path} with the sessions of {len(reps)} reps of unit 1 (CSRF token), "
+        f"gunicorn {cfg.workers} workers x {cfg.threads} threads (make run's gthread), "
+        "DEBUG=True; debug_false: the same served as in production (the goal is judged on it)"
+    )
+    if http_load.production_wanted():
+        figure["debug_false"] = _claim_http_served(conn, cfg, make, reps, unit, pool, debug=False)
+        figure["goal_judged_on"] = "debug_false"
+        figure["goal_met"] = figure["debug_false"]["goal_met"]
+    return figure
+
+
+def _claim_http_served(
+    conn: Any, cfg: Any, make: Any, reps: list[int], unit: int, pool: Any, *, debug: bool
+) -> dict:
+    """1 client, then ``cfg.clients``, through one gunicorn; every claim undone afterwards."""
+    from tests.bench import http_load
+
     mark = _event_mark(conn)
     try:
-        with http_load.gunicorn(cfg.workers, cfg.threads) as port:
+        with http_load.gunicorn(cfg.workers, cfg.threads, debug=debug) as port:
             single = http_load.load(port, make, cfg.single_requests, 1)
             single_ids = _claimed_since(conn, mark)
             concurrent = http_load.load(
@@ -615,8 +634,7 @@ def claim_http_figure(conn: Any, setup: Any, users: dict[int, Any], run: str) ->
     for side in (single, concurrent):
         side["claims_per_s"] = side["req_per_s"]
     return {
-        "what": f"POST {path} with the sessions of {len(reps)} reps of unit 1 (CSRF token), "
-        f"gunicorn {cfg.workers} workers x {cfg.threads} threads (make run's gthread)",
+        "server": f"gunicorn {cfg.workers} workers x {cfg.threads} threads, DEBUG={debug}",
         "single_client": single,
         "concurrent": concurrent,
         "clients": cfg.clients,

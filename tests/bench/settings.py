@@ -17,3 +17,7 @@ DATABASES["default"]["NAME"] = config.load().database
 # The Django test client sends ``Host: testserver``.
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
+# The production-shaped HTTP server's collected static files (tests/bench/http_load.py): the
+# bench's own directory, never the data set's var directory (CRM_VAR_DIR may be shared).
+STATIC_ROOT = BASE_DIR / "var" / "bench-static"  # noqa: F405
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

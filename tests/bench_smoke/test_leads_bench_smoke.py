@@ -63,6 +63,9 @@ def test_leads_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) -
     http = figures["leads_claim_http"]
     assert set(http["concurrent"]["statuses"]) == {"200"}
     assert http["claims"]["total"] == 6 and not any(http["violations"].values())
+    served = http["debug_false"]  # the same served as in production (DEBUG=False)
+    assert set(served["concurrent"]["statuses"]) == {"200"}
+    assert served["claims"]["total"] == 6 and not any(served["violations"].values())
     recycle = figures["leads_recycle"]
     assert recycle["product"]["counts"] == recycle["bare_sql"]["counts"]
     assert recycle["product"]["counts"]["recycled"] > 0

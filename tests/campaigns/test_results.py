@@ -180,7 +180,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
     client.force_login(marketer)
     url = reverse("campaigns:campaign-results", args=[campaign.pk])
     client.get(url)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         client.get(url)
     fee, _wash = figures
     more = [make_customer(f"新客{n}") for n in range(6)]
@@ -195,7 +195,7 @@ def test_the_page_runs_a_fixed_number_of_queries(
         )
     page = client.get(url).content.decode()
     assert page.count('data-testid="results-day-row"') == 8
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         client.get(url)
 
 

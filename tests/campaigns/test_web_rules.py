@@ -240,11 +240,11 @@ def test_the_list_runs_a_fixed_number_of_queries(
     client.force_login(marketer)
     url = reverse("campaigns:rule-list")
     client.get(url)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         client.get(url)
     for n in range(20):
         make_rule(template, unit_a, marketer, name=f"规则{n}")
     page = client.get(url).content.decode()
     assert page.count('data-testid="rule-row"') == 21 and 'data-testid="pagination"' in page
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(5):
         client.get(url)

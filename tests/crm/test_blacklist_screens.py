@@ -56,7 +56,7 @@ def test_the_queue_shows_proposals_with_evidence_in_constant_queries(
     client.get(url)
     # session, user, permissions (2), the roles, the count, the page of entries (joined)
     # 5 (was 7): permissions and roles in one query
-    with django_assert_num_queries(5) as few:
+    with django_assert_num_queries(4) as few:
         response = client.get(url)
     html = response.content.decode()
     assert html.count('data-testid="blacklist-entry"') == 2

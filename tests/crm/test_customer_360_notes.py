@@ -238,9 +238,10 @@ def test_the_timeline_reads_a_constant_number_of_queries(
     # events, transactions and notes, the pinned notes, the filter's units), the tag picker,
     # the recently viewed customer recorded, the blacklist banner's open entry, the accounts
     # app's panel ("contact at"), the members app's panel (the membership), the campaigns
-    # app's panel (the coupons), the customer metrics panel; 20 (was 24): the figures'
-    # identities, consents, tags, merges and duplicates in one statement
-    with django_assert_num_queries(20) as few:
+    # app's panel (the coupons), the customer metrics panel; 18 (was 24): the figures'
+    # identities, consents, tags, merges and duplicates in one statement, the user with its
+    # permissions and units in one (crm.auth_backends)
+    with django_assert_num_queries(18) as few:
         response = client.get(url)
     assert {e.kind for e in response.context["events"].object_list} == {
         "event",
@@ -266,7 +267,7 @@ def test_the_timeline_reads_a_constant_number_of_queries(
     # The note form's htmx answer, the tab only: session, user, permissions and roles (one
     # query), the customer, the note (savepoint, lock, insert, release), units, the timeline
     # (4), the pinned notes, the filter's units.
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(13):
         htmx_post(client, reverse("customer-note-add", args=[customer.pk]), {"text": "再来一条"})
 
 

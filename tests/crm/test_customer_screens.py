@@ -157,8 +157,9 @@ def test_the_360_view_shows_everything_in_a_constant_number_of_queries(
     # recently viewed customer recorded; 18 (was 20): permissions and roles in one query;
     # +1: the blacklist banner's open entry; +1: the accounts app's panel; +1: the members
     # app's panel; +1: the campaigns app's panel (the coupons); +1: the metrics panel (its row);
-    # 19 (was 23): identities, consents, tags, merges and open duplicates in one statement.
-    with django_assert_num_queries(19) as small:
+    # 17 (was 23): identities, consents, tags, merges and open duplicates in one statement,
+    # the user with its permissions and units in one (crm.auth_backends).
+    with django_assert_num_queries(17) as small:
         response = client.get(url)
     history(60, 100)
     # The newest 25 entries are all events now: the page reads no transactions.

@@ -151,7 +151,7 @@ def test_the_list_query_count_is_pinned_and_does_not_grow(
     # session, user, permissions and roles (one query), units, the page (phone and last purchase as
     # subqueries), the estimate (and a count: never analysed), the filters' units and tags
     # +1: the saved views of the list
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(8) as few:
         client.get(url)
     for n in range(3, 40):
         phone = f"138001380{n:02d}"
@@ -504,7 +504,7 @@ def test_the_job_list_tells_entries_apart_in_a_pinned_number_of_queries(
     client.get(url)
     # session, user, permissions and roles (one query), the page count, the page (unit, user,
     # key joined)
-    with django_assert_num_queries(5) as few:
+    with django_assert_num_queries(4) as few:
         response = client.get(url)
     html = response.content.decode()
     assert "导入交易" in html and "订单1.csv" in html and "星辰汽车" in html

@@ -412,7 +412,7 @@ def test_the_mapping_step_query_count_is_pinned(
     map_url = upload(client, unit_a, csv_bytes(ROWS)).url
     source_names()  # the source's name: read once a minute per process, not per request
     # session, user, its permissions and roles (one query), units; the unit, the saved mappings
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):
         response = client.get(map_url)
     assert response.status_code == 200
 

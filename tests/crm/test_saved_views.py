@@ -151,7 +151,7 @@ def test_the_list_with_saved_views_keeps_a_constant_query_count(
     client.force_login(rep)
     url = reverse("customer-list")
     client.get(url)
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(6) as few:
         client.get(url, {"kind": "person"})
     for n in range(10):
         services.save_view(user=rep, list_key=LIST, name=f"v{n}", query=f"tag={n}")

@@ -217,7 +217,7 @@ def test_the_month_picker_on_the_segment_page(client, marketer, history, django_
     url = reverse("segment-as-of", args=[segment.pk])
     assert f'hx-get="{url}"' in detail and 'value="2026-02-01"' in detail
     client.get(url, {"month": "2026-02-01"})  # warm the session and permission caches
-    with django_assert_num_queries(12):  # fixed: not per row
+    with django_assert_num_queries(11):  # fixed: not per row
         page = client.get(url, {"month": "2026-02-01"}, HTTP_HX_REQUEST="true")
     html = page.content.decode()
     assert page.context["state"] == "count" and page.context["count"] == 1

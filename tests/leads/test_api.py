@@ -147,10 +147,11 @@ def test_claim_next_answers_the_claimed_lead_without_reading_it_again(
     api.force_login(rep_a)
     first = api.post(URL + "claim-next/", {"pool": public_pool.pk}, format="json")
     assert first.status_code == 200 and first.json()["name"] == "甲"
-    # Session, user, permissions, units, throttle; the pool with its unit; the claim (2
-    # statements between SAVEPOINT and RELEASE here); nothing after it (14 with the claim's
-    # 6 statements, 17 when it read the rep's units again and re-read the lead and its unit).
-    with django_assert_num_queries(10):
+    # Session, user (with permissions and units: one statement), throttle; the pool with its
+    # unit; the claim (2 statements between SAVEPOINT and RELEASE here); nothing after it (14
+    # with the claim's 6 statements, 17 when it read the rep's units again and re-read the
+    # lead and its unit; 10 when the permissions and the units were a statement each).
+    with django_assert_num_queries(8):
         answer = api.post(URL + "claim-next/", {"pool": public_pool.pk}, format="json")
     assert answer.status_code == 200, answer.content
     body = answer.json()

@@ -68,7 +68,7 @@ def test_board_query_count_is_constant(
     held(make_lead, rep)
     client.force_login(manager)
     client.get(reverse("leads:team") + "?by=rep")
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(8) as few:
         client.get(reverse("leads:team") + "?by=rep")
     for i in range(1, 6):
         rep = UserFactory(username=f"r{i}", roles=[SALES_REP], units=[unit_a])
@@ -147,7 +147,7 @@ def test_funnel_query_count_is_constant(client, manager, make_lead, django_asser
     client.force_login(manager)
     url = reverse("leads:funnel")
     client.get(url)
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(6) as few:
         client.get(url)
     for source in ("referral", "trade_show", "call_in"):
         make_lead(source=source)

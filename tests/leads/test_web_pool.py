@@ -141,7 +141,7 @@ def test_pool_list_query_count_is_constant_in_rows(
     url = f"{POOL}?pool={public_pool.pk}&source=ad"
     client.get(url)
     # 10: the rep's units are read once (crm.policy) and reused by the claim rules (was 11)
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(8) as few:
         assert rows(client.get(url)) == 2
     for _ in range(20):
         make_lead(source="ad", existing_customer=True)

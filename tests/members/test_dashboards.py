@@ -51,7 +51,7 @@ def test_dashboard_page_constant_queries(
     client.force_login(user)
     url = reverse("members:dashboards")
     client.get(url)
-    with django_assert_num_queries(11) as few:
+    with django_assert_num_queries(10) as few:
         response = client.get(url)
     assert response.status_code == 200
     assert 'data-member-chart="flow-matrix"' in response.content.decode()
