@@ -247,7 +247,7 @@ def test_the_page_reads_the_rollup_in_a_fixed_number_of_queries(
     )
 
 
-PAGE_QUERIES = 6  # session, user, permissions…, the rollup's state, its two reads
+PAGE_QUERIES = 5  # session, the user (permissions, units), the rollup's state, its two reads
 
 
 def test_the_rebuild_is_a_job_with_progress_started_from_the_admin(
