@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from functools import lru_cache
-
 from django import template
 
 from crm.roles import ROLE_LABELS
@@ -38,20 +36,11 @@ def get_item(mapping: dict | None, key: str) -> object:
 
 @register.simple_tag
 def icon(name: str, icon_class: str = "") -> str:
-    """``{% icon "phone" %}``: the icon component, rendered once per name and class and kept.
+    """``{% icon "phone" %}``: the icon component (``crm.web.icons``: rendered once per name
+    and class and kept)."""
+    from crm.web.icons import icon_html
 
-    The component is a long if/elif chain; the 360 view included it some fifty times (every
-    timeline event), a third of its rendering time."""
-    return _icon(str(name), str(icon_class or ""))
-
-
-@lru_cache(maxsize=512)
-def _icon(name: str, icon_class: str) -> str:
-    from django.template.loader import render_to_string
-    from django.utils.safestring import mark_safe
-
-    html = render_to_string("components/_icon_svg.html", {"name": name, "icon_class": icon_class})
-    return mark_safe(html)  # noqa: S308  (our own template, rendered with autoescape)
+    return icon_html(str(name), str(icon_class or ""))
 
 
 @register.simple_tag

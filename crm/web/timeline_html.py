@@ -17,8 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from crm.selectors import TimelineEntry
-from crm.templatetags.crm_tags import icon
 from crm.web.components import esc
+from crm.web.icons import icon_html as icon
 
 
 def note_pin_form(request: HttpRequest, customer_pk: int, note: Any, *, pin: bool) -> str:
