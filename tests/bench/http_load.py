@@ -321,7 +321,8 @@ def cleanup(conn: psycopg.Connection) -> None:
     created = "SELECT id FROM crm_customer WHERE source = %s"
     with conn.transaction():
         conn.execute("DELETE FROM crm_transaction WHERE source = %s", [HTTP_SOURCE])
-        for table in ("crm_timelineevent", "crm_identity"):
+        # the audited reveals of the phone search may name customers the push created
+        for table in ("crm_piiaccess", "crm_timelineevent", "crm_identity"):
             conn.execute(f"DELETE FROM {table} WHERE customer_id IN ({created})", [HTTP_SOURCE])
         conn.execute("DELETE FROM crm_customer WHERE source = %s", [HTTP_SOURCE])
     _drop_api_keys()
