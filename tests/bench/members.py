@@ -107,10 +107,9 @@ def _plan(seed: str, members: list[int], ops: int) -> list[list[tuple[str, int, 
 def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
     from django.db import connection
 
-    from members import services
-    from members.errors import InsufficientPoints
     from members.models import Member
     from tests.bench.measure import bare_connection, percentile
+    from tests.bench.members_procs import planned_operation
 
     rng = random.Random(f"{run}-members")
     sample = rng.sample(range(1, MEMBERS + 1), min(MEMBERS, max(THREADS * 8, 2000)))
@@ -125,25 +124,7 @@ def points_figure(conn: Any, units: list[int], run: str) -> dict[str, Any]:
         try:
             for n, (kind, member, value) in enumerate(plan[i]):
                 started = time.perf_counter()
-                try:
-                    if kind == "earn":
-                        services.earn_points(
-                            member=member,
-                            business_unit=unit,
-                            reference=f"{run}-s{i}-{n}",
-                            amount=Decimal(value),
-                        )
-                        outcome = "earned"
-                    else:
-                        services.redeem_points(
-                            member=member,
-                            business_unit=unit,
-                            points=value,
-                            reference=f"{run}-r{i}-{n}",
-                        )
-                        outcome = "redeemed"
-                except InsufficientPoints:
-                    outcome = "insufficient_points"
+                outcome = planned_operation(unit, run, i, n, kind, member, value)
                 latencies[i].append((time.perf_counter() - started) * 1000)
                 with lock:
                     outcomes[outcome] += 1

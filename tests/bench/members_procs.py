@@ -16,13 +16,36 @@ from decimal import Decimal
 from typing import Any
 
 
+def planned_operation(
+    unit: Any, tag: str, i: int, n: int, kind: str, member: Any, value: int
+) -> str:
+    """Thread ``i``'s ``n``-th planned operation through the service (an earn of ``value``
+    yuan or a redemption of ``value`` points, references unique to the run ``tag``); its
+    outcome. Shared by the one-process figure (members.py) and this one."""
+    from members import services
+    from members.errors import InsufficientPoints
+
+    try:
+        if kind == "earn":
+            services.earn_points(
+                member=member,
+                business_unit=unit,
+                reference=f"{tag}-s{i}-{n}",
+                amount=Decimal(value),
+            )
+            return "earned"
+        services.redeem_points(
+            member=member, business_unit=unit, points=value, reference=f"{tag}-r{i}-{n}"
+        )
+        return "redeemed"
+    except InsufficientPoints:
+        return "insufficient_points"
+
+
 def _child(
     plans: list[list[tuple[str, int, int]]], unit: int, tag: str, barrier: Any, results: Any
 ) -> None:
     from django.db import connection
-
-    from members import services
-    from members.errors import InsufficientPoints
 
     latencies: list[float] = []
     outcomes = {"earned": 0, "redeemed": 0, "insufficient_points": 0}
@@ -34,25 +57,7 @@ def _child(
         try:
             for n, (kind, member, value) in enumerate(plans[i]):
                 started = time.perf_counter()
-                try:
-                    if kind == "earn":
-                        services.earn_points(
-                            member=member,
-                            business_unit=unit,
-                            reference=f"{tag}-s{i}-{n}",
-                            amount=Decimal(value),
-                        )
-                        outcome = "earned"
-                    else:
-                        services.redeem_points(
-                            member=member,
-                            business_unit=unit,
-                            points=value,
-                            reference=f"{tag}-r{i}-{n}",
-                        )
-                        outcome = "redeemed"
-                except InsufficientPoints:
-                    outcome = "insufficient_points"
+                outcome = planned_operation(unit, tag, i, n, kind, member, value)
                 with lock:
                     latencies.append((time.perf_counter() - started) * 1000)
                     outcomes[outcome] += 1
