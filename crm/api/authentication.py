@@ -25,6 +25,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from crm.models import ApiKey, BusinessUnit
+from crm.prepared import fetch_prepared
 from crm.ratelimit import counts_in_database, key_and_hit_sql
 
 
@@ -91,12 +92,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not counts_in_database():
             return ApiKey.objects.select_related("business_unit").filter(prefix=prefix).first()
         default = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get("api_key") or ""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                key_and_hit_sql(),
-                {"prefix": prefix, "hash": ApiKey.hash(raw), "default_rate": default},
-            )
-            row = cursor.fetchone()
+        # Prepared once per connection: every partner request runs it first.
+        row = fetch_prepared(
+            key_and_hit_sql(), {"prefix": prefix, "hash": ApiKey.hash(raw), "default_rate": default}
+        )
         if row is None:
             return None
         keys, units = _columns(ApiKey), _columns(BusinessUnit)

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.renderers import JSONRenderer
@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.exceptions import problem_response
-from crm.models import IdempotencyKey
+from crm.prepared import fetch_prepared
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -105,43 +105,72 @@ def run_idempotent(request: Request, handler: Callable[[], Response]) -> Respons
         )
     owner = owner_of(request)
     print_ = fingerprint(request)
+    cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(owner, key)])
-            (locked,) = cursor.fetchone()
+        # The lock and the stored answer in one prepared statement (every partner write
+        # runs it); a key older than the TTL reads as absent and is replaced below.
+        locked, status, body, headers, stored_print = fetch_prepared(
+            _LOCK_AND_READ,
+            {"lock": _lock_id(owner, key), "owner": owner, "key": key, "cutoff": cutoff},
+        )
         if not locked:
             return problem_response(
                 409,
                 "idempotency_key_in_progress",
                 _("A request with this Idempotency-Key is still being processed; retry later."),
             )
-        cutoff = timezone.now() - settings.IDEMPOTENCY_KEY_TTL
-        stored = IdempotencyKey.objects.filter(owner=owner, key=key).first()
-        if stored is not None and stored.created_at < cutoff:
-            stored.delete()
-            stored = None
-        if stored is not None:
-            if stored.fingerprint != print_:
+        if status is not None:
+            if stored_print != print_:
                 return problem_response(
                     422,
                     "idempotency_key_reused",
                     _("This Idempotency-Key was used with a different request body."),
                 )
-            headers = {**stored.response_headers, REPLAYED_HEADER: "true"}
-            return Response(stored.response_body, status=stored.status_code, headers=headers)
+            # jsonb reads as text on Django's connections (its JSONField decodes it).
+            headers = {**json.loads(headers), REPLAYED_HEADER: "true"}
+            return Response(json.loads(body) if body is not None else None, status, headers=headers)
         response = handler()
         if response.status_code >= 500:
             transaction.set_rollback(True)
             return response
-        body = json.loads(JSONRenderer().render(response.data) or b"null")
-        IdempotencyKey.objects.create(
-            owner=owner,
-            key=key,
-            fingerprint=print_,
-            method=request.method,
-            path=request.path[:500],
-            status_code=response.status_code,
-            response_body=body,
-            response_headers={h: response[h] for h in KEPT_HEADERS if response.has_header(h)},
+        fetch_prepared(
+            _STORE,
+            {
+                "owner": owner,
+                "key": key,
+                "fingerprint": print_,
+                "method": request.method,
+                "path": request.path[:500],
+                "status": response.status_code,
+                # The body as the client will read it, stored as JSON text once rendered.
+                "body": JSONRenderer().render(response.data).decode() or None,
+                "headers": json.dumps(
+                    {h: response[h] for h in KEPT_HEADERS if response.has_header(h)}
+                ),
+                "cutoff": cutoff,
+            },
         )
         return response
+
+
+# Whether this transaction holds the (caller, key) lock, and the key's unexpired answer.
+_LOCK_AND_READ = """
+SELECT l.locked, i.status_code, i.response_body, i.response_headers, i.fingerprint
+FROM (SELECT pg_try_advisory_xact_lock(%(lock)s::bigint) AS locked) l
+LEFT JOIN crm_idempotencykey i
+  ON l.locked AND i.owner = %(owner)s AND i.key = %(key)s AND i.created_at >= %(cutoff)s
+"""
+# Under the lock, no other request writes this (caller, key): an expired row is replaced.
+_STORE = """
+INSERT INTO crm_idempotencykey
+    (owner, key, fingerprint, method, path, status_code, response_body, response_headers,
+     created_at)
+VALUES (%(owner)s, %(key)s, %(fingerprint)s, %(method)s, %(path)s, %(status)s::smallint,
+        %(body)s::jsonb, %(headers)s::jsonb, now())
+ON CONFLICT (owner, key) DO UPDATE SET
+    fingerprint = EXCLUDED.fingerprint, method = EXCLUDED.method, path = EXCLUDED.path,
+    status_code = EXCLUDED.status_code, response_body = EXCLUDED.response_body,
+    response_headers = EXCLUDED.response_headers, created_at = EXCLUDED.created_at
+WHERE crm_idempotencykey.created_at < %(cutoff)s
+RETURNING id
+"""

@@ -50,6 +50,7 @@ from tests.bench.measure import bare_connection, percentile, rows
 HOST = "127.0.0.1"
 HTTP_SOURCE = "bench_http"
 KEY_NAME = "bench_http"
+SERVER_PIDS: dict[int, int] = {}  # port -> gunicorn's master process, while it serves
 
 
 def _int(name: str, default: int) -> int:
@@ -124,17 +125,31 @@ def server_env(*, debug: bool) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(workers: int, threads: int, *, debug: bool = True) -> Iterator[int]:
+def gunicorn(
+    workers: int,
+    threads: int,
+    *,
+    debug: bool = True,
+    app: str = "crm.wsgi:application",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[int]:
     """gunicorn (``make run``'s command) on the bench database; yields its port. With
-    ``debug=False`` it serves as in production (``production_env``, static files collected)."""
+    ``debug=False`` it serves as in production (``production_env``, static files collected).
+    The server's process id is ``SERVER_PIDS[port]`` while it runs."""
     port = free_port()
-    env = server_env(debug=debug)
+    env = {**server_env(debug=debug), **(extra_env or {})}
     if not debug:
         collect_static(env)
     command = gunicorn_command(
-        f"{HOST}:{port}", workers=workers, threads=threads, access_log=False, log_level="warning"
+        f"{HOST}:{port}",
+        workers=workers,
+        threads=threads,
+        access_log=False,
+        log_level="warning",
+        app=app,
     )
     proc = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
+    SERVER_PIDS[port] = proc.pid
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -156,6 +171,7 @@ def gunicorn(workers: int, threads: int, *, debug: bool = True) -> Iterator[int]
             time.sleep(0.2)
         yield port
     finally:
+        SERVER_PIDS.pop(port, None)
         proc.send_signal(signal.SIGINT)  # quick shutdown: the measured load is over
         try:
             proc.wait(timeout=15)

@@ -28,7 +28,7 @@ from crm import selectors, services
 from crm.models import BusinessUnit, User
 from crm.roles import ADMIN
 from crm.services import IdentityInput, TransactionInput
-from tests.bench import accounts, file_import, http_load, metrics, segments
+from tests.bench import accounts, file_import, http_floor, http_load, metrics, segments
 from tests.bench.config import BenchConfig
 from tests.bench.generate import GIVEN, SURNAMES, Layout
 from tests.bench.measure import (
@@ -722,6 +722,7 @@ def run_all(ctx: Context) -> dict[str, Any]:
         ("file_import", file_import.file_import),
         ("http_under_load", http_load.http_under_load),
         ("connections_under_load", http_load.connections_under_load),
+        ("http_floor", http_floor.http_floor),
         ("accounts_list", accounts.accounts_list),
         ("accounts_page", accounts.accounts_page),
         ("accounts_pipeline", accounts.accounts_pipeline),

@@ -21,3 +21,7 @@ LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
 # bench's own directory, never the data set's var directory (CRM_VAR_DIR may be shared).
 STATIC_ROOT = BASE_DIR / "var" / "bench-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# The HTTP floor's server only (tests/bench/http_floor.py): the project's URLs plus two empty
+# routes measuring the framework's and the API stack's own cost.
+if os.environ.get("BENCH_FLOOR_URLS"):
+    ROOT_URLCONF = "tests.bench.floor_urls"

@@ -110,6 +110,7 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
         "file_import",
         "http_under_load",
         "connections_under_load",
+        "http_floor",
         "accounts_list",
         "accounts_page",
         "accounts_pipeline",
@@ -145,6 +146,15 @@ def test_make_bench_runs_at_a_tiny_scale(bench_database: str, tmp_path: Path) ->
     assert imported["same_result"], imported
     assert imported["product"]["rows_per_s"] > 0 and imported["service_path"]["rows_per_s"] > 0
     assert imported["dry_run"]["peak_mb"] > 0 and imported["bare_sql"]["rows_per_s"] > 0
+    floor = results["figures"]["http_floor"]
+    for key, status in (
+        ("wsgi", "200"),
+        ("django_view", "200"),
+        ("api_get", "200"),
+        ("api_post_idempotent", "201"),
+    ):
+        assert floor[key]["concurrent"]["statuses"] == {status: 4}, floor[key]
+        assert floor[key]["concurrent"]["cpu_ms_per_request"]["server"] >= 0, floor[key]
     connections_ = results["figures"]["connections_under_load"]
     assert connections_["bounded"]
     assert connections_["requests"]["requests"] == 120

@@ -159,11 +159,11 @@ def test_staff_still_see_everything(a_customer, client, admin_user):
 def test_an_order_push_costs_a_fixed_number_of_queries(
     unit_a, issue_key, django_assert_num_queries
 ):
-    """In production, 8 for a known customer: the key, the throttle counter (none with
-    Redis), the idempotency lock and lookup, the order-id check, the owners (share-locked),
-    the insert (its RETURNING answers the response) and the stored response. The test's own
-    transaction adds a savepoint and its release. A new customer adds three inserts
-    (customer, timeline event, identities)."""
+    """For a known customer, 6 statements: the key with its throttle count, the idempotency
+    lock with the stored answer (one statement), the order-id check, the owners
+    (share-locked), the insert (its RETURNING answers the response) and the stored response;
+    with the request's BEGIN and COMMIT (here the test transaction's savepoint and release)
+    8. A new customer adds three inserts (customer, timeline event, identities)."""
     _k, raw = issue_key(unit_a, ["transactions:write"])
     client = key_client(raw)
 
@@ -176,9 +176,9 @@ def test_an_order_push_costs_a_fixed_number_of_queries(
         )
 
     assert order(0, "13900139000").status_code == 201  # the key's last_used_at is set once
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         assert order(1, "13800138000").status_code == 201  # a new customer
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(8):
         assert order(2, "13800138000").status_code == 201  # a known one
 
 

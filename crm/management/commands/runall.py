@@ -35,13 +35,15 @@ def gunicorn_command(
     python: str = sys.executable,
     access_log: bool = True,
     log_level: str = "info",
+    app: str = "crm.wsgi:application",
 ) -> list[str]:
-    """The web server of ``make run`` (also started by the HTTP benchmarks)."""
+    """The web server of ``make run`` (also started by the HTTP benchmarks, which may serve
+    another ``app`` with the same command: the floor of ``tests/bench/http_floor.py``)."""
     command = [
         python,
         "-m",
         "gunicorn",
-        "crm.wsgi:application",
+        app,
         f"--bind={addr}",
         f"--workers={workers}",
         f"--threads={threads}",

@@ -1,0 +1,166 @@
+"""The HTTP floor (``http_floor``): what a request costs before any app does anything.
+
+Issues 15, 18, 19 and 21 set throughput goals over HTTP (order push >= 300/s, lead claims >=
+300/s, coupon redemptions >= 500/s from 16 clients on this 2-core machine, where the load
+generator and PostgreSQL share the cores with the server). This figure measures, with the same
+gunicorn command (``BENCH_HTTP_WORKERS`` x ``BENCH_HTTP_THREADS``, gthread), the same client
+(``http_load.load``) and the same production settings (``DEBUG=False``) as those figures,
+requests that do nothing:
+
+- ``wsgi``: a WSGI application without any framework (``floor_wsgi.py``): gunicorn and the
+  client alone;
+- ``django_view``: a Django view returning ``{"ok": true}`` through the project's middleware;
+- ``api_get``: the platform's API view (``crm.api.base.ApiView``) with an API key: the key and
+  rate-limit statement, scopes, the renderer;
+- ``api_post_idempotent``: the same as a POST with an ``Idempotency-Key``: what every partner
+  write (order push, points earn/redeem, coupon redemption) pays before its own work: the
+  request's transaction, the idempotency key's row read and written.
+
+Beside each: CPU milliseconds per request of the gunicorn workers, of the bench server's
+PostgreSQL processes and of the client (this process), from ``/proc``, so that the figure
+holds on a shared machine.
+An app's route cannot be faster than the floor of its kind: if ``api_post_idempotent`` under
+16 clients serves fewer than 500 requests a second, so does every idempotent write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.bench.http_load import (
+    SERVER_PIDS,
+    HttpConfig,
+    Request,
+    _api_key,
+    _drop_api_keys,
+    gunicorn,
+    load,
+)
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _workers_cpu(master: int) -> float:
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    return sum(_cpu_seconds(int(pid)) for pid in children)
+
+
+def _postmaster(conn: Any) -> int | None:
+    """The bench server's postmaster (the parent of this connection's backend), or None when
+    the server runs elsewhere (``DATABASE_URL`` on another machine)."""
+    row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        status = Path(f"/proc/{row[0]}/status").read_text()
+    except (FileNotFoundError, PermissionError):
+        return None
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
+
+
+def _postgres_cpu(postmaster: int | None) -> float:
+    """The bench server's processes (backends and background workers), not the machine's
+    other PostgreSQL servers."""
+    if postmaster is None:
+        return 0.0
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    total = _cpu_seconds(postmaster)
+    for pid in children:
+        try:
+            total += _cpu_seconds(int(pid))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a backend that ended meanwhile
+    return total
+
+
+def _measured(
+    port: int, make: Any, count: int, clients: int, offset: int, postmaster: int | None
+) -> dict[str, Any]:
+    master = SERVER_PIDS[port]
+    before = (_workers_cpu(master), _postgres_cpu(postmaster), time.process_time())
+    figure = load(port, make, count, clients, offset=offset)
+    after = (_workers_cpu(master), _postgres_cpu(postmaster), time.process_time())
+    n = figure["requests"]
+    figure["cpu_ms_per_request"] = {
+        "server": round(1000 * (after[0] - before[0]) / n, 3),
+        "postgres": round(1000 * (after[1] - before[1]) / n, 3),
+        "client": round(1000 * (after[2] - before[2]) / n, 3),
+    }
+    return figure
+
+
+def _rows(key: str) -> dict[str, tuple[str, str, Any]]:
+    api = {"Authorization": f"Api-Key {key}"}
+    post = {**api, "Content-Type": "application/json"}
+    return {
+        "wsgi": (
+            "tests.bench.floor_wsgi:app",
+            "GET / of a WSGI application without a framework",
+            lambda i: Request("GET", "/"),
+        ),
+        "django_view": (
+            "crm.wsgi:application",
+            "GET of a Django view answering {ok: true} through the project's middleware",
+            lambda i: Request("GET", "/bench-floor/django/"),
+        ),
+        "api_get": (
+            "crm.wsgi:application",
+            "GET of the platform's ApiView with an API key (key + rate limit, scopes), "
+            "answering {ok: true}",
+            lambda i: Request("GET", "/bench-floor/api/", api),
+        ),
+        "api_post_idempotent": (
+            "crm.wsgi:application",
+            "POST {} to the platform's ApiView with an API key and a new Idempotency-Key "
+            "(the idempotency layer's transaction), answering 201 {ok: true}",
+            lambda i: Request(
+                "POST", "/bench-floor/api/", {**post, "Idempotency-Key": str(uuid.uuid4())}, b"{}"
+            ),
+        ),
+    }
+
+
+def http_floor(ctx: Any) -> dict[str, Any]:
+    hc = HttpConfig()
+    key = _api_key()
+    figures: dict[str, Any] = {
+        "what": "requests that do nothing, served and driven as the HTTP figures are: "
+        f"gunicorn {hc.workers} workers x {hc.threads} threads (gthread), DEBUG=False, "
+        f"{hc.clients} clients; CPU per request from /proc",
+        "clients": hc.clients,
+    }
+    rows = _rows(key)
+    postmaster = _postmaster(ctx.conn)
+    offset = 0
+    try:
+        for app in dict.fromkeys(app for app, _, _ in rows.values()):
+            extra = {"BENCH_FLOOR_URLS": "1"}
+            with gunicorn(hc.workers, hc.threads, debug=False, app=app, extra_env=extra) as port:
+                for name, (row_app, what, make) in rows.items():
+                    if row_app != app:
+                        continue
+                    load(port, make, hc.workers * hc.threads, hc.clients, offset=offset)
+                    offset += hc.workers * hc.threads
+                    single = _measured(port, make, hc.single_requests, 1, offset, postmaster)
+                    offset += hc.single_requests
+                    many = _measured(port, make, hc.requests, hc.clients, offset, postmaster)
+                    offset += hc.requests
+                    figures[name] = {"what": what, "single_client": single, "concurrent": many}
+                    print(
+                        f"  floor {name}: 1 client {single['req_per_s']} req/s; "
+                        f"{hc.clients} clients {many['req_per_s']} req/s p95 {many['p95_ms']} ms, "
+                        f"CPU/request {json.dumps(many['cpu_ms_per_request'])}",
+                        flush=True,
+                    )
+    finally:
+        _drop_api_keys()
+    return figures
