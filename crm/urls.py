@@ -13,6 +13,9 @@ from crm.web.api_docs import api_docs
 from crm.web.forms import LoginForm
 
 urlpatterns = [
+    # First: resolved on every partner request, which would otherwise try (and fail) each web
+    # route before it.
+    path("api/v1/", include(("crm.api.urls", "api"), namespace="api")),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -26,7 +29,6 @@ urlpatterns = [
     path("segments/", include("crm.web.segment_urls")),
     *web_routes(),
     path("admin/", admin.site.urls),
-    path("api/v1/", include(("crm.api.urls", "api"), namespace="api")),
     path("api/docs/", api_docs, name="api-docs"),
 ]
 

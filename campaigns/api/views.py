@@ -25,6 +25,7 @@ from campaigns.selectors import customer_coupons
 from crm.api.base import ApiViewSet
 from crm.api.pagination import CursorPagination
 from crm.api.permissions import IsAuthenticatedPrincipal
+from crm.api.shared import represent, represent_many, validated
 from crm.models import BusinessUnit
 from crm.policy import visible_unit_ids
 from members.api.docs import problems
@@ -158,9 +159,7 @@ class CouponViewSet(ApiViewSet):
         return None if getattr(self.request.user, "api_key", None) else self.request.user
 
     def _input(self, serializer_class: Any) -> dict[str, Any]:
-        incoming = serializer_class(data=self.request.data)
-        incoming.is_valid(raise_exception=True)
-        return dict(incoming.validated_data)
+        return validated(serializer_class, self.request.data)
 
     @extend_schema(
         summary=gettext_lazy("A customer's coupons, newest first"),
@@ -186,7 +185,7 @@ class CouponViewSet(ApiViewSet):
         rows = customer_coupons(int(raw), user=request.user, status=wanted)
         page = self.paginate_queryset(rows) or []
         return self.get_paginated_response(
-            s.CouponSerializer([coupon_data(c) for c in page], many=True).data
+            represent_many(s.CouponSerializer, [coupon_data(c) for c in page])
         )
 
     @extend_schema(
@@ -226,7 +225,7 @@ class CouponViewSet(ApiViewSet):
             "order_amount": found.order_amount,
             "coupon": coupon_data(found.coupon),
         }
-        return Response(s.CouponValidationSerializer(body).data)
+        return Response(represent(s.CouponValidationSerializer, body))
 
     @extend_schema(
         summary=gettext_lazy("Redeem a coupon for an order (reference = your order id)"),
@@ -270,7 +269,7 @@ class CouponViewSet(ApiViewSet):
             "coupon": coupon_data(coupon),
         }
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(s.CouponRedemptionSerializer(body).data, status=code)
+        return Response(represent(s.CouponRedemptionSerializer, body), status=code)
 
     @extend_schema(
         summary=gettext_lazy("Reverse a redemption on refund (reference = your refund id)"),
@@ -313,4 +312,4 @@ class CouponViewSet(ApiViewSet):
             "coupon": coupon_data(coupon),
         }
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(s.CouponReversalSerializer(body).data, status=code)
+        return Response(represent(s.CouponReversalSerializer, body), status=code)

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from crm.api.base import ApiViewSet
 from crm.api.pagination import CursorPagination
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
+from crm.api.shared import represent, represent_many, validated
 from crm.errors import DomainError
 from crm.models import BusinessUnit
 from crm.normalizers import mask_identity
@@ -140,12 +141,12 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         page = list(self.paginate_queryset(self.get_queryset()) or [])
         codes = self._codes(page)
         return self.get_paginated_response(
-            s.LeadSerializer([lead_data(lead, codes) for lead in page], many=True).data
+            represent_many(s.LeadSerializer, [lead_data(lead, codes) for lead in page])
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         lead = self.get_object()
-        return Response(s.LeadSerializer(lead_data(lead, self._codes([lead]))).data)
+        return Response(represent(s.LeadSerializer, lead_data(lead, self._codes([lead]))))
 
     def _actor(self) -> Any:
         return None if getattr(self.request.user, "api_key", None) else self.request.user
@@ -168,9 +169,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         examples=[SUBMIT_EXAMPLE],
     )
     def create(self, request: Request) -> Response:
-        incoming = s.LeadInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = dict(incoming.validated_data)
+        data = validated(s.LeadInSerializer, request.data)
         unit = caller_unit(request.user, data.get("business_unit"))
         result = services.intake_lead(
             business_unit=unit,
@@ -181,7 +180,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         )
         body = {"outcome": result.outcome, "lead": lead_data(result.lead, {unit.pk: unit.code})}
         return Response(
-            s.IntakeOutSerializer(body).data,
+            represent(s.IntakeOutSerializer, body),
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         )
 
@@ -257,7 +256,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
                     "error": None,
                 }
             )
-        return Response(s.BatchOutSerializer({**counts, "rows": rows}).data)
+        return Response(represent(s.BatchOutSerializer, {**counts, "rows": rows}))
 
     # --- working leads: staff sessions only ---------------------------------------------
 
@@ -284,7 +283,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         user = self._staff()
         lead = self.get_object()
         claimed = services.claim_lead(lead=lead, user=user)
-        return Response(s.LeadSerializer(self._lead_body(claimed)).data)
+        return Response(represent(s.LeadSerializer, self._lead_body(claimed)))
 
     @extend_schema(
         summary=gettext_lazy("Claim the pool's oldest unclaimed lead"),
@@ -298,12 +297,11 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     @action(detail=False, methods=["post"], url_path="claim-next")
     def claim_next(self, request: Request) -> Response:
         user = self._staff()
-        incoming = s.ClaimNextInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
+        wanted = validated(s.ClaimNextInSerializer, request.data)
         pool = (
             LeadPool.objects.visible_to(user)
             .select_related("business_unit")
-            .filter(pk=incoming.validated_data["pool"])
+            .filter(pk=wanted["pool"])
             .first()
         )
         if pool is None:
@@ -311,7 +309,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
         lead = services.claim_next(pool=pool, user=user)
         # The claimed lead as written (claim_next read it whole under its lock): no re-read.
         codes = {pool.business_unit_id: pool.business_unit.code}
-        return Response(s.LeadSerializer(lead_data(lead, codes)).data)
+        return Response(represent(s.LeadSerializer, lead_data(lead, codes)))
 
     @extend_schema(
         summary=gettext_lazy("Record a follow-up of a lead you hold"),
@@ -326,9 +324,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def follow_up(self, request: Request, pk: str) -> Response:
         user = self._staff()
         lead = self.get_object()
-        incoming = s.FollowUpInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        follow_up = services.log_follow_up(lead=lead, user=user, **incoming.validated_data)
+        follow_up = services.log_follow_up(
+            lead=lead, user=user, **validated(s.FollowUpInSerializer, request.data)
+        )
         body = {
             "id": follow_up.pk,
             "kind": follow_up.kind,
@@ -337,7 +335,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             "next_action_at": follow_up.next_action_at,
             "lead": self._lead_body(lead),
         }
-        return Response(s.FollowUpOutSerializer(body).data, status=status.HTTP_201_CREATED)
+        return Response(represent(s.FollowUpOutSerializer, body), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary=gettext_lazy("Convert a qualified lead"),
@@ -354,9 +352,9 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     def convert(self, request: Request, pk: str) -> Response:
         user = self._staff()
         lead = self.get_object()
-        incoming = s.ConvertInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        result = services.convert_lead(lead=lead, user=user, **incoming.validated_data)
+        result = services.convert_lead(
+            lead=lead, user=user, **validated(s.ConvertInSerializer, request.data)
+        )
         body = {
             "lead": self._lead_body(lead),
             "customer": result.customer.pk,
@@ -365,4 +363,4 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
             "opportunity": getattr(result.opportunity, "pk", None),
             "member": getattr(result.member, "number", None),
         }
-        return Response(s.ConvertOutSerializer(body).data)
+        return Response(represent(s.ConvertOutSerializer, body))

@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from crm.api.base import ApiViewSet
 from crm.api.pagination import CursorPagination
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
+from crm.api.shared import represent, represent_many, validated
 from crm.models import BusinessUnit
 from crm.normalizers import InvalidIdentity, normalize_phone
 from crm.policy import visible_unit_ids
@@ -156,12 +157,10 @@ class MemberViewSet(ApiViewSet):
             "entries": [entry_data(e, codes) for e in result.entries],
         }
         code = status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED
-        return Response(s.PointsResultSerializer(body).data, status=code)
+        return Response(represent(s.PointsResultSerializer, body), status=code)
 
     def _input(self, serializer_class: Any) -> dict[str, Any]:
-        incoming = serializer_class(data=self.request.data)
-        incoming.is_valid(raise_exception=True)
-        return dict(incoming.validated_data)
+        return validated(serializer_class, self.request.data)
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -204,7 +203,7 @@ class MemberViewSet(ApiViewSet):
                 raise NotAMember(_("No member has this phone."))
         else:
             member = self._member(value)
-        return Response(s.MemberSerializer(member_data(member)).data)
+        return Response(represent(s.MemberSerializer, member_data(member)))
 
     @extend_schema(
         summary=_("A member's balance, level and points expiring soon"),
@@ -213,7 +212,7 @@ class MemberViewSet(ApiViewSet):
         examples=[docs.MEMBER_EXAMPLE],
     )
     def retrieve(self, request: Request, member: str) -> Response:
-        return Response(s.MemberSerializer(member_data(self._member(member))).data)
+        return Response(represent(s.MemberSerializer, member_data(self._member(member))))
 
     @extend_schema(
         summary=_("A member's points entries in your units, newest first"),
@@ -237,7 +236,7 @@ class MemberViewSet(ApiViewSet):
         page = self.paginate_queryset(rows.select_related("business_unit")) or []
         codes = {e.business_unit_id: e.business_unit.code for e in page}
         return self.get_paginated_response(
-            s.EntrySerializer([entry_data(e, codes) for e in page], many=True).data
+            represent_many(s.EntrySerializer, [entry_data(e, codes) for e in page])
         )
 
     # --- writes --------------------------------------------------------------------------
@@ -279,7 +278,7 @@ class MemberViewSet(ApiViewSet):
             pk=enrolment.member.pk
         )
         code = status.HTTP_201_CREATED if enrolment.created else status.HTTP_200_OK
-        return Response(s.MemberSerializer(member_data(member)).data, status=code)
+        return Response(represent(s.MemberSerializer, member_data(member)), status=code)
 
     @extend_schema(
         summary=_("Earn points for an order (reference = the order id)"),

@@ -65,11 +65,11 @@ def _key(prop: int) -> str:
 
 def _drive(
     port: int, plans: list[list[tuple[str, str]]], key: str
-) -> tuple[float, list[float], dict[str, int], list[str]]:
+) -> tuple[float, list[float], dict[str, int], list[str], dict[str, float]]:
     """Each plan on its own keep-alive connection, all released together: the seconds, the
-    latencies (ms), the outcomes (``redeemed`` for 201, else the problem's code) and up to
-    three unexpected answers."""
-    from tests.bench.http_load import HOST
+    latencies (ms), the outcomes (``redeemed`` for 201, else the problem's code), up to
+    three unexpected answers and the CPU a request cost (``http_load.cpu_per_request``)."""
+    from tests.bench.http_load import HOST, cpu_per_request, cpu_snapshot
 
     lock = threading.Lock()
     latencies: list[float] = []
@@ -117,16 +117,26 @@ def _drive(
         finally:
             conn.close()
 
+    before = cpu_snapshot(port)
     seconds = _barrier_threads(len(plans), client)
-    return seconds, latencies, outcomes, odd
+    return (
+        seconds,
+        latencies,
+        outcomes,
+        odd,
+        cpu_per_request(before, cpu_snapshot(port), len(latencies)),
+    )
 
 
 def _stats(
-    conn: Any, ids: list[int], clients: int, drive: tuple[float, list[float], dict[str, int], list]
+    conn: Any,
+    ids: list[int],
+    clients: int,
+    drive: tuple[float, list[float], dict[str, int], list[str], dict[str, float]],
 ) -> dict[str, Any]:
     from tests.bench.measure import percentile
 
-    seconds, latencies, outcomes, odd = drive
+    seconds, latencies, outcomes, odd, cpu = drive
     return {
         "clients": clients,
         "attempts": len(latencies),
@@ -139,6 +149,7 @@ def _stats(
         "p99_ms": round(percentile(latencies, 99), 1),
         "outcomes": outcomes,
         "unexpected": odd,
+        "cpu_ms_per_request": cpu,
         **checked_in_db(conn, ids, outcomes.get("redeemed", 0)),
         "load_average_1min": round(os.getloadavg()[0], 1),
     }

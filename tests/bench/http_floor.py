@@ -26,14 +26,10 @@ An app's route cannot be faster than the floor of its kind: if ``api_post_idempo
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 from tests.bench.http_load import (
-    SERVER_PIDS,
     HttpConfig,
     Request,
     _api_key,
@@ -41,61 +37,6 @@ from tests.bench.http_load import (
     gunicorn,
     load,
 )
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def _workers_cpu(master: int) -> float:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return sum(_cpu_seconds(int(pid)) for pid in children)
-
-
-def _postmaster(conn: Any) -> int | None:
-    """The bench server's postmaster (the parent of this connection's backend), or None when
-    the server runs elsewhere (``DATABASE_URL`` on another machine)."""
-    row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        status = Path(f"/proc/{row[0]}/status").read_text()
-    except (FileNotFoundError, PermissionError):
-        return None
-    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:"))
-
-
-def _postgres_cpu(postmaster: int | None) -> float:
-    """The bench server's processes (backends and background workers), not the machine's
-    other PostgreSQL servers."""
-    if postmaster is None:
-        return 0.0
-    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-    total = _cpu_seconds(postmaster)
-    for pid in children:
-        try:
-            total += _cpu_seconds(int(pid))
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a backend that ended meanwhile
-    return total
-
-
-def _measured(
-    port: int, make: Any, count: int, clients: int, offset: int, postmaster: int | None
-) -> dict[str, Any]:
-    master = SERVER_PIDS[port]
-    before = (_workers_cpu(master), _postgres_cpu(postmaster), time.process_time())
-    figure = load(port, make, count, clients, offset=offset)
-    after = (_workers_cpu(master), _postgres_cpu(postmaster), time.process_time())
-    n = figure["requests"]
-    figure["cpu_ms_per_request"] = {
-        "server": round(1000 * (after[0] - before[0]) / n, 3),
-        "postgres": round(1000 * (after[1] - before[1]) / n, 3),
-        "client": round(1000 * (after[2] - before[2]) / n, 3),
-    }
-    return figure
 
 
 def _rows(key: str) -> dict[str, tuple[str, str, Any]]:
@@ -139,7 +80,6 @@ def http_floor(ctx: Any) -> dict[str, Any]:
         "clients": hc.clients,
     }
     rows = _rows(key)
-    postmaster = _postmaster(ctx.conn)
     offset = 0
     try:
         for app in dict.fromkeys(app for app, _, _ in rows.values()):
@@ -150,9 +90,9 @@ def http_floor(ctx: Any) -> dict[str, Any]:
                         continue
                     load(port, make, hc.workers * hc.threads, hc.clients, offset=offset)
                     offset += hc.workers * hc.threads
-                    single = _measured(port, make, hc.single_requests, 1, offset, postmaster)
+                    single = load(port, make, hc.single_requests, 1, offset=offset)
                     offset += hc.single_requests
-                    many = _measured(port, make, hc.requests, hc.clients, offset, postmaster)
+                    many = load(port, make, hc.requests, hc.clients, offset=offset)
                     offset += hc.requests
                     figures[name] = {"what": what, "single_client": single, "concurrent": many}
                     print(

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -76,6 +77,70 @@ class Request:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
+
+
+# --- CPU per request ----------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _children_cpu(parent: int) -> float:
+    total = 0.0
+    for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        try:
+            total += _cpu_seconds(int(pid))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a process that ended meanwhile
+    return total
+
+
+_postmasters: dict[str, int | None] = {}
+
+
+def _postmaster() -> int | None:
+    """The bench server's postmaster (the parent of a backend of ours), or None when the
+    server runs on another machine or its processes cannot be read."""
+    database = str(settings.DATABASES["default"]["NAME"])
+    if database not in _postmasters:
+        found: int | None = None
+        with bare_connection() as conn:
+            (backend,) = conn.execute("SELECT pg_backend_pid()").fetchone() or (0,)
+        try:
+            status = Path(f"/proc/{backend}/status").read_text()
+            found = next(int(x.split()[1]) for x in status.splitlines() if x.startswith("PPid:"))
+        except (FileNotFoundError, PermissionError, StopIteration):
+            found = None
+        _postmasters[database] = found
+    return _postmasters[database]
+
+
+def cpu_snapshot(port: int) -> tuple[float, float, float]:
+    """CPU seconds so far of the gunicorn workers serving ``port``, of the bench server's
+    PostgreSQL processes (backends and background workers, not the machine's other servers)
+    and of this process (the client threads)."""
+    master = SERVER_PIDS.get(port)
+    postmaster = _postmaster()
+    server = _children_cpu(master) if master else 0.0
+    postgres = _cpu_seconds(postmaster) + _children_cpu(postmaster) if postmaster else 0.0
+    return server, postgres, time.process_time()
+
+
+def cpu_per_request(
+    before: tuple[float, float, float], after: tuple[float, float, float], requests: int
+) -> dict[str, float]:
+    """Milliseconds of CPU a request cost each side: holds on a shared machine, where the
+    wall-clock figures measure the other engineers' work too."""
+    names = ("server", "postgres", "client")
+    return {
+        n: round(1000 * (a - b) / max(requests, 1), 3)
+        for n, b, a in zip(names, before, after, strict=True)
+    }
 
 
 # --- The server --------------------------------------------------------------------------
@@ -227,6 +292,7 @@ def load(
         finally:
             conn.close()
 
+    cpu_before = cpu_snapshot(port)
     started = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -234,6 +300,7 @@ def load(
     for t in threads:
         t.join()
     seconds = time.perf_counter() - started
+    cpu = cpu_per_request(cpu_before, cpu_snapshot(port), len(latencies))
     errors = sum(n for status, n in statuses.items() if status >= 400)
     if errors:
         raise SystemExit(f"{errors} of {count} requests failed: {failures}")
@@ -248,6 +315,7 @@ def load(
         "max_ms": round(max(latencies), 1),
         "mean_ms": round(sum(latencies) / len(latencies), 1),
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "cpu_ms_per_request": cpu,
         # The machine is shared: figures under a load average of 10 are not idle figures.
         "load_average_1min": round(os.getloadavg()[0], 1),
     }
