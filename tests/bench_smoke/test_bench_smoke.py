@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
 from tests.bench.run import server_connection
@@ -46,22 +45,32 @@ TINY = {
 
 @pytest.fixture
 def bench_database(django_db_setup: Any, django_db_blocker: Any) -> Any:
-    """A copy of the migrated test database, for the bench subprocess alone."""
-    db = settings.DATABASES["default"]
+    """A copy of the migrated test database, for the bench subprocess alone; an empty
+    database (the bench migrates it) when this session made no test database. pytest-django
+    makes one only for a session whose tests use the database: run alone, these tests would
+    be connected to the developer's own database, which holds `make run`'s demo data (the
+    generator's customers then collide with the demo's)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"crm_bench_smoke_{worker}".lower()
     with django_db_blocker.unblock():
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT current_database()")
+            (current,) = cursor.fetchone()
         connections.close_all()  # a template must have no other sessions
+    template = current if current == connections["default"].creation._get_test_db_name() else None
     with server_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        # Connections left by earlier tests' threads or servers in this worker would make the
-        # copy fail ("being accessed by other users"): end them first.
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            [db["NAME"]],
-        )
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{db["NAME"]}"')
+        if template is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        else:
+            # Connections left by earlier tests' threads or servers in this worker would make
+            # the copy fail ("being accessed by other users"): end them first.
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [template],
+            )
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     yield name
     with server_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
