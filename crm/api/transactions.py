@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from crm import services
 from crm.api.base import ApiViewSet
 from crm.api.permissions import IsAuthenticatedPrincipal, UserModelPermissions
+from crm.api.shared import validated
 from crm.errors import DomainError
 from crm.models import (
     BusinessUnit,
@@ -146,9 +147,7 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ApiView
         return Transaction.objects.visible_to(self.request.user).select_related("business_unit")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incoming = TransactionInSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
+        data = validated(TransactionInSerializer, request.data)
         unit = self._unit(data.get("business_unit"))
         customer = data.get("customer") or {}
         row = services.TransactionInput(
