@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
+    Exists,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
 )
+from django.db.models.expressions import RawSQL
+from django.utils.translation import get_language
 
-from accounts.models import Account, AccountRelation, Contact, Opportunity
-from crm.models import Identity, IdentityType
+from accounts.models import Account, AccountRelation, Contact, CreditProfile, Opportunity
+from crm.models import Identity, IdentityType, User
 
 HIERARCHY_DEPTH = 20  # the levels shown above and below the account
 
@@ -77,10 +81,11 @@ class TreeNode:
 
 def page_account(*, user: Any, pk: int) -> Account:
     """The account with what its header shows, in the user's scope (``DoesNotExist`` outside
-    it): one query, plus one for its units."""
+    it): one query (its credit profile joined, for the header and the credit section: see
+    ``credit_profile``), plus one for its units."""
     return (
         Account.objects.visible_to(user)
-        .select_related("customer", "owner", "parent__customer")
+        .select_related("customer", "owner", "parent__customer", "credit_profile")
         .prefetch_related("business_units")
         .annotate(
             uscc=Subquery(
@@ -91,6 +96,14 @@ def page_account(*, user: Any, pk: int) -> Account:
         )
         .get(pk=pk)
     )
+
+
+def credit_profile(account: Account) -> CreditProfile | None:
+    """The account's credit profile or ``None`` (no query after ``page_account``)."""
+    try:
+        return account.credit_profile
+    except CreditProfile.DoesNotExist:
+        return None
 
 
 def _contact_rows(account: Account) -> QuerySet[Contact, dict[str, Any]]:
@@ -244,46 +257,64 @@ def contact_row(*, contact: Contact) -> ContactRow:
     return _row(_contact_rows(contact.account).get(pk=contact.pk))
 
 
-_TREE_SQL = """
+# The ids of the tree around an account: its chain of parents and everything below it.
+_TREE_IDS_SQL = """
 WITH RECURSIVE up(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %(id)s
+    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %s
     UNION ALL
     SELECT a.id, a.parent_id, up.depth - 1
     FROM accounts_account a JOIN up ON a.id = up.parent_id
-    WHERE up.depth > -%(max)s
+    WHERE up.depth > -%s
 ), down(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %(id)s
+    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %s
     UNION ALL
     SELECT a.id, a.parent_id, down.depth + 1
     FROM accounts_account a JOIN down ON a.parent_id = down.id
-    WHERE down.depth < %(max)s
+    WHERE down.depth < %s
 )
-SELECT id, parent_id, depth FROM up WHERE depth < 0
-UNION ALL
-SELECT id, parent_id, depth FROM down
-ORDER BY depth, id
+SELECT id FROM up UNION SELECT id FROM down
 """
 
 
 def hierarchy(*, user: Any, account: Account) -> list[TreeNode]:
-    """The group tree around the account: its chain of parents, then everything below it
-    (two queries: the recursive walk, the accounts the user may open). Returns the roots
-    (the top ancestor, or the account itself) with ``children`` filled in."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TREE_SQL, {"id": account.pk, "max": HIERARCHY_DEPTH})
-        rows = cursor.fetchall()
-    visible = {
+    """The group tree around the account: its chain of parents, then everything below it,
+    each node with its account when the user may open it (one query: the recursive walk's
+    accounts, with their customer and whether they are in the user's scope; the levels
+    worked out here from the parent links). Returns the roots (the top ancestor, or the
+    account itself) with ``children`` filled in."""
+    limit = HIERARCHY_DEPTH
+    ids = RawSQL(_TREE_IDS_SQL, (account.pk, limit, account.pk, limit))  # noqa: S611
+    found = {
         a.pk: a
-        for a in Account.objects.visible_to(user)
-        .filter(pk__in=[r[0] for r in rows])
+        for a in Account.objects.filter(pk__in=ids)
         .select_related("customer")
+        .annotate(visible=Exists(Account.objects.visible_to(user).filter(pk=OuterRef("pk"))))
     }
-    nodes = {r[0]: TreeNode(r[0], r[1], r[2], visible.get(r[0])) for r in rows}
+    depth = {account.pk: 0}
+    level, parent = 0, found[account.pk].parent_id if account.pk in found else None
+    while parent in found and level > -limit:  # up the chain of parents
+        level -= 1
+        depth[parent] = level
+        parent = found[parent].parent_id
+    below: dict[int, list[int]] = {}
+    for a in found.values():
+        if a.parent_id is not None:
+            below.setdefault(a.parent_id, []).append(a.pk)
+    level, frontier = 0, [account.pk]
+    while frontier and level < limit:  # down, level by level
+        level += 1
+        frontier = [child for pk in frontier for child in below.get(pk, ())]
+        depth.update(dict.fromkeys(frontier, level))
+    nodes = {
+        pk: TreeNode(pk, a.parent_id, depth[pk], a if a.visible else None)  # type: ignore[attr-defined]
+        for pk, a in found.items()
+        if pk in depth
+    }
     roots = []
     for node in sorted(nodes.values(), key=lambda n: (n.depth, n.id)):
-        parent = nodes.get(node.parent_id) if node.parent_id else None
-        if parent is not None and node.depth > parent.depth:
-            parent.children.append(node)
+        parent_node = nodes.get(node.parent_id) if node.parent_id else None
+        if parent_node is not None and node.depth > parent_node.depth:
+            parent_node.children.append(node)
         else:
             roots.append(node)
     return roots
@@ -312,12 +343,76 @@ def relations(*, account: Account) -> list[AccountRelation]:
     )
 
 
-def opportunities(*, user: Any, account: Account, limit: int = 100) -> list[Opportunity]:
+@dataclass
+class OpportunityRow:
+    """One opportunity as the account page's table shows it: plain values (four model
+    instances a row, opportunity, stage, owner and unit, were most of this part's time)."""
+
+    pk: int
+    name: str
+    amount: Decimal
+    currency: str
+    expected_close: date | None
+    stage_name: str
+    probability: int
+    is_won: bool
+    is_lost: bool
+    unit_code: str
+    unit_name: str
+    owner_name: str
+
+
+_OPPORTUNITY_FIELDS = (
+    "pk",
+    "name",
+    "amount",
+    "currency",
+    "expected_close",
+    "stage__name_zh",
+    "stage__name_en",
+    "stage__probability",
+    "stage__is_won",
+    "stage__is_lost",
+    "business_unit__code",
+    "business_unit__name",
+    "owner_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def opportunities(*, user: Any, account: Account, limit: int = 100) -> list[OpportunityRow]:
     """The opportunities of the account in the user's units: open ones first, by expected
-    close (one query)."""
-    return list(
+    close (one query); the stage's name in the active language, each owner's name worked out
+    once (``get_full_name``: Chinese names family name first)."""
+    english = (get_language() or "").startswith("en")
+    names: dict[int, str] = {}
+    out = []
+    for pk, name, amount, currency, close, zh, en, chance, won, lost, code, unit, owner, *who in (
         Opportunity.objects.visible_to(user)
         .filter(account=account)
-        .select_related("stage", "owner", "business_unit")
-        .order_by("stage__is_won", "stage__is_lost", "expected_close", "-id")[:limit]
-    )
+        .order_by("stage__is_won", "stage__is_lost", "expected_close", "-id")
+        .values_list(*_OPPORTUNITY_FIELDS)[:limit]
+    ):
+        shown = names.get(owner)
+        if shown is None:
+            person = User(username=who[0], first_name=who[1], last_name=who[2])
+            shown = names[owner] = person.get_full_name() or person.username
+        out.append(
+            OpportunityRow(
+                pk,
+                name,
+                amount,
+                currency,
+                close,
+                en if english else zh,
+                chance,
+                won,
+                lost,
+                code,
+                unit,
+                shown,
+            )
+        )
+    return out
