@@ -24,6 +24,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 
 from accounts.models import Account, AccountRelation, Contact, CreditProfile, Opportunity
+from accounts.selectors.lists import unit_badges
 from crm.models import Identity, IdentityType, User
 
 HIERARCHY_DEPTH = 20  # the levels shown above and below the account
@@ -53,7 +54,7 @@ class ContactRow:
     name_html: str = ""
     shown_name: str = ""  # as plain text (a generated name as a placeholder)
     phone_masked: str = ""
-    role_names: list[str] = field(default_factory=list)
+    role_names: list[str] | None = None  # in the active language (None: not read yet)
     html: str = ""  # the row, made by the view
 
 
@@ -81,18 +82,19 @@ class TreeNode:
 
 def page_account(*, user: Any, pk: int) -> Account:
     """The account with what its header shows, in the user's scope (``DoesNotExist`` outside
-    it): one query (its credit profile joined, for the header and the credit section: see
-    ``credit_profile``), plus one for its units."""
+    it): one query, with its credit profile (for the header and the credit section: see
+    ``credit_profile``) and its units' badges (``unit_badges``: ``{"code", "name"}`` by
+    code)."""
     return (
         Account.objects.visible_to(user)
         .select_related("customer", "owner", "parent__customer", "credit_profile")
-        .prefetch_related("business_units")
         .annotate(
+            unit_badges=unit_badges(),
             uscc=Subquery(
                 Identity.objects.filter(customer=OuterRef("customer_id"), type=IdentityType.USCC)
                 .order_by("id")
                 .values("value")[:1]
-            )
+            ),
         )
         .get(pk=pk)
     )
@@ -185,7 +187,10 @@ SELECT r.id, r.person_id, r.display_name, r.name_is_generated, r.is_primary, r.t
        ARRAY(SELECT cr.contactrole_id FROM accounts_contact_roles cr
              JOIN accounts_contactrole x ON x.id = cr.contactrole_id
              WHERE cr.contact_id = r.id ORDER BY x.position, cr.contactrole_id),
-       r.group_total
+       r.group_total,
+       ARRAY(SELECT CASE WHEN %(english)s THEN x.name_en ELSE x.name_zh END
+             FROM accounts_contact_roles cr JOIN accounts_contactrole x ON x.id = cr.contactrole_id
+             WHERE cr.contact_id = r.id ORDER BY x.position, cr.contactrole_id)
 FROM ranked r
 WHERE r.rank <= %(limit)s
 ORDER BY r.left_on IS NOT NULL, r.department, r.is_primary DESC, r.display_name, r.id
@@ -198,14 +203,15 @@ def contacts_by_department(
     """The active contacts grouped by department (primary first, then by name), at most
     ``limit`` of each with its total, and those who left (the same, as one group): one query
     (the number of each group and the rank in it as window functions; the phone and the
-    roles read for the shown rows only). ``expand``: the key of a group shown whole (the
-    page without JavaScript after "show all")."""
+    roles, their ids and names, read for the shown rows only). ``expand``: the key of a
+    group shown whole (the page without JavaScript after "show all")."""
     params: dict[str, Any] = {
         "account": account.pk,
         "limit": limit,
         "mobile": IdentityType.MOBILE.value,
         "expand_left": expand == LEFT_GROUP,
         "expand_department": expand.removeprefix("d:") if expand.startswith("d:") else None,
+        "english": (get_language() or "").startswith("en"),  # ContactRole.name's rule
     }
     with connection.cursor() as cursor:
         cursor.execute(_DEPARTMENTS_SQL, params)
@@ -223,6 +229,7 @@ def contacts_by_department(
             left_on=values[7],
             phone=values[8],
             role_ids=list(values[9] or []),
+            role_names=list(values[11] or []),
         )
         key = _group_key(row)
         group = groups.get(key)

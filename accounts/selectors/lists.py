@@ -274,6 +274,16 @@ def with_figures(accounts: QuerySet[Account]) -> QuerySet[Account]:
     )
 
 
+def unit_badges() -> ArraySubquery:
+    """An account's units as its badges show them, ``[{"code", "name"}]`` by code, as an
+    annotation (in the account's own query: no prefetch query)."""
+    return ArraySubquery(
+        Account.business_units.through.objects.filter(account_id=OuterRef("pk"))
+        .order_by("businessunit__code")
+        .values(badge=JSONObject(code="businessunit__code", name="businessunit__name"))
+    )
+
+
 @dataclass
 class AccountPage:
     rows: list[Account]
@@ -319,11 +329,7 @@ def account_page(
                     customer_id=OuterRef("customer_id"), status__in=BINDING_STATUSES
                 )
             ),
-            unit_badges=ArraySubquery(
-                Account.business_units.through.objects.filter(account_id=OuterRef("pk"))
-                .order_by("businessunit__code")
-                .values(badge=JSONObject(code="businessunit__code", name="businessunit__name"))
-            ),
+            unit_badges=unit_badges(),
         )
         .order_by(*fields)[: page_size + 1]
     )

@@ -94,13 +94,11 @@ def page_context(
     departments, left = pages.contacts_by_department(
         account=account, expand=request.GET.get("group", "")
     )
-    roles = list(ContactRole.objects.all())  # the rows' role names and the add form's choices
     groups = [d for d in [*departments, left] if d]
-    display_contacts(
+    display_contacts(  # the rows' role names came with them
         [c for d in groups for c in d.contacts],
         account.pk,
         can_change=user.has_perm("accounts.change_contact"),
-        role_names={r.pk: r.name for r in roles},
     )
     show_all_rows(groups, account.pk)
     can_assign = user.has_perm("accounts.assign_account_owner")
@@ -109,7 +107,7 @@ def page_context(
     context: dict[str, Any] = {
         "account": account,
         "customer": account.customer,
-        "units": list(account.business_units.all()),
+        "units": getattr(account, "unit_badges", None) or [],
         "departments": departments,
         "left_contacts": left,
         "contact_count": sum(d.total for d in departments),
@@ -129,7 +127,7 @@ def page_context(
         **tab_context(request, account.customer, tab),
     }
     if open_form:
-        context.update(form_context(account, open_form, roles=roles, **forms))
+        context.update(form_context(account, open_form, **forms))
     if user.has_perm("accounts.view_creditprofile"):
         # The credit section (rating and limit in the header too): two queries, constant
         # (the blacklist entry is the banner's, the profile read with the header).
@@ -154,13 +152,17 @@ def display_contacts(
     role_names: dict[int, str] | None = None,
 ) -> None:
     """What each contact row shows, computed here (the links, the name, the masked phone, the
-    role names: the roles read once, one query, unless ``role_names`` gives them) and the
+    role names when the rows came without them: the roles read once, one query, unless
+    ``role_names`` gives them) and the
     row's HTML itself: a template loop over 180 rows was most of the page's time, and
     ``format_html`` per value most of what was left (f-strings over ``esc`` now)."""
     person_url = reverse("customer-detail", args=[0])[: -len("0/")]
     editor_url = reverse("accounts:contact-editor", args=[account_pk, 0])[: -len("0/edit/")]
-    if role_names is None:
-        role_names = contact_role_names() if rows else {}
+    unnamed = [row for row in rows if row.role_names is None]
+    if unnamed:
+        names = role_names if role_names is not None else contact_role_names()
+        for row in unnamed:
+            row.role_names = [names[i] for i in row.role_ids if i in names]
     labels = {
         "primary": (
             ' <span class="badge bg-green-lt ms-1" data-testid="primary-badge">'
@@ -187,7 +189,6 @@ def display_contacts(
             else row.display_name
         )
         row.phone_masked = mask_phone(row.phone) if row.phone else "—"
-        row.role_names = [role_names[i] for i in row.role_ids if i in role_names]
         row.html = _row_html(row, labels, can_change)
 
 
@@ -217,7 +218,7 @@ def _row_html(row: pages.ContactRow, labels: dict[str, str], can_change: bool) -
     badges = (
         "".join(
             f'<span class="badge bg-blue-lt me-1" data-testid="role-badge">{esc(n)}</span>'
-            for n in row.role_names
+            for n in row.role_names or ()
         )
         or labels["no_role"]
     )

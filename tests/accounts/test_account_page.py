@@ -78,6 +78,8 @@ def test_page_shows_everything(
     assert "东方物流" in html and 'data-testid="relation"' in html
     assert html.count('data-testid="opportunity-row"') == 2 and "¥1,000.00" in html
     assert 'data-testid="timeline"' in html  # the master's timeline (contact added…)
+    units = html.split('data-testid="account-units">', 1)[1].split("</span></span>", 1)[0]
+    assert units == '<span class="badge bg-secondary-lt me-1" title="星辰汽车">AUTO'
     assert "accounts/credit/section.html" not in html  # the lead's spot is a template comment
     crm_services.ingest_transactions(
         business_unit=unit_a,
@@ -95,6 +97,31 @@ def test_page_shows_everything(
     tx = client.get(reverse("accounts:detail", args=[account.pk]) + "?tab=transactions")
     assert 'data-testid="transaction-row"' in tx.content.decode()
     assert "¥52,000.00" in tx.content.decode()
+
+
+def test_role_badges_in_the_users_language(
+    make_account: Callable[..., Account], rep_a: User, roles, client
+):
+    account = make_account()
+    services.add_contact(
+        account=account,
+        identities=phone(5),
+        name="陈建国",
+        user=rep_a,
+        roles=[roles["decision_maker"], roles["purchaser"]],
+    )
+    url = reverse("accounts:detail", args=[account.pk])
+    client.force_login(rep_a)
+    assert '<span class="badge bg-blue-lt me-1" data-testid="role-badge">决策者</span>' in (
+        client.get(url).content.decode()
+    )
+    rep_a.language = "en"
+    rep_a.save(update_fields=["language"])
+    html = client.get(url).content.decode()
+    assert (
+        '<span class="badge bg-blue-lt me-1" data-testid="role-badge">Decision maker</span>' in html
+    )
+    assert "决策者" not in html
 
 
 def test_the_group_tree_walks_up_and_down_and_hides_what_is_out_of_scope(
@@ -147,8 +174,9 @@ def test_query_count_is_constant_in_contacts_opportunities_relations(
     # 17 + the credit section (3, constant: the evidence page carries its total, the
     # blacklist entry is the banner's); the contact roles are read once for the rows'
     # names and the add form's choices (21 -> 20); the credit profile is joined to the
-    # header's query and the group tree is one query (18 -> 16)
-    with django_assert_num_queries(16) as few:
+    # header's query with its units' badges, the group tree is one query, the roles' names
+    # come with the contacts (18 -> 14)
+    with django_assert_num_queries(14) as few:
         assert client.get(url).status_code == 200
     _grow(account, rep_a, unit_a, 100, 27, roles, stages)
     for i in range(5):
