@@ -57,7 +57,7 @@ class Contact(models.Model):
         on_delete=models.PROTECT,
         related_name="contact_positions",
         verbose_name=_("person"),
-        db_index=False,  # accounts_contact_person below (it covers the account too)
+        db_index=False,  # accounts_contact_person_acct below (it covers the account too)
     )
     roles = models.ManyToManyField(
         ContactRole, related_name="contacts", blank=True, verbose_name=_("roles")
