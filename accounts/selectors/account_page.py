@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
 from django.db.models import (
+    Exists,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
 )
+from django.db.models.expressions import RawSQL
+from django.utils.translation import get_language
 
-from accounts.models import Account, AccountRelation, Contact, Opportunity
-from crm.models import Identity, IdentityType
+from accounts.models import Account, AccountRelation, Contact, CreditProfile, Opportunity
+from accounts.selectors.lists import unit_badges
+from crm.models import Identity, IdentityType, User
 
 HIERARCHY_DEPTH = 20  # the levels shown above and below the account
 
@@ -49,7 +54,7 @@ class ContactRow:
     name_html: str = ""
     shown_name: str = ""  # as plain text (a generated name as a placeholder)
     phone_masked: str = ""
-    role_names: list[str] = field(default_factory=list)
+    role_names: list[str] | None = None  # in the active language (None: not read yet)
     html: str = ""  # the row, made by the view
 
 
@@ -77,20 +82,30 @@ class TreeNode:
 
 def page_account(*, user: Any, pk: int) -> Account:
     """The account with what its header shows, in the user's scope (``DoesNotExist`` outside
-    it): one query, plus one for its units."""
+    it): one query, with its credit profile (for the header and the credit section: see
+    ``credit_profile``) and its units' badges (``unit_badges``: ``{"code", "name"}`` by
+    code)."""
     return (
         Account.objects.visible_to(user)
-        .select_related("customer", "owner", "parent__customer")
-        .prefetch_related("business_units")
+        .select_related("customer", "owner", "parent__customer", "credit_profile")
         .annotate(
+            unit_badges=unit_badges(),
             uscc=Subquery(
                 Identity.objects.filter(customer=OuterRef("customer_id"), type=IdentityType.USCC)
                 .order_by("id")
                 .values("value")[:1]
-            )
+            ),
         )
         .get(pk=pk)
     )
+
+
+def credit_profile(account: Account) -> CreditProfile | None:
+    """The account's credit profile or ``None`` (no query after ``page_account``)."""
+    try:
+        return account.credit_profile
+    except CreditProfile.DoesNotExist:
+        return None
 
 
 def _contact_rows(account: Account) -> QuerySet[Contact, dict[str, Any]]:
@@ -172,7 +187,10 @@ SELECT r.id, r.person_id, r.display_name, r.name_is_generated, r.is_primary, r.t
        ARRAY(SELECT cr.contactrole_id FROM accounts_contact_roles cr
              JOIN accounts_contactrole x ON x.id = cr.contactrole_id
              WHERE cr.contact_id = r.id ORDER BY x.position, cr.contactrole_id),
-       r.group_total
+       r.group_total,
+       ARRAY(SELECT CASE WHEN %(english)s THEN x.name_en ELSE x.name_zh END
+             FROM accounts_contact_roles cr JOIN accounts_contactrole x ON x.id = cr.contactrole_id
+             WHERE cr.contact_id = r.id ORDER BY x.position, cr.contactrole_id)
 FROM ranked r
 WHERE r.rank <= %(limit)s
 ORDER BY r.left_on IS NOT NULL, r.department, r.is_primary DESC, r.display_name, r.id
@@ -185,14 +203,15 @@ def contacts_by_department(
     """The active contacts grouped by department (primary first, then by name), at most
     ``limit`` of each with its total, and those who left (the same, as one group): one query
     (the number of each group and the rank in it as window functions; the phone and the
-    roles read for the shown rows only). ``expand``: the key of a group shown whole (the
-    page without JavaScript after "show all")."""
+    roles, their ids and names, read for the shown rows only). ``expand``: the key of a
+    group shown whole (the page without JavaScript after "show all")."""
     params: dict[str, Any] = {
         "account": account.pk,
         "limit": limit,
         "mobile": IdentityType.MOBILE.value,
         "expand_left": expand == LEFT_GROUP,
         "expand_department": expand.removeprefix("d:") if expand.startswith("d:") else None,
+        "english": (get_language() or "").startswith("en"),  # ContactRole.name's rule
     }
     with connection.cursor() as cursor:
         cursor.execute(_DEPARTMENTS_SQL, params)
@@ -210,6 +229,7 @@ def contacts_by_department(
             left_on=values[7],
             phone=values[8],
             role_ids=list(values[9] or []),
+            role_names=list(values[11] or []),
         )
         key = _group_key(row)
         group = groups.get(key)
@@ -244,46 +264,64 @@ def contact_row(*, contact: Contact) -> ContactRow:
     return _row(_contact_rows(contact.account).get(pk=contact.pk))
 
 
-_TREE_SQL = """
+# The ids of the tree around an account: its chain of parents and everything below it.
+_TREE_IDS_SQL = """
 WITH RECURSIVE up(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %(id)s
+    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %s
     UNION ALL
     SELECT a.id, a.parent_id, up.depth - 1
     FROM accounts_account a JOIN up ON a.id = up.parent_id
-    WHERE up.depth > -%(max)s
+    WHERE up.depth > -%s
 ), down(id, parent_id, depth) AS (
-    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %(id)s
+    SELECT id, parent_id, 0 FROM accounts_account WHERE id = %s
     UNION ALL
     SELECT a.id, a.parent_id, down.depth + 1
     FROM accounts_account a JOIN down ON a.parent_id = down.id
-    WHERE down.depth < %(max)s
+    WHERE down.depth < %s
 )
-SELECT id, parent_id, depth FROM up WHERE depth < 0
-UNION ALL
-SELECT id, parent_id, depth FROM down
-ORDER BY depth, id
+SELECT id FROM up UNION SELECT id FROM down
 """
 
 
 def hierarchy(*, user: Any, account: Account) -> list[TreeNode]:
-    """The group tree around the account: its chain of parents, then everything below it
-    (two queries: the recursive walk, the accounts the user may open). Returns the roots
-    (the top ancestor, or the account itself) with ``children`` filled in."""
-    with connection.cursor() as cursor:
-        cursor.execute(_TREE_SQL, {"id": account.pk, "max": HIERARCHY_DEPTH})
-        rows = cursor.fetchall()
-    visible = {
+    """The group tree around the account: its chain of parents, then everything below it,
+    each node with its account when the user may open it (one query: the recursive walk's
+    accounts, with their customer and whether they are in the user's scope; the levels
+    worked out here from the parent links). Returns the roots (the top ancestor, or the
+    account itself) with ``children`` filled in."""
+    limit = HIERARCHY_DEPTH
+    ids = RawSQL(_TREE_IDS_SQL, (account.pk, limit, account.pk, limit))  # noqa: S611
+    found = {
         a.pk: a
-        for a in Account.objects.visible_to(user)
-        .filter(pk__in=[r[0] for r in rows])
+        for a in Account.objects.filter(pk__in=ids)
         .select_related("customer")
+        .annotate(visible=Exists(Account.objects.visible_to(user).filter(pk=OuterRef("pk"))))
     }
-    nodes = {r[0]: TreeNode(r[0], r[1], r[2], visible.get(r[0])) for r in rows}
+    depth = {account.pk: 0}
+    level, parent = 0, found[account.pk].parent_id if account.pk in found else None
+    while parent in found and level > -limit:  # up the chain of parents
+        level -= 1
+        depth[parent] = level
+        parent = found[parent].parent_id
+    below: dict[int, list[int]] = {}
+    for a in found.values():
+        if a.parent_id is not None:
+            below.setdefault(a.parent_id, []).append(a.pk)
+    level, frontier = 0, [account.pk]
+    while frontier and level < limit:  # down, level by level
+        level += 1
+        frontier = [child for pk in frontier for child in below.get(pk, ())]
+        depth.update(dict.fromkeys(frontier, level))
+    nodes = {
+        pk: TreeNode(pk, a.parent_id, depth[pk], a if a.visible else None)  # type: ignore[attr-defined]
+        for pk, a in found.items()
+        if pk in depth
+    }
     roots = []
     for node in sorted(nodes.values(), key=lambda n: (n.depth, n.id)):
-        parent = nodes.get(node.parent_id) if node.parent_id else None
-        if parent is not None and node.depth > parent.depth:
-            parent.children.append(node)
+        parent_node = nodes.get(node.parent_id) if node.parent_id else None
+        if parent_node is not None and node.depth > parent_node.depth:
+            parent_node.children.append(node)
         else:
             roots.append(node)
     return roots
@@ -312,12 +350,76 @@ def relations(*, account: Account) -> list[AccountRelation]:
     )
 
 
-def opportunities(*, user: Any, account: Account, limit: int = 100) -> list[Opportunity]:
+@dataclass
+class OpportunityRow:
+    """One opportunity as the account page's table shows it: plain values (four model
+    instances a row, opportunity, stage, owner and unit, were most of this part's time)."""
+
+    pk: int
+    name: str
+    amount: Decimal
+    currency: str
+    expected_close: date | None
+    stage_name: str
+    probability: int
+    is_won: bool
+    is_lost: bool
+    unit_code: str
+    unit_name: str
+    owner_name: str
+
+
+_OPPORTUNITY_FIELDS = (
+    "pk",
+    "name",
+    "amount",
+    "currency",
+    "expected_close",
+    "stage__name_zh",
+    "stage__name_en",
+    "stage__probability",
+    "stage__is_won",
+    "stage__is_lost",
+    "business_unit__code",
+    "business_unit__name",
+    "owner_id",
+    "owner__username",
+    "owner__first_name",
+    "owner__last_name",
+)
+
+
+def opportunities(*, user: Any, account: Account, limit: int = 100) -> list[OpportunityRow]:
     """The opportunities of the account in the user's units: open ones first, by expected
-    close (one query)."""
-    return list(
+    close (one query); the stage's name in the active language, each owner's name worked out
+    once (``get_full_name``: Chinese names family name first)."""
+    english = (get_language() or "").startswith("en")
+    names: dict[int, str] = {}
+    out = []
+    for pk, name, amount, currency, close, zh, en, chance, won, lost, code, unit, owner, *who in (
         Opportunity.objects.visible_to(user)
         .filter(account=account)
-        .select_related("stage", "owner", "business_unit")
-        .order_by("stage__is_won", "stage__is_lost", "expected_close", "-id")[:limit]
-    )
+        .order_by("stage__is_won", "stage__is_lost", "expected_close", "-id")
+        .values_list(*_OPPORTUNITY_FIELDS)[:limit]
+    ):
+        shown = names.get(owner)
+        if shown is None:
+            person = User(username=who[0], first_name=who[1], last_name=who[2])
+            shown = names[owner] = person.get_full_name() or person.username
+        out.append(
+            OpportunityRow(
+                pk,
+                name,
+                amount,
+                currency,
+                close,
+                en if english else zh,
+                chance,
+                won,
+                lost,
+                code,
+                unit,
+                shown,
+            )
+        )
+    return out

@@ -52,6 +52,7 @@ def credit_section_context(
     page: int = 1,
     form: dict[str, Any] | None = None,
     open_entry: Any = _UNREAD,
+    profile: Any = _UNREAD,
 ) -> dict[str, Any]:
     """The context of ``accounts/credit/section.html`` (under ``credit``) for an account the
     caller may see: profile, blacklist effect, one page of evidence (newest observation
@@ -59,10 +60,14 @@ def credit_section_context(
     blacklist entry, the evidence page with the number of all of it, history), plus the
     caller's permissions once per request. ``open_entry``: the customer's open blacklist
     entry (or ``None``) when the caller has read it already (the page's banner): one query
-    less."""
-    profile = (
-        CreditProfile.objects.filter(account_id=account.pk).select_related("account__owner").first()
-    )
+    less; ``profile`` likewise, the account's profile or ``None`` (read with the page's
+    header)."""
+    if profile is _UNREAD:
+        profile = (
+            CreditProfile.objects.filter(account_id=account.pk)
+            .select_related("account__owner")
+            .first()
+        )
     if open_entry is _UNREAD:
         blacklist = active_blacklist_entry(account.customer_id)
     else:  # at most one open entry per customer: binding, or proposed (not yet binding)

@@ -14,19 +14,30 @@ audited by the caller like the customer list's)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    Expression,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce, JSONObject
 
 from accounts.models import Account, AccountStatus, Contact, Industry, Opportunity, Rating
 from accounts.regions import PROVINCES
 from crm.models import BlacklistEntry, Customer, Identity, IdentityType
 from crm.models.blacklist import BINDING_STATUSES
-from crm.selectors import blacklisted_ids, may_reveal, parse_search
+from crm.selectors import may_reveal, parse_search
 from crm.selectors.customers import _after, _decode, _encode
 
 ACCOUNT_LIST_KEY = "accounts.accounts"
@@ -115,12 +126,45 @@ class AccountFilters:
         return {k: str(v) for k, v in values.items() if v not in (None, "")}
 
 
+# The matching identities' owners read once (a MATERIALIZED CTE), then the accounts they are
+# and the accounts they are contacts at, each by ``= ANY(ARRAY(...))``: probes of the unique
+# index on accounts.customer_id and of the contacts' person index, one per owner. With
+# ``IN (SELECT ... FROM owners)`` PostgreSQL took the ~2,200 owners it expects of a 4-digit
+# fragment for enough to hash-join them against a sequential scan of the 200,000 accounts
+# (35-130 ms; the probes: ~3 ms).
 _IDENTITY_ACCOUNTS_SQL = (
     "WITH owners (customer_id) AS MATERIALIZED ({owners})"
-    " SELECT a.id FROM accounts_account a WHERE a.customer_id IN (SELECT customer_id FROM owners)"
+    " SELECT a.id FROM accounts_account a"
+    " WHERE a.customer_id = ANY(ARRAY(SELECT customer_id FROM owners))"
     " UNION SELECT c.account_id FROM accounts_contact c"
-    " WHERE c.person_id IN (SELECT customer_id FROM owners)"
+    " WHERE c.person_id = ANY(ARRAY(SELECT customer_id FROM owners))"
 )
+
+
+class _IdAmong(Expression):
+    """``<column> = ANY(ARRAY(<raw subquery>))``: the subquery runs once, first (an InitPlan),
+    and its ids are probed in the column's index, whatever the planner guesses of their
+    number (an ``IN (subquery)`` of ~1,000-2,000 accounts was at times hash-joined against a
+    sequential scan of all 200,000 accounts, or answered by walking the accounts newest
+    first and probing the subquery for each)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, column: str, sql: str, params: tuple[Any, ...] | list[Any]) -> None:
+        super().__init__()
+        self.column: Any = F(column)
+        self.sql, self.params = sql, tuple(params)
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.column,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.column)
+        return f"{column} = ANY(ARRAY({self.sql}))", (*params, *self.params)
 
 
 def _search(query: str, user: Any) -> tuple[Q | None, str]:
@@ -140,8 +184,7 @@ def _search(query: str, user: Any) -> tuple[Q | None, str]:
         inner = plan.identities.order_by().values("customer_id")
         sql, params = inner.query.sql_with_params()
         # The ORM's own SQL with its parameters kept apart: nothing of the query is spliced.
-        found = RawSQL(_IDENTITY_ACCOUNTS_SQL.format(owners=sql), params)  # noqa: S611
-        return Q(pk__in=found), plan.audit
+        return Q(_IdAmong("pk", _IDENTITY_ACCOUNTS_SQL.format(owners=sql), params)), plan.audit
     parts: list[QuerySet[Any]] = []
     if plan.name is not None:
         names = Customer.objects.filter(plan.name).values("pk")
@@ -231,6 +274,16 @@ def with_figures(accounts: QuerySet[Account]) -> QuerySet[Account]:
     )
 
 
+def unit_badges() -> ArraySubquery:
+    """An account's units as its badges show them, ``[{"code", "name"}]`` by code, as an
+    annotation (in the account's own query: no prefetch query)."""
+    return ArraySubquery(
+        Account.business_units.through.objects.filter(account_id=OuterRef("pk"))
+        .order_by("businessunit__code")
+        .values(badge=JSONObject(code="businessunit__code", name="businessunit__name"))
+    )
+
+
 @dataclass
 class AccountPage:
     rows: list[Account]
@@ -257,22 +310,31 @@ def account_page(
     after: str = "",
     page_size: int = PAGE_SIZE,
 ) -> AccountPage:
-    """One keyset page of the filtered accounts (no count: the list never counts); a fixed
-    number of queries whatever the page holds (rows, their units, their blacklist marks)."""
+    """One keyset page of the filtered accounts (no count: the list never counts): one query
+    whatever the page holds (the rows with their blacklist marks, ``blacklisted``, and their
+    units as ``unit_badges``: ``{"code", "name"}`` by code)."""
     sort = sort if sort in SORTS else "-id"
     fields = SORTS[sort]
     cursor = _decode(after) if after else None
     accounts, audit = matching_accounts(user=user, filters=filters)
     if cursor and _cursor_fits(fields, cursor):
         accounts = accounts.filter(_after(fields, cursor))
-    rows = list(
-        with_figures(accounts).prefetch_related("business_units").order_by(*fields)[: page_size + 1]
+    rows: list[Account] = list(
+        with_figures(accounts)
+        .annotate(
+            # The row's blacklist mark and its units' badges in the page's query (a query
+            # each after it before: two round trips of a loaded machine's 2-5 ms).
+            blacklisted=Exists(
+                BlacklistEntry.objects.filter(
+                    customer_id=OuterRef("customer_id"), status__in=BINDING_STATUSES
+                )
+            ),
+            unit_badges=unit_badges(),
+        )
+        .order_by(*fields)[: page_size + 1]
     )
     has_next = len(rows) > page_size
     rows = rows[:page_size]
-    marked = blacklisted_ids(a.customer_id for a in rows)
-    for account in rows:
-        account.blacklisted = account.customer_id in marked  # type: ignore[attr-defined]
     next_cursor = ""
     if has_next and rows:
         last = rows[-1]

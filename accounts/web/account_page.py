@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import services
-from accounts.models import Account, ContactRole, Opportunity
+from accounts.models import Account, ContactRole
 from accounts.selectors import account_page as pages
 from accounts.selectors import credit_section_context
 from accounts.web.forms import (
@@ -94,13 +94,11 @@ def page_context(
     departments, left = pages.contacts_by_department(
         account=account, expand=request.GET.get("group", "")
     )
-    roles = list(ContactRole.objects.all())  # the rows' role names and the add form's choices
     groups = [d for d in [*departments, left] if d]
-    display_contacts(
+    display_contacts(  # the rows' role names came with them
         [c for d in groups for c in d.contacts],
         account.pk,
         can_change=user.has_perm("accounts.change_contact"),
-        role_names={r.pk: r.name for r in roles},
     )
     show_all_rows(groups, account.pk)
     can_assign = user.has_perm("accounts.assign_account_owner")
@@ -109,7 +107,7 @@ def page_context(
     context: dict[str, Any] = {
         "account": account,
         "customer": account.customer,
-        "units": list(account.business_units.all()),
+        "units": getattr(account, "unit_badges", None) or [],
         "departments": departments,
         "left_contacts": left,
         "contact_count": sum(d.total for d in departments),
@@ -129,11 +127,18 @@ def page_context(
         **tab_context(request, account.customer, tab),
     }
     if open_form:
-        context.update(form_context(account, open_form, roles=roles, **forms))
+        context.update(form_context(account, open_form, **forms))
     if user.has_perm("accounts.view_creditprofile"):
-        # The credit section (rating and limit in the header too): three queries, constant
-        # (the blacklist entry is the banner's).
-        context.update(credit_section_context(user, account, open_entry=context["blacklist"]))
+        # The credit section (rating and limit in the header too): two queries, constant
+        # (the blacklist entry is the banner's, the profile read with the header).
+        context.update(
+            credit_section_context(
+                user,
+                account,
+                open_entry=context["blacklist"],
+                profile=pages.credit_profile(account),
+            )
+        )
     return context
 
 
@@ -147,13 +152,17 @@ def display_contacts(
     role_names: dict[int, str] | None = None,
 ) -> None:
     """What each contact row shows, computed here (the links, the name, the masked phone, the
-    role names: the roles read once, one query, unless ``role_names`` gives them) and the
+    role names when the rows came without them: the roles read once, one query, unless
+    ``role_names`` gives them) and the
     row's HTML itself: a template loop over 180 rows was most of the page's time, and
     ``format_html`` per value most of what was left (f-strings over ``esc`` now)."""
     person_url = reverse("customer-detail", args=[0])[: -len("0/")]
     editor_url = reverse("accounts:contact-editor", args=[account_pk, 0])[: -len("0/edit/")]
-    if role_names is None:
-        role_names = contact_role_names() if rows else {}
+    unnamed = [row for row in rows if row.role_names is None]
+    if unnamed:
+        names = role_names if role_names is not None else contact_role_names()
+        for row in unnamed:
+            row.role_names = [names[i] for i in row.role_ids if i in names]
     labels = {
         "primary": (
             ' <span class="badge bg-green-lt ms-1" data-testid="primary-badge">'
@@ -180,7 +189,6 @@ def display_contacts(
             else row.display_name
         )
         row.phone_masked = mask_phone(row.phone) if row.phone else "—"
-        row.role_names = [role_names[i] for i in row.role_ids if i in role_names]
         row.html = _row_html(row, labels, can_change)
 
 
@@ -210,7 +218,7 @@ def _row_html(row: pages.ContactRow, labels: dict[str, str], can_change: bool) -
     badges = (
         "".join(
             f'<span class="badge bg-blue-lt me-1" data-testid="role-badge">{esc(n)}</span>'
-            for n in row.role_names
+            for n in row.role_names or ()
         )
         or labels["no_role"]
     )
@@ -236,26 +244,23 @@ def _row_html(row: pages.ContactRow, labels: dict[str, str], can_change: bool) -
     )
 
 
-def opportunity_rows_html(opportunities: list[Opportunity]) -> SafeString:
+def opportunity_rows_html(opportunities: list[pages.OpportunityRow]) -> SafeString:
     """The opportunities table's rows, made here like the contacts' (a template loop over
     40 rows was a fifth of the page's rendering)."""
     detail = reverse("accounts:opportunity-detail", args=[0])[: -len("0/")]
     out = []
     for o in opportunities:
-        stage = o.stage
-        color = "bg-green-lt" if stage.is_won else "bg-red-lt" if stage.is_lost else "bg-blue-lt"
-        owner = o.owner
-        unit = o.business_unit
+        color = "bg-green-lt" if o.is_won else "bg-red-lt" if o.is_lost else "bg-blue-lt"
         close = o.expected_close.strftime("%Y-%m-%d") if o.expected_close else "—"
         out.append(
             f'<tr data-testid="opportunity-row"><td><a href="{detail}{o.pk}/">{esc(o.name)}</a>'
-            f' <span class="badge bg-secondary-lt ms-1" title="{esc(unit.name)}">'
-            f'{esc(unit.code)}</span></td><td><span class="badge {color}">{esc(stage.name)}'
-            f'</span> <span class="small text-secondary">{stage.probability}%</span></td>'
+            f' <span class="badge bg-secondary-lt ms-1" title="{esc(o.unit_name)}">'
+            f'{esc(o.unit_code)}</span></td><td><span class="badge {color}">{esc(o.stage_name)}'
+            f'</span> <span class="small text-secondary">{o.probability}%</span></td>'
             '<td class="text-end font-monospace text-nowrap" data-testid="opportunity-amount">'
             f"{esc(format_money(o.amount, o.currency))}</td>"
             f'<td class="text-nowrap">{close}</td>'
-            f"<td>{esc(owner.get_full_name() or owner.username)}</td></tr>\n"
+            f"<td>{esc(o.owner_name)}</td></tr>\n"
         )
     return mark_safe("".join(out))  # noqa: S308 (every value escaped)
 

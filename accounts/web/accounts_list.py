@@ -141,8 +141,9 @@ def rows_html(rows: list[Account], *, can_bulk: bool) -> SafeString:
         )
         owner = a.owner
         units = "".join(
-            f'<span class="badge bg-secondary-lt me-1" title="{esc(u.name)}">{esc(u.code)}</span>'
-            for u in a.business_units.all()
+            f'<span class="badge bg-secondary-lt me-1" title="{esc(u["name"])}">'
+            f"{esc(u['code'])}</span>"
+            for u in getattr(a, "unit_badges", ())
         )
         out.append(
             f'<tr data-testid="account-row">{select}<td><a href="{detail}{a.pk}/"'

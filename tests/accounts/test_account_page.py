@@ -78,6 +78,8 @@ def test_page_shows_everything(
     assert "东方物流" in html and 'data-testid="relation"' in html
     assert html.count('data-testid="opportunity-row"') == 2 and "¥1,000.00" in html
     assert 'data-testid="timeline"' in html  # the master's timeline (contact added…)
+    units = html.split('data-testid="account-units">', 1)[1].split("</span></span>", 1)[0]
+    assert units == '<span class="badge bg-secondary-lt me-1" title="星辰汽车">AUTO'
     assert "accounts/credit/section.html" not in html  # the lead's spot is a template comment
     crm_services.ingest_transactions(
         business_unit=unit_a,
@@ -95,6 +97,61 @@ def test_page_shows_everything(
     tx = client.get(reverse("accounts:detail", args=[account.pk]) + "?tab=transactions")
     assert 'data-testid="transaction-row"' in tx.content.decode()
     assert "¥52,000.00" in tx.content.decode()
+
+
+def test_role_badges_in_the_users_language(
+    make_account: Callable[..., Account], rep_a: User, roles, client
+):
+    account = make_account()
+    services.add_contact(
+        account=account,
+        identities=phone(5),
+        name="陈建国",
+        user=rep_a,
+        roles=[roles["decision_maker"], roles["purchaser"]],
+    )
+    url = reverse("accounts:detail", args=[account.pk])
+    client.force_login(rep_a)
+    assert '<span class="badge bg-blue-lt me-1" data-testid="role-badge">决策者</span>' in (
+        client.get(url).content.decode()
+    )
+    rep_a.language = "en"
+    rep_a.save(update_fields=["language"])
+    html = client.get(url).content.decode()
+    assert (
+        '<span class="badge bg-blue-lt me-1" data-testid="role-badge">Decision maker</span>' in html
+    )
+    assert "决策者" not in html
+
+
+def test_the_group_tree_walks_up_and_down_and_hides_what_is_out_of_scope(
+    make_account: Callable[..., Account], rep_a: User, unit_b, client
+):
+    top = make_account("远方控股", unit=unit_b)  # outside rep_a's units
+    group = make_account("星辰集团")
+    account = make_account("星辰科技有限公司")
+    child = make_account("星辰软件")
+    grandchild = make_account("星辰云")
+    sibling = make_account("星辰物流")  # the group's other subsidiary: not in this tree
+    for sub, parent in (
+        (group, top),
+        (account, group),
+        (sibling, group),
+        (child, account),
+        (grandchild, child),
+    ):
+        services.set_parent(account=sub, parent=parent, user=rep_a)
+    client.force_login(rep_a)
+    html = client.get(reverse("accounts:detail", args=[account.pk])).content.decode()
+    tree = html[html.index('data-testid="hierarchy"') : html.index('data-testid="relations"')]
+    assert [int(d) for d in _attr(tree, "data-depth")] == [-2, -1, 0, 1, 2]
+    # the top ancestor is in another unit: a node without its name or a link
+    assert "远方控股" not in tree
+    assert f'href="{reverse("accounts:detail", args=[top.pk])}"' not in tree
+    for shown in (group, child, grandchild):
+        assert f'href="{reverse("accounts:detail", args=[shown.pk])}"' in tree
+    assert "星辰集团" in tree and "星辰软件" in tree and "星辰云" in tree
+    assert "星辰物流" not in tree
 
 
 def _attr(html: str, name: str) -> list[str]:
@@ -116,8 +173,10 @@ def test_query_count_is_constant_in_contacts_opportunities_relations(
     client.get(url)
     # 17 + the credit section (3, constant: the evidence page carries its total, the
     # blacklist entry is the banner's); the contact roles are read once for the rows'
-    # names and the add form's choices (21 -> 20)
-    with django_assert_num_queries(18) as few:
+    # names and the add form's choices (21 -> 20); the credit profile is joined to the
+    # header's query with its units' badges, the group tree is one query, the roles' names
+    # come with the contacts (18 -> 14)
+    with django_assert_num_queries(14) as few:
         assert client.get(url).status_code == 200
     _grow(account, rep_a, unit_a, 100, 27, roles, stages)
     for i in range(5):

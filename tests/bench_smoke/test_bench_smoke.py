@@ -177,7 +177,7 @@ def _check_accounts(results: dict[str, Any], steps: dict[str, float]) -> None:
     assert rows["accounts_opportunity"] == 150
     assert rows["accounts_opportunitystagechange"] >= 150
     assert {"accounts: customers", "accounts: contacts", "accounts: opportunities"} <= set(steps)
-    assert any(step == "build index accounts_contact_person" for step in steps)
+    assert any(step == "build index accounts_contact_person_acct" for step in steps)
     assert results["accounts"]["sizes"]["accounts"] == 60
     figures = results["figures"]
     page = figures["accounts_page"]
