@@ -26,6 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.functional import LazyObject, empty
 
+from crm.prepared import fetch_prepared
+
 
 @cache
 def _permissions_sql() -> str:
@@ -171,9 +173,8 @@ def read_signed_in_user(user_id: Any) -> Any:
         pk = user_model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
     except (TypeError, ValueError, ValidationError):
         return None
-    with connection.cursor() as cursor:
-        cursor.execute(_user_sql(), {"user": pk})
-        row = cursor.fetchone()
+    # Prepared once per connection: every signed-in request runs it.
+    row = fetch_prepared(_user_sql(), {"user": pk})
     if row is None:
         return None
     names = [f.attname for f in user_model._meta.concrete_fields]

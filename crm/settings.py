@@ -174,6 +174,8 @@ AXES_CLIENT_IP_CALLABLE = "crm.middleware.client_ip"
 # Number of reverse proxies in front of gunicorn that append to X-Forwarded-For (0: none).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
 
+# Django's database sessions, read by a prepared statement (crm/sessions.py).
+SESSION_ENGINE = "crm.sessions"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
