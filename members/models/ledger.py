@@ -88,6 +88,7 @@ class PointsEntry(AppendOnlyModel):
         blank=True,
         related_name="+",
         verbose_name=_("by"),
+        db_index=False,  # points_entry_actor: only the entries staff wrote (POS entries have none)
     )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_default=Now())
 
@@ -125,6 +126,11 @@ class PointsEntry(AppendOnlyModel):
                 condition=~Q(order_reference=""),
                 name="points_entry_member_order",
             ),
+            # For SET_NULL when a user is deleted (``actor_id IN (...)`` implies the condition):
+            # the partner's entries (no actor, nearly all of them) are not indexed.
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="points_entry_actor"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +164,10 @@ class PointsLot(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name=_("funding unit"),
+        # No index of its own: four or so values over millions of lots serve no query (the
+        # liability and the dashboards read every lot), and each lot written, and each
+        # consumption (an update that is not HOT), paid for one more index entry.
+        db_index=False,
     )
     entry = models.OneToOneField(
         PointsEntry, on_delete=models.PROTECT, related_name="lot", verbose_name=_("earned by")

@@ -1,10 +1,12 @@
 """The ledger's building blocks, used by every points use case inside its transaction.
 
 Locking: the member's row is THE lock of its points. Every movement takes it first
-(``lock_member``), then re-checks, then locks the lots it consumes (``FOR UPDATE``, oldest
-first) and writes; the expiry task locks members (ordered by id) before their lots too, so
-the lock order is always member → lots and nobody deadlocks. The balance row is updated in
-the same transaction as the entries, and ``member_balance_not_negative`` is the backstop.
+(``lock_member``), then re-checks, then (the paths here) locks the lots it consumes (``FOR
+UPDATE``, oldest first, a second line of defence; the hot path's redemption relies on the
+member's lock alone) and writes; the expiry task locks members (ordered by id) before their
+lots too, so the lock order is always member → lots and nobody deadlocks. The balance row is
+updated in the same transaction as the entries, and ``member_balance_not_negative`` is the
+backstop.
 
 Invariants kept here: the balance equals the sum of the member's entries, and also the sum
 of its lots' ``remaining`` (every entry that lowers the balance consumes exactly that many
