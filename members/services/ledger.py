@@ -176,7 +176,7 @@ def usable_lots(member: Member, at: datetime, **filters: Any) -> list[PointsLot]
     """The member's lots that can still be spent at ``at``, oldest first, locked."""
     return list(
         PointsLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0, expires_at__gt=at, **filters)
+        .filter(member=member, is_open=True, expires_at__gt=at, **filters)
         .order_by("earned_at", "id")
     )
 
@@ -211,7 +211,7 @@ def expire_member_lots(member: Member, at: datetime) -> int:
     ``expire`` entry per lot. Returns the points expired."""
     due = list(
         PointsLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0, expires_at__lte=at)
+        .filter(member=member, is_open=True, expires_at__lte=at)
         .order_by("earned_at", "id")
     )
     return _expire_lots(member, due, at)
