@@ -23,8 +23,9 @@ from crm.models.platform import BusinessUnit
 from crm.normalizers import PERSONAL_IDENTITY_TYPES
 
 
-def staff_member(verbose_name: Any) -> models.ForeignKey[Any, Any]:
-    """Who did it: a user, kept as empty history when the user is deleted."""
+def staff_member(verbose_name: Any, *, db_index: bool = True) -> models.ForeignKey[Any, Any]:
+    """Who did it: a user, kept as empty history when the user is deleted. ``db_index=False``
+    where the model indexes it itself (a partial index on the rows that have one)."""
     return models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -32,6 +33,7 @@ def staff_member(verbose_name: Any) -> models.ForeignKey[Any, Any]:
         blank=True,
         related_name="+",
         verbose_name=verbose_name,
+        db_index=db_index,
     )
 
 

@@ -65,6 +65,7 @@ class Member(models.Model):
         on_delete=models.PROTECT,
         related_name="enrolled_members",
         verbose_name=_("enrolling unit"),
+        db_index=False,  # member_unit_enrolled leads with it
     )
     channel = models.CharField(_("channel"), max_length=12, choices=EnrolmentChannel.choices)
     enrolled_at = models.DateTimeField(_("enrolled"), default=timezone.now, db_default=Now())
@@ -75,6 +76,7 @@ class Member(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("enrolled by"),
+        db_index=False,  # member_enrolled_by: only the members staff enrolled
     )
     status = models.CharField(
         _("status"),
@@ -93,6 +95,7 @@ class Member(models.Model):
         blank=True,
         related_name="members",
         verbose_name=_("level"),
+        db_index=False,  # member_level_status leads with it
     )
     level_since = models.DateTimeField(_("level since"), null=True, blank=True)
     points_balance = models.IntegerField(_("points balance"), default=0, db_default=0)
@@ -103,6 +106,7 @@ class Member(models.Model):
         blank=True,
         related_name="merged_from",
         verbose_name=_("merged into"),
+        db_index=False,  # member_merged_into: only the merged members
     )
 
     objects = MemberQuerySet.as_manager()
@@ -130,10 +134,23 @@ class Member(models.Model):
                 name="member_merged_is_closed_and_empty",
             ),
         ]
+        # Every earn and redeem updates the member's balance, which opens every index of the
+        # table (and writes to each when the update is not HOT): no index that another one
+        # leads with, and the mostly empty references indexed only where they are set.
         indexes = [
             models.Index(fields=["level", "status"], name="member_level_status"),
             models.Index(
                 fields=["enrolled_business_unit", "enrolled_at"], name="member_unit_enrolled"
+            ),
+            models.Index(
+                fields=["enrolled_by"],
+                condition=Q(enrolled_by__isnull=False),
+                name="member_enrolled_by",
+            ),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="member_merged_into",
             ),
         ]
 

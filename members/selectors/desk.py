@@ -119,7 +119,7 @@ def member_page(
     now = now or timezone.now()
     kinds = [k for k in (kinds or []) if k in EntryKind.values]
     lots = list(
-        PointsLot.objects.filter(member=member, remaining__gt=0)
+        PointsLot.objects.filter(member=member, is_open=True)
         .select_related("funding_business_unit")
         .order_by("expires_at", "id")[:LOTS_SHOWN]
     )

@@ -67,7 +67,7 @@ def expiring_points(
     return (
         PointsLot.objects.filter(
             member=member,
-            remaining__gt=0,
+            is_open=True,
             expires_at__gt=now,
             expires_at__lte=now + timedelta(days=days),
         ).aggregate(total=Sum("remaining"))["total"]
@@ -92,7 +92,7 @@ def member_lots(member: Member, *, open_only: bool = True) -> QuerySet[PointsLot
     """The member's lots in spending order (oldest first) with their funding unit."""
     lots = PointsLot.objects.filter(member=member).select_related("funding_business_unit")
     if open_only:
-        lots = lots.filter(remaining__gt=0)
+        lots = lots.filter(is_open=True)
     return lots.order_by("earned_at", "id")
 
 

@@ -36,7 +36,7 @@ def expire_due_points(*, now: datetime | None = None, batch_size: int = 1000) ->
             # order): without it every batch sorted all the lots still due to find its
             # thousand members (half a million due lots: 500 batches of that).
             member_ids = list(
-                PointsLot.objects.filter(member_id__gt=after, remaining__gt=0, expires_at__lte=now)
+                PointsLot.objects.filter(member_id__gt=after, is_open=True, expires_at__lte=now)
                 .order_by("member_id")
                 .values_list("member_id", flat=True)
                 .distinct()[:batch_size]
@@ -52,7 +52,7 @@ def expire_due_points(*, now: datetime | None = None, batch_size: int = 1000) ->
             )
             lots = list(
                 PointsLot.objects.select_for_update()
-                .filter(member_id__in=member_ids, remaining__gt=0, expires_at__lte=now)
+                .filter(member_id__in=member_ids, is_open=True, expires_at__lte=now)
                 .order_by("member_id", "earned_at", "id")
             )
             entries = PointsEntry.objects.bulk_create(

@@ -21,6 +21,11 @@ between them runs under the GIL of the caller's process. So:
    ``NOT EXISTS`` on the reference, with the unique constraint as the backstop); the caller
    then reads the earlier entries (``replayed``) on that rare path only.
 
+The redeem reads the member's open lots without locking them (no ``FOR UPDATE``): every writer
+of lots (earn, redeem, reversal, adjustment, expiry task, merge) takes the member's row lock
+first, so the lock already serializes them, and locking five or so lots more wrote a row lock
+(a dirtied page and a WAL record) on each of them on every redemption.
+
 The invariants stay where they were: the member's row lock orders every movement, the balance
 row is updated in the same transaction as the entries (CHECK ≥ 0), lots keep 0 ≤ remaining ≤
 amount (CHECK), entries are only inserted (the trigger refuses the rest).

@@ -128,9 +128,7 @@ REDEEM_SQL = f"""
 WITH open AS (
     SELECT id, funding_business_unit_id AS unit, remaining, earned_at, expires_at
     FROM members_pointslot
-    WHERE member_id = %(member)s AND remaining > 0
-    ORDER BY earned_at, id
-    FOR UPDATE
+    WHERE member_id = %(member)s AND is_open
 ), usable AS (
     SELECT id, unit, remaining, sum(remaining) OVER (ORDER BY earned_at, id) AS upto
     FROM open WHERE expires_at > %(now)s

@@ -1,10 +1,12 @@
 """The ledger's building blocks, used by every points use case inside its transaction.
 
 Locking: the member's row is THE lock of its points. Every movement takes it first
-(``lock_member``), then re-checks, then locks the lots it consumes (``FOR UPDATE``, oldest
-first) and writes; the expiry task locks members (ordered by id) before their lots too, so
-the lock order is always member → lots and nobody deadlocks. The balance row is updated in
-the same transaction as the entries, and ``member_balance_not_negative`` is the backstop.
+(``lock_member``), then re-checks, then (the paths here) locks the lots it consumes (``FOR
+UPDATE``, oldest first, a second line of defence; the hot path's redemption relies on the
+member's lock alone) and writes; the expiry task locks members (ordered by id) before their
+lots too, so the lock order is always member → lots and nobody deadlocks. The balance row is
+updated in the same transaction as the entries, and ``member_balance_not_negative`` is the
+backstop.
 
 Invariants kept here: the balance equals the sum of the member's entries, and also the sum
 of its lots' ``remaining`` (every entry that lowers the balance consumes exactly that many
@@ -174,7 +176,7 @@ def usable_lots(member: Member, at: datetime, **filters: Any) -> list[PointsLot]
     """The member's lots that can still be spent at ``at``, oldest first, locked."""
     return list(
         PointsLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0, expires_at__gt=at, **filters)
+        .filter(member=member, is_open=True, expires_at__gt=at, **filters)
         .order_by("earned_at", "id")
     )
 
@@ -209,7 +211,7 @@ def expire_member_lots(member: Member, at: datetime) -> int:
     ``expire`` entry per lot. Returns the points expired."""
     due = list(
         PointsLot.objects.select_for_update()
-        .filter(member=member, remaining__gt=0, expires_at__lte=at)
+        .filter(member=member, is_open=True, expires_at__lte=at)
         .order_by("earned_at", "id")
     )
     return _expire_lots(member, due, at)

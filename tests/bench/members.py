@@ -430,7 +430,7 @@ def search_figure(conn: Any, user: Any, unit: int, run: str) -> dict[str, Any]:
 _BARE_EXPIRY_SQL = [
     "CREATE TEMP TABLE bench_due ON COMMIT DROP AS SELECT id, member_id, customer_id, "
     "funding_business_unit_id, remaining FROM members_pointslot "
-    "WHERE remaining > 0 AND expires_at <= %(now)s",
+    "WHERE is_open AND expires_at <= %(now)s",
     "INSERT INTO members_pointsentry (member_id, customer_id, business_unit_id, kind, points, "
     "reason, reference, created_at) SELECT member_id, customer_id, funding_business_unit_id, "
     "'expire', -remaining, 'expired', 'bare:' || id, %(now)s FROM bench_due",
@@ -453,7 +453,7 @@ def expiry_figure(conn: Any) -> dict[str, Any]:
     now = timezone.now()
     due = conn.execute(
         "SELECT count(*), coalesce(sum(remaining), 0), count(DISTINCT member_id) "
-        "FROM members_pointslot WHERE remaining > 0 AND expires_at <= %s",
+        "FROM members_pointslot WHERE is_open AND expires_at <= %s",
         [now],
     ).fetchone()
     total = conn.execute("SELECT count(*) FROM members_pointslot").fetchone()[0]
