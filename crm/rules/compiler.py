@@ -194,10 +194,13 @@ _NEVER_EMPTY_UNIT_FIELDS = frozenset(
 _MOBILE_ONLY = frozenset({"mobile"})
 
 
-def _unit_row(node: dict[str, Any], now: datetime) -> tuple[str, str, list[Any]] | None:
-    """The anchor's row source, column and parameters, when ``node`` is a condition that holds
-    only for customers with a row of one business unit."""
-    if "field" not in node or node["op"] == "is_empty":
+def _unit_row(
+    node: dict[str, Any], now: datetime, *, anchor: bool = True
+) -> tuple[str, str, list[Any]] | None:
+    """The row source, column and parameters of a condition on a column of one business
+    unit's row; with ``anchor``, only when the condition holds for none of the customers
+    without that row."""
+    if "field" not in node or (anchor and node["op"] == "is_empty"):
         return None
     spec = rule_field(node["field"])
     if spec is None or spec.row is None or (node.get("params") or {}).get("unit") is None:
@@ -208,7 +211,7 @@ def _unit_row(node: dict[str, Any], now: datetime) -> tuple[str, str, list[Any]]
     return source, column, params
 
 
-def _folded(node: dict[str, Any], now: datetime) -> Sql | None:
+def _folded(node: dict[str, Any], now: datetime, anchor_unit: Any) -> Sql | None:
     """``node`` as a test of the anchor's row ``x``, if the row's copies answer it exactly."""
     if "field" not in node:
         return None
@@ -217,6 +220,12 @@ def _folded(node: dict[str, Any], now: datetime) -> Sql | None:
     spec = rule_field(key)
     assert spec is not None  # validated
     out: list[Any] = []
+    if unit is not None and str(unit) == str(anchor_unit):
+        # Another column of the same row (one row per customer and unit): "is empty" is then
+        # the column's emptiness, the row being there.
+        same = _unit_row(node, now, anchor=False)
+        if same is not None:
+            return _scalar_condition(spec, same[1], node, now, out, where=True), out
     if key == "customer.kind":
         return _scalar_condition(spec, "x.customer_kind", node, now, out, where=True), out
     if key == "metrics.monetary" and unit is None:
@@ -243,8 +252,10 @@ def _all_parts(children: list[dict[str, Any]], now: datetime, month: date | None
                 break
     folded: dict[int, Sql] = {}
     if anchor is not None:
+        anchor_unit = children[anchor]["params"]["unit"]
         for index, child in enumerate(children):
-            if index != anchor and (found := _folded(child, now)) is not None:
+            found = None if index == anchor else _folded(child, now, anchor_unit)
+            if found is not None:
                 folded[index] = found
     parts: list[Sql] = []
     for index, child in enumerate(children):

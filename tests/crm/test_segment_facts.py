@@ -227,8 +227,27 @@ def test_folded_counts_equal_each_condition_counted_apart(unit_a, unit_b, admin_
     Identity.objects.filter(customer=people[2], type="mobile").delete()
     Customer.objects.filter(pk=people[4].pk).update(kind="organization")
     services.merge_customers(survivor=people[5], loser=people[6], actor=admin_user, reason="同一")
-    for a, b, none in ((unit_a, unit_b, False), (unit_b, unit_a, False), (unit_a, unit_b, True)):
-        rule = bench_like(a.pk, b.pk, none=none)
+    same_row = bench_like(unit_a.pk, unit_b.pk)  # two more conditions on unit A's row
+    same_row["all"] += [
+        {
+            "field": "metrics.rfm_segment",
+            "op": "not_in",
+            "value": ["lost"],
+            "params": {"unit": unit_a.pk},
+        },
+        {"field": "metrics.recency_days", "op": "is_empty", "params": {"unit": unit_a.pk}},
+        {"field": "metrics.monetary", "op": "lte", "value": "250", "params": {"unit": unit_a.pk}},
+    ]
+    sql, _params = matching_ids_sql(same_row)
+    assert sql.count("EXISTS") == 1
+    rules = [
+        bench_like(unit_a.pk, unit_b.pk),
+        bench_like(unit_b.pk, unit_a.pk),
+        bench_like(unit_a.pk, unit_b.pk, none=True),
+        same_row,
+        {"all": same_row["all"][:3] + same_row["all"][-1:]},
+    ]
+    for rule in rules:
         apart = None
         for condition in rule["all"]:
             sql, params = matching_ids_sql(condition)
