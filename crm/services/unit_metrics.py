@@ -112,17 +112,28 @@ WHERE u.customer_monetary IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM {group} g WHERE g.customer_id = u.customer_id)
 """
 
-# The master's copies (kind, mobile phones) re-read for every row, changing only those that
-# differ: run while the writers that maintain them (the triggers of migration 0025, which
-# update the current table) are locked out, so that nothing they wrote since this
-# recompute's statements read the master is lost by the swap.
+# The master's copies (kind, mobile phones) brought up to date, run while the writers that
+# maintain them (the triggers of migration 0025, which update the current table) are locked
+# out, so that nothing they wrote since this recompute's statement read the master is lost by
+# the swap. The current table's copies are exact then (kept so since its own recompute): a
+# fresh row takes those of the same customer and unit; a pair new since (a customer's first
+# transaction in the unit) re-reads the master. At 1M/10M: ~0.3 s (a hash join of the two
+# tables), where re-reading the master for every row took 8-15 s.
 SYNC_MASTER_COPIES_SQL = """
-UPDATE {unit} u SET customer_kind = c.kind, customer_mobiles = coalesce(mob.n, 0)
-FROM crm_customer c
-LEFT JOIN (SELECT i.customer_id, count(*) AS n FROM crm_identity i
-           WHERE i.type = 'mobile' GROUP BY i.customer_id) mob ON mob.customer_id = c.id
-WHERE c.id = u.customer_id
-  AND (u.customer_kind <> c.kind OR u.customer_mobiles <> coalesce(mob.n, 0))
+UPDATE {unit} f SET customer_kind = o.customer_kind, customer_mobiles = o.customer_mobiles
+FROM {current} o
+WHERE o.customer_id = f.customer_id AND o.business_unit_id = f.business_unit_id
+  AND (f.customer_kind <> o.customer_kind OR f.customer_mobiles <> o.customer_mobiles)
+"""
+SYNC_NEW_PAIRS_SQL = """
+UPDATE {unit} f SET customer_kind = c.kind, customer_mobiles = mob.n
+FROM crm_customer c,
+     LATERAL (SELECT count(*) AS n FROM crm_identity i
+              WHERE i.customer_id = c.id AND i.type = 'mobile') mob
+WHERE c.id = f.customer_id
+  AND NOT EXISTS (SELECT 1 FROM {current} o
+                  WHERE o.customer_id = f.customer_id AND o.business_unit_id = f.business_unit_id)
+  AND (f.customer_kind <> c.kind OR f.customer_mobiles <> mob.n)
 """
 
 
@@ -152,5 +163,7 @@ def sync_master_copies(cursor: Any, *, unit_table: str) -> int:
     table: readers go on) and re-read them into ``unit_table``; the lock is held to the
     commit, which follows the swap."""
     lock_or_refuse(cursor, f"LOCK TABLE {TABLE} IN SHARE ROW EXCLUSIVE MODE")
-    cursor.execute(SYNC_MASTER_COPIES_SQL.format(unit=unit_table))
-    return int(cursor.rowcount)
+    cursor.execute(SYNC_MASTER_COPIES_SQL.format(unit=unit_table, current=TABLE))
+    changed = int(cursor.rowcount)
+    cursor.execute(SYNC_NEW_PAIRS_SQL.format(unit=unit_table, current=TABLE))
+    return changed + int(cursor.rowcount)

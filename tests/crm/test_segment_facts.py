@@ -140,6 +140,8 @@ def test_a_mobile_added_while_a_recompute_runs_is_not_lost_by_its_swap(unit_a) -
     who = Customer.objects.create(display_name="客户")
     buy(who, unit_a, 3, 100)
     services.recompute_metrics(as_of=AS_OF)
+    newcomer = Customer.objects.create(display_name="新客户")  # no row before this recompute
+    buy(newcomer, unit_a, 2, 50)
     written, resume = threading.Event(), threading.Event()
     original = metrics_service.write_unit_metrics
     errors: list[BaseException] = []
@@ -164,12 +166,15 @@ def test_a_mobile_added_while_a_recompute_runs_is_not_lost_by_its_swap(unit_a) -
         thread.start()
         assert written.wait(20)
         mobile(who)  # committed (autocommit) while the recompute holds its fresh rows
+        mobile(newcomer)
+        Customer.objects.filter(pk=newcomer.pk).update(kind="organization")
         resume.set()
         thread.join(30)
     finally:
         metrics_service.write_unit_metrics = original
     assert not errors
     assert CustomerUnitMetrics.objects.get(customer=who).customer_mobiles == 1
+    assert master_copies()[(newcomer.pk, unit_a.pk)] == ("organization", 1)
     assert master_copies() == expected_copies()
 
 
