@@ -8,6 +8,7 @@ Every figure is defined in ``crm/METRICS.md`` ("Per business unit").
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -15,7 +16,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.models.customers import Customer
+from crm.models.customers import Customer, CustomerKind
 from crm.models.metrics import RfmFigures
 from crm.models.platform import BusinessUnit
 
@@ -91,6 +92,36 @@ class CustomerUnitMetrics(RfmFigures):
         db_index=False,  # unit_metrics_unit_stage leads with it
     )
     computed_at = models.DateTimeField(_("computed"), default=timezone.now, db_default=Now())
+
+    # What segments most often combine with a unit's figures, kept in the row itself so that a
+    # count starting from one unit's stage reads nothing else (crm/METRICS.md, "Segment facts
+    # in the per-unit rows"; the rule compiler folds conditions into the row's EXISTS).
+    # Copies of the master, kept exact by the database (triggers on crm_customer and
+    # crm_identity, migration 0025) and re-read by every recompute:
+    customer_kind = models.CharField(
+        _("customer kind"), max_length=12, choices=CustomerKind.choices, db_default=""
+    )
+    customer_mobiles = models.IntegerField(
+        _("customer's mobile phones"),
+        db_default=0,
+        help_text=_("How many mobile phone identities the customer has."),
+    )
+    # Written by the same recompute as the rows they summarize:
+    customer_monetary = models.DecimalField(
+        _("customer's group net spend"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The group-wide monetary value of the customer's metrics row."),
+    )
+    customer_units = ArrayField(
+        models.BigIntegerField(),
+        verbose_name=_("customer's units"),
+        db_default=[],
+        blank=True,
+        help_text=_("Every business unit the customer has a row of."),
+    )
 
     class Meta:
         verbose_name = _("customer metrics per unit")

@@ -26,9 +26,11 @@ from crm.rules.fields import (
     TEXT,
     Params,
     RuleField,
+    Sql,
     rule_field,
 )
 from crm.rules.language import validate_rule
+from crm.rules.metrics_fields import UNIT_TABLE
 
 _COMPARISONS = {"eq": "=", "ne": "<>", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -172,9 +174,115 @@ def _scalar_condition(
     return true(f"({expr}) {sign} %s::timestamptz")
 
 
+# --- Conditions folded into a business unit's metrics row -----------------------------------
+#
+# A per-unit metrics row (crm_customerunitmetrics) carries copies of what segments most often
+# combine with a unit's figures (crm/METRICS.md, "Segment facts in the per-unit rows"): the
+# customer's kind and mobile phones (kept exact by the database), the group's net spend and the
+# units the customer has rows of (written by the same recompute). In an "all" group with a
+# condition that needs the customer's row of a unit (the anchor: "active in unit A"), the
+# conditions those copies answer are tested inside the anchor's EXISTS, on the same row, instead
+# of as separate joins: for every customer that has the row they are the same test, and the
+# group is false for every customer that has not. A count then starts from the unit's stage
+# (unit_metrics_unit_stage, the rows stored in that order) and reads nothing else but the
+# customer's row. Never as of a past month (the snapshot has no per-unit rows).
+
+# Unit fields whose column is never empty in a row: "is empty in unit B" is "no row in B".
+_NEVER_EMPTY_UNIT_FIELDS = frozenset(
+    {"metrics.frequency", "metrics.monetary", "metrics.lifecycle_stage", "metrics.rfm_segment"}
+)
+_MOBILE_ONLY = frozenset({"mobile"})
+
+
+def _unit_row(
+    node: dict[str, Any], now: datetime, *, anchor: bool = True
+) -> tuple[str, str, list[Any]] | None:
+    """The row source, column and parameters of a condition on a column of one business
+    unit's row; with ``anchor``, only when the condition holds for none of the customers
+    without that row."""
+    if "field" not in node or (anchor and node["op"] == "is_empty"):
+        return None
+    spec = rule_field(node["field"])
+    if spec is None or spec.row is None or (node.get("params") or {}).get("unit") is None:
+        return None
+    source, column, params = spec.row(condition_params(node, now))
+    if not source.startswith(f"FROM {UNIT_TABLE} x "):
+        return None
+    return source, column, params
+
+
+def _folded(node: dict[str, Any], now: datetime, anchor_unit: Any) -> Sql | None:
+    """``node`` as a test of the anchor's row ``x``, if the row's copies answer it exactly."""
+    if "field" not in node:
+        return None
+    key, op = node["field"], node["op"]
+    unit = (node.get("params") or {}).get("unit")
+    spec = rule_field(key)
+    assert spec is not None  # validated
+    out: list[Any] = []
+    if unit is not None and str(unit) == str(anchor_unit):
+        # Another column of the same row (one row per customer and unit): "is empty" is then
+        # the column's emptiness, the row being there.
+        same = _unit_row(node, now, anchor=False)
+        if same is not None:
+            return _scalar_condition(spec, same[1], node, now, out, where=True), out
+    if key == "customer.kind":
+        return _scalar_condition(spec, "x.customer_kind", node, now, out, where=True), out
+    if key == "metrics.monetary" and unit is None:
+        return _scalar_condition(spec, "x.customer_monetary", node, now, out, where=True), out
+    if key == "customer.identities" and set(node.get("value") or ()) == _MOBILE_ONLY:
+        if op in ("has_any", "has_all"):
+            return "(x.customer_mobiles > 0)", []
+        if op == "has_none":
+            return "(x.customer_mobiles = 0)", []
+    if key in _NEVER_EMPTY_UNIT_FIELDS and unit is not None and op in ("is_empty", "is_not_empty"):
+        found = "(%s::bigint = ANY(x.customer_units))"
+        return (found if op == "is_not_empty" else f"(NOT {found})"), [int(unit)]
+    return None
+
+
+def _all_parts(children: list[dict[str, Any]], now: datetime, month: date | None) -> list[Sql]:
+    """Each child of an "all" group as ``(sql, params)``, in order, with the conditions an
+    anchor's row answers folded into it (see above)."""
+    anchor, row = None, None
+    if month is None:
+        for index, child in enumerate(children):
+            if (row := _unit_row(child, now)) is not None:
+                anchor = index
+                break
+    folded: dict[int, Sql] = {}
+    if anchor is not None:
+        anchor_unit = children[anchor]["params"]["unit"]
+        for index, child in enumerate(children):
+            found = None if index == anchor else _folded(child, now, anchor_unit)
+            if found is not None:
+                folded[index] = found
+    parts: list[Sql] = []
+    for index, child in enumerate(children):
+        if index in folded:
+            continue
+        if index == anchor and folded and row is not None:
+            source, column, params = row
+            params = list(params)
+            spec = rule_field(child["field"])
+            assert spec is not None
+            tests = [_scalar_condition(spec, column, child, now, params, where=True)]
+            for sql, extra in folded.values():
+                tests.append(sql)
+                params.extend(extra)
+            parts.append((f"EXISTS (SELECT 1 {source} AND {' AND '.join(tests)})", params))
+            continue
+        params = []
+        parts.append((_node(child, now, month, params), params))
+    return parts
+
+
 def _node(node: dict[str, Any], now: datetime, month: date | None, out: list[Any]) -> str:
     if "all" in node:
-        return "(" + " AND ".join(_node(child, now, month, out) for child in node["all"]) + ")"
+        parts = _all_parts(node["all"], now, month)
+        for _sql, params in parts:
+            out.extend(params)
+        return "(" + " AND ".join(sql for sql, _params in parts) + ")"
     if "any" in node:
         return "(" + " OR ".join(_node(child, now, month, out) for child in node["any"]) + ")"
     if "not" in node:

@@ -30,8 +30,15 @@ from crm.models import (
     RfmSegment,
 )
 from crm.registry import engagement_event_types
-from crm.services.table_swap import finish_rebuild, start_rebuild
-from crm.services.unit_metrics import write_unit_metrics
+from crm.services.table_swap import prepare_rebuild, start_rebuild, swap_rebuild
+from crm.services.unit_metrics import (
+    TABLE as UNIT_TABLE,
+)
+from crm.services.unit_metrics import (
+    sync_group_monetary,
+    sync_master_copies,
+    write_unit_metrics,
+)
 
 LOCK_KEY = 20_2020  # pg_advisory_xact_lock key of the metrics writers
 TABLE = "crm_customermetrics"
@@ -122,7 +129,7 @@ WITH tx AS (
     FROM seq GROUP BY customer_id
 ), units AS (
     SELECT customer_id, array_agg(business_unit_id ORDER BY business_unit_id) AS units
-    FROM crm_customerunitmetrics
+    FROM {unit_table}
     WHERE frequency > 0 AND computed_at = %(now)s
     GROUP BY customer_id
 ), ev AS ({engagement}
@@ -191,13 +198,20 @@ LEFT JOIN (VALUES {segments}) AS g(r, f, segment) ON g.r = r.r_score AND g.f = r
 
 
 def metrics_sql(
-    engagement_types: dict[str, list[str]] | None = None, *, table: str = "crm_customermetrics"
+    engagement_types: dict[str, list[str]] | None = None,
+    *,
+    table: str = "crm_customermetrics",
+    unit_table: str = "crm_customerunitmetrics",
 ) -> str:
     """The statement writing every live customer's row into ``table`` (the fresh table of a
-    rebuild, ``crm.services.table_swap``)."""
+    rebuild, ``crm.services.table_swap``), its units read from ``unit_table`` (the per-unit
+    rows of the same run)."""
     types = engagement_types if engagement_types is not None else engagement_event_types()
     return METRICS_SQL.format(
-        engagement=_engagement_cte(types), segments=_segment_values(), table=table
+        engagement=_engagement_cte(types),
+        segments=_segment_values(),
+        table=table,
+        unit_table=unit_table,
     )
 
 
@@ -275,11 +289,18 @@ def recompute_metrics(*, as_of: date | str | None = None) -> MetricsRun:
         # transactions per customer and took minutes on the demo's 4,000 customers.
         cursor.execute("SET LOCAL enable_nestloop = off")
         params = metrics_params(day, config)
-        write_unit_metrics(cursor, params, _segment_values())  # the group's units read them
+        # The per-unit rows first (the group's units read them), then the group's; both
+        # swapped in at the end, so that neither table is locked while the other is written.
+        units = write_unit_metrics(cursor, params, _segment_values())
         fresh = start_rebuild(cursor, TABLE)
-        cursor.execute(metrics_sql(table=fresh), params)
+        cursor.execute(metrics_sql(table=fresh, unit_table=units), params)
         customers = cursor.rowcount
-        finish_rebuild(cursor, TABLE)
+        sync_group_monetary(cursor, unit_table=units, group_table=fresh)
+        unit_renames = prepare_rebuild(cursor, UNIT_TABLE)
+        group_renames = prepare_rebuild(cursor, TABLE)
+        sync_master_copies(cursor, unit_table=units)
+        swap_rebuild(cursor, UNIT_TABLE, unit_renames)
+        swap_rebuild(cursor, TABLE, group_renames)
         cursor.execute(  # one pass over the fresh rows for both counts
             "SELECT count(*) FILTER (WHERE frequency > 0), count(*) FILTER (WHERE churn_risk) "
             "FROM crm_customermetrics"

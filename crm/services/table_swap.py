@@ -59,6 +59,30 @@ def finish_rebuild(cursor: Any, table: str, *, lock_timeout_ms: int | None = Non
     analyze it, then swap it in for ``table``. If readers hold the old table longer than
     ``lock_timeout_ms``, refuse (:class:`TableBusy`; the caller's transaction is rolled back
     and the old rows stay) rather than make every new reader wait behind the swap."""
+    swap_rebuild(cursor, table, prepare_rebuild(cursor, table), lock_timeout_ms=lock_timeout_ms)
+
+
+def lock_or_refuse(cursor: Any, statement: str, *, lock_timeout_ms: int | None = None) -> None:
+    """Run ``statement`` (one that takes a lock) waiting at most ``lock_timeout_ms`` for it;
+    past it, :class:`TableBusy`."""
+    timeout = SWAP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"])
+    try:
+        cursor.execute(statement)
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", "") != "55P03":  # lock_not_available
+            raise
+        raise TableBusy(
+            _("The figures are being read by another task; try again in a few minutes.")
+        ) from error
+    cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+
+
+def prepare_rebuild(cursor: Any, table: str) -> list[str]:
+    """The first half of :func:`finish_rebuild`: the loaded fresh table analyzed and given
+    ``table``'s constraints and indexes under temporary names; returns the renames
+    :func:`swap_rebuild` applies. Nothing here locks ``table``: readers and writers of the old
+    rows go on."""
     fresh = next_table(table)
     # Statistics first: the foreign keys are validated by a join the planner plans with them.
     cursor.execute(f"ANALYZE {_ident(fresh)}")
@@ -108,17 +132,16 @@ def finish_rebuild(cursor: Any, table: str, *, lock_timeout_ms: int | None = Non
             f"CREATE {unique}INDEX {_ident(temporary)} ON {_ident(fresh)} {found.group(4)}"
         )
         renames.append(f"ALTER INDEX {_ident(temporary)} RENAME TO {_ident(name)}")
-    timeout = SWAP_LOCK_TIMEOUT_MS if lock_timeout_ms is None else lock_timeout_ms
-    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(timeout)}ms"])
-    try:
-        cursor.execute(f"DROP TABLE {_ident(table)}")
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", "") != "55P03":  # lock_not_available
-            raise
-        raise TableBusy(
-            _("The figures are being read by another task; try again in a few minutes.")
-        ) from error
-    cursor.execute("SELECT set_config('lock_timeout', '0', true)")
+    return renames
+
+
+def swap_rebuild(
+    cursor: Any, table: str, renames: list[str], *, lock_timeout_ms: int | None = None
+) -> None:
+    """The second half of :func:`finish_rebuild`: the old table dropped (its exclusive lock,
+    held to the commit) and the prepared fresh one renamed into its place."""
+    fresh = next_table(table)
+    lock_or_refuse(cursor, f"DROP TABLE {_ident(table)}", lock_timeout_ms=lock_timeout_ms)
     cursor.execute(f"ALTER TABLE {_ident(fresh)} RENAME TO {_ident(table)}")
     for statement in renames:
         cursor.execute(statement)

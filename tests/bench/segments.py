@@ -4,8 +4,9 @@
   (the compiled rule over the summary tables: lifecycle stage active or at risk in unit A,
   no transaction in unit B, net spend at least an amount, a person, with a mobile phone on
   record), its units and amount varied per iteration, beside the same count written by hand
-  on the summary tables and on the raw tables (the floor the summary must beat; goal: p95 ≤
-  300 ms); all three must give the same count.
+  on the summary tables, on the per-unit rows' segment facts (``bare_sql_unit_row``: what the
+  compiled rule reads since they exist) and on the raw tables (the floor the summary must
+  beat; goal: p95 ≤ 300 ms); all four must give the same count.
 - ``rule_tag_apply``: a rule tag ("three purchases or more in the last 365 days") applied from
   no link through ``crm.services.apply_tag_rule`` (one statement: match, insert, delete),
   then applied again (nothing to change), beside the hand-written insert/delete diff in one
@@ -65,6 +66,17 @@ WHERE c.merged_into_id IS NULL AND c.kind = 'person'
   AND NOT EXISTS (SELECT 1 FROM crm_customerunitmetrics b
                   WHERE b.customer_id = c.id AND b.business_unit_id = %(never)s)
   AND EXISTS (SELECT 1 FROM crm_identity i WHERE i.customer_id = c.id AND i.type = 'mobile')
+"""
+
+# The same count written by hand on the per-unit rows' segment facts (crm/METRICS.md, "Segment
+# facts in the per-unit rows"): what the compiled rule now reads.
+_UNIT_ROW_SQL = """
+SELECT count(*) FROM crm_customerunitmetrics a
+JOIN crm_customer c ON c.id = a.customer_id
+WHERE a.business_unit_id = %(bought)s AND a.lifecycle_stage IN ('active', 'at_risk')
+  AND a.customer_monetary >= %(spend)s AND a.customer_kind = 'person'
+  AND a.customer_mobiles > 0 AND NOT (%(never)s = ANY(a.customer_units))
+  AND c.merged_into_id IS NULL
 """
 
 
@@ -127,9 +139,15 @@ def segment_count(ctx: Any) -> dict[str, Any]:
     def raw(x: tuple[int, int, int]) -> int:
         return rows(ctx.conn, _RAW_SUMMARY_SQL, params(x))[0][0]
 
+    def unit_row(x: tuple[int, int, int]) -> int:
+        return rows(ctx.conn, _UNIT_ROW_SQL, params(x))[0][0]
+
     checked = inputs[:3]
-    same = all(ours(x) == summary(x) == raw(x) for x in checked)
+    same = all(ours(x) == summary(x) == raw(x) == unit_row(x) for x in checked)
     product, floor = compare(inputs, ours, summary)
+    unit_row_series = Series()
+    for x in inputs:
+        time_bare(lambda x=x: unit_row(x), unit_row_series)
     raw_series = Series()
     for x in inputs[: max(3, min(20, len(inputs)))]:
         time_bare(lambda x=x: raw(x), raw_series)
@@ -143,6 +161,7 @@ def segment_count(ctx: Any) -> dict[str, Any]:
         checked_inputs=len(checked),
         example_count=summary(inputs[0]),
         raw_tables=raw_series.stats(),
+        bare_sql_unit_row=unit_row_series.stats(),
         goal_p95_ms=SEGMENT_GOAL_MS,
     )
     found["ratio_to_raw_p95"] = (
