@@ -97,7 +97,7 @@ WHERE c.id = u.customer_id
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0024_identity_phone_national'),
+        ('crm', '0025_hot_path_indexes'),
     ]
 
     operations = [
