@@ -468,6 +468,34 @@ def http_under_load(ctx: Any) -> dict[str, Any]:
     return figures
 
 
+def measure_rows(
+    hc: HttpConfig,
+    port: int,
+    rows: dict[str, tuple[str, Callable[[int], Request]]],
+    offset: int,
+    label: str,
+) -> tuple[dict[str, Any], int]:
+    """Each row on the server at ``port``: warmed (imports, templates, first connection),
+    then 1 client, then ``hc.clients``; the figures, and the next request number."""
+    figures: dict[str, Any] = {}
+    for name, (what, make) in rows.items():
+        load(port, make, hc.workers * hc.threads, hc.clients, offset=offset)
+        offset += hc.workers * hc.threads
+        single = load(port, make, hc.single_requests, 1, offset=offset)
+        offset += hc.single_requests
+        many = load(port, make, hc.requests, hc.clients, offset=offset)
+        offset += hc.requests
+        figures[name] = {"what": what, "single_client": single, "concurrent": many}
+        print(
+            f"  {name} {label}: 1 client {single['req_per_s']} req/s p95 "
+            f"{single['p95_ms']} ms; {hc.clients} clients {many['req_per_s']} req/s p95 "
+            f"{many['p95_ms']} ms p99 {many['p99_ms']} ms; CPU/request "
+            f"{json.dumps(many['cpu_ms_per_request'])}",
+            flush=True,
+        )
+    return figures, offset
+
+
 def _serve(
     hc: HttpConfig, scenarios: dict[str, tuple[str, Callable[[int], Request]]], *, debug: bool
 ) -> dict[str, Any]:
@@ -480,21 +508,8 @@ def _serve(
     }
     offset = 0 if debug else 10**6  # new order numbers for the second server
     with gunicorn(hc.workers, hc.threads, debug=debug) as port:
-        for name, (what, make) in scenarios.items():
-            # Warm every worker (imports, templates, first connection) before timing.
-            load(port, make, hc.workers * hc.threads, hc.clients, offset=offset)
-            offset += hc.workers * hc.threads
-            single = load(port, make, hc.single_requests, 1, offset=offset)
-            offset += hc.single_requests
-            many = load(port, make, hc.requests, hc.clients, offset=offset)
-            offset += hc.requests
-            figures[name] = {"what": what, "single_client": single, "concurrent": many}
-            print(
-                f"  {name} (DEBUG={debug}): 1 client {single['req_per_s']} req/s p95 "
-                f"{single['p95_ms']} ms; {hc.clients} clients {many['req_per_s']} req/s p95 "
-                f"{many['p95_ms']} ms p99 {many['p99_ms']} ms",
-                flush=True,
-            )
+        measured, _offset = measure_rows(hc, port, scenarios, offset, f"(DEBUG={debug})")
+    figures.update(measured)
     return figures
 
 
