@@ -25,7 +25,6 @@ An app's route cannot be faster than the floor of its kind: if ``api_post_idempo
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -35,7 +34,7 @@ from tests.bench.http_load import (
     _api_key,
     _drop_api_keys,
     gunicorn,
-    load,
+    measure_rows,
 )
 
 
@@ -84,23 +83,10 @@ def http_floor(ctx: Any) -> dict[str, Any]:
     try:
         for app in dict.fromkeys(app for app, _, _ in rows.values()):
             extra = {"BENCH_FLOOR_URLS": "1"}
+            served = {name: (what, make) for name, (a, what, make) in rows.items() if a == app}
             with gunicorn(hc.workers, hc.threads, debug=False, app=app, extra_env=extra) as port:
-                for name, (row_app, what, make) in rows.items():
-                    if row_app != app:
-                        continue
-                    load(port, make, hc.workers * hc.threads, hc.clients, offset=offset)
-                    offset += hc.workers * hc.threads
-                    single = load(port, make, hc.single_requests, 1, offset=offset)
-                    offset += hc.single_requests
-                    many = load(port, make, hc.requests, hc.clients, offset=offset)
-                    offset += hc.requests
-                    figures[name] = {"what": what, "single_client": single, "concurrent": many}
-                    print(
-                        f"  floor {name}: 1 client {single['req_per_s']} req/s; "
-                        f"{hc.clients} clients {many['req_per_s']} req/s p95 {many['p95_ms']} ms, "
-                        f"CPU/request {json.dumps(many['cpu_ms_per_request'])}",
-                        flush=True,
-                    )
+                measured, offset = measure_rows(hc, port, served, offset, "(floor)")
+            figures.update(measured)
     finally:
         _drop_api_keys()
     return figures

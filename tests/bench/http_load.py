@@ -90,14 +90,15 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def _children_cpu(parent: int) -> float:
-    total = 0.0
+def _children_cpu(parent: int) -> dict[int, float]:
+    """CPU seconds so far of each child process of ``parent``."""
+    found: dict[int, float] = {}
     for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
         try:
-            total += _cpu_seconds(int(pid))
+            found[int(pid)] = _cpu_seconds(int(pid))
         except (FileNotFoundError, ProcessLookupError):
             continue  # a process that ended meanwhile
-    return total
+    return found
 
 
 _postmasters: dict[str, int | None] = {}
@@ -120,26 +121,37 @@ def _postmaster() -> int | None:
     return _postmasters[database]
 
 
-def cpu_snapshot(port: int) -> tuple[float, float, float]:
-    """CPU seconds so far of the gunicorn workers serving ``port``, of the bench server's
-    PostgreSQL processes (backends and background workers, not the machine's other servers)
-    and of this process (the client threads)."""
+Snapshot = tuple[dict[int, float], dict[int, float], float]
+
+
+def cpu_snapshot(port: int) -> Snapshot:
+    """CPU seconds so far, per process, of the gunicorn workers serving ``port`` and of the
+    bench server's PostgreSQL processes (backends and background workers, not the machine's
+    other servers), and of this process (the client threads)."""
     master = SERVER_PIDS.get(port)
     postmaster = _postmaster()
-    server = _children_cpu(master) if master else 0.0
-    postgres = _cpu_seconds(postmaster) + _children_cpu(postmaster) if postmaster else 0.0
+    server = _children_cpu(master) if master else {}
+    postgres: dict[int, float] = {}
+    if postmaster:
+        postgres = {postmaster: _cpu_seconds(postmaster), **_children_cpu(postmaster)}
     return server, postgres, time.process_time()
 
 
-def cpu_per_request(
-    before: tuple[float, float, float], after: tuple[float, float, float], requests: int
-) -> dict[str, float]:
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two snapshots by the processes alive at the second (a process that
+    ended meanwhile, such as a backend whose connection closed, is left out: never below
+    zero, at worst a little under)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def cpu_per_request(before: Snapshot, after: Snapshot, requests: int) -> dict[str, float]:
     """Milliseconds of CPU a request cost each side: holds on a shared machine, where the
     wall-clock figures measure the other engineers' work too."""
-    names = ("server", "postgres", "client")
+    n = max(requests, 1)
     return {
-        n: round(1000 * (a - b) / max(requests, 1), 3)
-        for n, b, a in zip(names, before, after, strict=True)
+        "server": round(1000 * _spent(before[0], after[0]) / n, 3),
+        "postgres": round(1000 * _spent(before[1], after[1]) / n, 3),
+        "client": round(1000 * (after[2] - before[2]) / n, 3),
     }
 
 
