@@ -100,7 +100,7 @@ def mask_phone(e164: str) -> str:
 # system; what is personal is masked everywhere (web screens, duplicate review, admin, API)
 # unless a user holding ``crm.reveal_customer_pii`` reveals it on purpose, which is audited
 # (``services.reveal_identities``, one ``PiiAccess`` row per reveal). Search follows the same
-# line (``selectors.customers.parse_search``): anybody may look a personal identity up by its
+# line (``selectors.customer_search.parse_search``): anybody may look a personal identity up by its
 # full value (or a phone by the last four digits the mask shows anyway); fragments inside
 # personal values are searched only for users who may reveal, and audited.
 #

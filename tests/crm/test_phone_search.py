@@ -15,7 +15,7 @@ from django.urls import reverse
 from crm import selectors, services
 from crm.models import PiiAccess
 from crm.roles import MEMBER_SERVICE, SALES_REP
-from crm.selectors.customers import _COUNTRY_CODE
+from crm.selectors.customer_search import _COUNTRY_CODE
 from crm.services import IdentityInput
 from tests.factories import UserFactory
 
